@@ -1,0 +1,238 @@
+package contracts
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi2"
+	"github.com/getkin/kin-openapi/openapi2conv"
+	"github.com/pb33f/go-yaml"
+)
+
+// convertSwagger converts a Swagger 2.0 document to OpenAPI 3.0 with
+// kin-openapi's openapi2conv, a converter in wide use and kept up to date.
+// The result is indented JSON, one key a line, so that a line of the
+// converted document names exactly one key; [origin] maps such a line back
+// to the original document.
+func convertSwagger(name string, data []byte) ([]byte, *origin, []Problem, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, nil, nil, syntaxError(name, data, err)
+	}
+	warnings := repairSwagger(name, &root)
+	var generic any
+	if err := root.Decode(&generic); err != nil {
+		return nil, nil, nil, &Error{File: name, Msg: "cannot read the Swagger 2.0 document: " + err.Error(), Err: err}
+	}
+	raw, err := json.Marshal(jsonCompatible(generic))
+	if err != nil {
+		return nil, nil, nil, &Error{File: name, Msg: "cannot read the Swagger 2.0 document: " + err.Error(), Err: err}
+	}
+	var v2 openapi2.T
+	if err := json.Unmarshal(raw, &v2); err != nil {
+		return nil, nil, nil, &Error{File: name, Msg: "invalid Swagger 2.0 document: " + err.Error(), Err: err}
+	}
+	v3doc, err := openapi2conv.ToV3(&v2)
+	if err != nil {
+		return nil, nil, nil, &Error{File: name, Msg: "cannot convert Swagger 2.0 to OpenAPI 3.0: " + err.Error(), Err: err}
+	}
+	out, err := json.MarshalIndent(v3doc, "", " ")
+	if err != nil {
+		return nil, nil, nil, &Error{File: name, Msg: "cannot convert Swagger 2.0 to OpenAPI 3.0: " + err.Error(), Err: err}
+	}
+	return out, &origin{original: &root, converted: out}, warnings, nil
+}
+
+// repairSwagger rewrites constructs that real Swagger 2.0 documents use
+// although the specification does not allow them, so that the converter
+// accepts the document; each repair is reported as a warning. Slack's Web API
+// contract, for one, writes `items: [A, B]` to mean "A or B".
+func repairSwagger(name string, root *yaml.Node) []Problem {
+	var out []Problem
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if k.Value == "items" && v.Kind == yaml.SequenceNode {
+					p := newProblem(RuleSwaggerRepaired, "`items` holds a list of schemas; read as `items: {anyOf: [...]}`")
+					p.File, p.Line, p.Column = name, k.Line, k.Column
+					out = append(out, p)
+					if len(v.Content) == 1 {
+						n.Content[i+1] = v.Content[0]
+					} else {
+						key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "anyOf", Line: v.Line, Column: v.Column}
+						n.Content[i+1] = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column, Content: []*yaml.Node{key, v}}
+					}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	return out
+}
+
+// jsonCompatible turns the map[any]any a YAML decoder may produce for
+// non-string keys into map[string]any, which encoding/json accepts.
+func jsonCompatible(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = jsonCompatible(x)
+		}
+		return t
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			m[fmt.Sprint(k)] = jsonCompatible(x)
+		}
+		return m
+	case []any:
+		for i, x := range t {
+			t[i] = jsonCompatible(x)
+		}
+		return t
+	}
+	return v
+}
+
+// origin maps a location in a converted document back to the Swagger 2.0
+// original: converted line -> JSON pointer -> the same thing's pointer in
+// Swagger 2.0 terms -> the deepest node of the original that exists.
+type origin struct {
+	original  *yaml.Node
+	converted []byte
+
+	once  sync.Once
+	lines map[int][]string // converted line -> path of the key on it
+	max   int
+}
+
+func (o *origin) position(line, col int) (int, int) {
+	o.once.Do(o.indexConverted)
+	path, ok := o.lines[line]
+	for l := line; !ok && l > 0; l-- {
+		path, ok = o.lines[l]
+	}
+	if !ok {
+		return 0, 0
+	}
+	n := deepest(o.original, swaggerPath(path))
+	if n == nil {
+		return 0, 0
+	}
+	return n.Line, n.Column
+}
+
+func (o *origin) indexConverted() {
+	o.lines = map[int][]string{}
+	var root yaml.Node
+	if err := yaml.Unmarshal(o.converted, &root); err != nil {
+		return
+	}
+	var walk func(n *yaml.Node, path []string)
+	walk = func(n *yaml.Node, path []string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := append(append([]string(nil), path...), n.Content[i].Value)
+				o.lines[n.Content[i].Line] = p
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := append(append([]string(nil), path...), strconv.Itoa(i))
+				if _, taken := o.lines[c.Line]; !taken {
+					o.lines[c.Line] = p
+				}
+				walk(c, p)
+			}
+		}
+	}
+	walk(&root, nil)
+}
+
+// swaggerPath translates an OpenAPI 3.0 path into where the same thing sits
+// in a Swagger 2.0 document.
+func swaggerPath(p []string) []string {
+	at := func(i int) string {
+		if i < len(p) {
+			return p[i]
+		}
+		return ""
+	}
+	join := func(head []string, rest []string) []string { return append(head, rest...) }
+	switch {
+	case at(0) == "components" && at(1) == "schemas" && len(p) > 2:
+		return join([]string{"definitions", p[2]}, p[3:])
+	case at(0) == "components" && at(1) == "parameters" && len(p) > 2:
+		return join([]string{"parameters", p[2]}, p[3:])
+	case at(0) == "components" && at(1) == "requestBodies" && len(p) > 2:
+		return []string{"parameters", p[2]}
+	case at(0) == "components" && at(1) == "securitySchemes" && len(p) > 2:
+		return join([]string{"securityDefinitions", p[2]}, p[3:])
+	case at(0) == "components" && at(1) == "responses" && len(p) > 2:
+		if at(3) == "content" && at(5) == "schema" {
+			return join([]string{"responses", p[2], "schema"}, p[6:])
+		}
+		return []string{"responses", p[2]}
+	case at(0) == "servers":
+		return []string{"host"}
+	case at(0) == "paths" && len(p) > 3 && at(3) == "requestBody":
+		return []string{"paths", p[1], p[2], "parameters"}
+	case at(0) == "paths" && len(p) > 4 && at(3) == "responses" && at(5) == "content" && at(7) == "schema":
+		return join([]string{"paths", p[1], p[2], "responses", p[4], "schema"}, p[8:])
+	case at(0) == "paths" && len(p) > 4 && at(3) == "responses" && at(5) == "content":
+		return []string{"paths", p[1], p[2], "responses", p[4]}
+	}
+	return p
+}
+
+// deepest walks path down from root and returns the last node that exists
+// (the key node for a mapping entry, so that its line is the key's).
+func deepest(root *yaml.Node, path []string) *yaml.Node {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	best := n
+	for _, seg := range path {
+		var next, key *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == seg {
+					key, next = n.Content[i], n.Content[i+1]
+					break
+				}
+			}
+		case yaml.SequenceNode:
+			if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(n.Content) {
+				key, next = n.Content[i], n.Content[i]
+			}
+		}
+		if next == nil {
+			return best
+		}
+		best, n = key, next
+	}
+	return best
+}
+
+// position maps a line and column of the loaded document to the file the
+// user gave: the identity, except for a converted Swagger 2.0 document.
+func (c *Contract) position(line, col int) (int, int) {
+	if c.origin == nil || line <= 0 {
+		return line, col
+	}
+	return c.origin.position(line, col)
+}

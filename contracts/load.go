@@ -1,0 +1,561 @@
+package contracts
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pb33f/go-yaml"
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/cache"
+	"github.com/pb33f/libopenapi-validator/config"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
+	"github.com/pb33f/libopenapi/datamodel"
+	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+	"github.com/pb33f/libopenapi/index"
+)
+
+// Option configures how a contract is loaded and checked.
+type Option func(*options)
+
+type options struct {
+	remoteRefs     bool
+	baseDir        string
+	ignoreSecurity bool
+}
+
+// AllowRemoteRefs lets the loader fetch $refs that name http(s) URLs. They are
+// refused by default, so that loading a contract never touches the network.
+func AllowRemoteRefs() Option { return func(o *options) { o.remoteRefs = true } }
+
+// RefsRelativeTo resolves relative-file $refs against dir. [Load] resolves
+// them against the contract's own folder; use this with [Parse].
+func RefsRelativeTo(dir string) Option { return func(o *options) { o.baseDir = dir } }
+
+// IgnoreSecurity stops request validation from requiring the credentials an
+// operation's security requirements name. The sandbox checks credentials
+// itself, per tenant, and uses this.
+func IgnoreSecurity() Option { return func(o *options) { o.ignoreSecurity = true } }
+
+// Contract is one loaded, indexed vendor contract. It is immutable once
+// loaded and safe for concurrent use; schemas are compiled on first use.
+type Contract struct {
+	file      string
+	version   string // the document's own version string, e.g. "3.0.3" or "2.0"
+	converted bool   // Swagger 2.0, converted to OpenAPI 3.0 on load
+	title     string
+	doc       libopenapi.Document
+	model     *v3.Document
+	warnings  []Problem
+	ops       []*Operation
+	byID      map[string]*Operation
+	router    *router
+	servers   []Server
+	validator validator.Validator
+	schemas   *lazySchemaCache
+	origin    *origin // maps locations back to the Swagger 2.0 original; nil otherwise
+	opts      options
+
+	svOnce sync.Once
+	sv     schema_validation.SchemaValidator
+}
+
+// Load reads, parses and indexes the contract in path (YAML or JSON).
+// Relative-file $refs resolve against the file's folder.
+func Load(path string, opts ...Option) (*Contract, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: "cannot read the contract", Err: err}
+	}
+	all := append([]Option{RefsRelativeTo(filepath.Dir(path))}, opts...)
+	return Parse(path, data, all...)
+}
+
+// Parse parses and indexes a contract held in data; name is used in every
+// error and problem location. Relative-file $refs resolve only when
+// [RefsRelativeTo] is given.
+func Parse(name string, data []byte, opts ...Option) (c *Contract, err error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	// libopenapi is large and takes untrusted input; a panic in it must become
+	// an error naming the file, never a crash of the caller.
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, &Error{File: name, Msg: fmt.Sprintf("the OpenAPI library failed on this document: %v", r),
+				Hint: "please report it with the document attached"}
+		}
+	}()
+	return parse(name, data, o)
+}
+
+func parse(name string, data []byte, o options) (*Contract, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &Error{File: name, Line: 1, Msg: "the document is empty", Err: ErrNotOpenAPI}
+	}
+	if err := checkRemoteRefs(name, data, o); err != nil {
+		return nil, err
+	}
+	kind, version, ok := sniffFast(data)
+	if !ok {
+		var err error
+		if kind, version, err = sniff(name, data); err != nil {
+			return nil, err
+		}
+	}
+	c := &Contract{file: name, version: version, opts: o}
+	src := data
+	if kind == "swagger" {
+		converted, org, repairs, err := convertSwagger(name, data)
+		if err != nil {
+			return nil, err
+		}
+		src, c.converted, c.origin = converted, true, org
+		c.warnings = append(c.warnings, repairs...)
+	}
+	doc, err := libopenapi.NewDocumentWithConfiguration(src, documentConfig(o))
+	if err != nil {
+		if _, _, serr := sniff(name, data); serr != nil {
+			return nil, serr
+		}
+		return nil, documentError(name, err)
+	}
+	m, buildErr := doc.BuildV3Model()
+	if m == nil {
+		return nil, c.buildError(buildErr)
+	}
+	if buildErr != nil {
+		if err := c.classifyBuildErrors(buildErr); err != nil {
+			return nil, err
+		}
+	}
+	c.doc, c.model = doc, &m.Model
+	if m.Model.Info != nil {
+		c.title = m.Model.Info.Title
+	}
+	if err := c.index(); err != nil {
+		return nil, err
+	}
+	c.schemas = newLazySchemaCache()
+	vopts := []config.Option{
+		config.WithSchemaCache(c.schemas),
+		config.WithFormatAssertions(),
+		config.WithURLEncodedBodyValidation(),
+		config.WithStandardBodyDecoders(),
+	}
+	if o.ignoreSecurity {
+		vopts = append(vopts, config.WithoutSecurityValidation())
+	}
+	// The validator's constructor compiles every schema of the document
+	// up front (49 s for Stripe). While it runs, the cache claims to hold
+	// everything, so nothing is compiled; afterwards it fills on first use.
+	c.schemas.constructing.Store(true)
+	c.validator = validator.NewValidatorFromV3Model(c.model, vopts...)
+	c.schemas.constructing.Store(false)
+	return c, nil
+}
+
+func documentConfig(o options) *datamodel.DocumentConfiguration {
+	cfg := datamodel.NewDocumentConfiguration()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.AllowRemoteReferences = o.remoteRefs
+	if o.baseDir != "" {
+		cfg.BasePath = o.baseDir
+		cfg.AllowFileReferences = true
+	}
+	return cfg
+}
+
+// File is the name the contract was loaded under.
+func (c *Contract) File() string { return c.file }
+
+// Version is the OpenAPI or Swagger version the document declares.
+func (c *Contract) Version() string { return c.version }
+
+// Converted reports whether the document was Swagger 2.0, converted to
+// OpenAPI 3.0 on load. Locations still point into the original document.
+func (c *Contract) Converted() bool { return c.converted }
+
+// Title is the document's info.title.
+func (c *Contract) Title() string { return c.title }
+
+// Warnings lists what was noticed on load but does not stop the contract
+// from being used, such as circular schema references.
+func (c *Contract) Warnings() []Problem { return append([]Problem(nil), c.warnings...) }
+
+// Operations lists every operation in document order.
+func (c *Contract) Operations() []*Operation { return append([]*Operation(nil), c.ops...) }
+
+// Operation returns the operation with the given ID ([Operation.ID]).
+func (c *Contract) Operation(id string) (*Operation, bool) {
+	op, ok := c.byID[id]
+	return op, ok
+}
+
+var fastVersion = regexp.MustCompile(`(?m)^\s{0,2}["']?(openapi|swagger|asyncapi)["']?\s*:\s*["']?([0-9][^"'\s,]*)`)
+
+// sniffFast finds the version field without parsing the document, which for
+// a 4 MB contract saves a whole parse. It reports !ok when it cannot tell, or
+// when the document is not OpenAPI, and [sniff] then gives the full answer.
+func sniffFast(data []byte) (kind, version string, ok bool) {
+	m := fastVersion.FindSubmatch(data)
+	if m == nil {
+		return "", "", false
+	}
+	kind, version = string(m[1]), string(m[2])
+	switch {
+	case kind == "openapi" && strings.HasPrefix(version, "3."):
+		return kind, version, true
+	case kind == "swagger" && version == "2.0":
+		return kind, version, true
+	}
+	return "", "", false
+}
+
+// sniff reads just enough of the document to say what it is: "openapi" or
+// "swagger" and its version, or an error naming what it is instead.
+func sniff(name string, data []byte) (kind, version string, err error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return "", "", syntaxError(name, data, err)
+	}
+	doc := &root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		doc = doc.Content[0]
+	}
+	if doc.Kind != yaml.MappingNode {
+		return "", "", &Error{File: name, Line: doc.Line, Column: doc.Column, Err: ErrNotOpenAPI,
+			Msg: "the document is not a mapping, so it is not OpenAPI; tether reads OpenAPI 2.0/3.x"}
+	}
+	fields := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		fields[doc.Content[i].Value] = doc.Content[i+1]
+	}
+	switch {
+	case fields["openapi"] != nil:
+		v := fields["openapi"]
+		if !strings.HasPrefix(v.Value, "3.") {
+			return "", "", &Error{File: name, Line: v.Line, Column: v.Column, Err: ErrNotOpenAPI,
+				Msg: fmt.Sprintf("this is OpenAPI %q; tether reads OpenAPI 2.0/3.x", v.Value)}
+		}
+		return "openapi", v.Value, nil
+	case fields["swagger"] != nil:
+		v := fields["swagger"]
+		if v.Value != "2.0" {
+			return "", "", &Error{File: name, Line: v.Line, Column: v.Column, Err: ErrNotOpenAPI,
+				Msg: fmt.Sprintf("this is Swagger %q; tether reads OpenAPI 2.0/3.x", v.Value)}
+		}
+		return "swagger", v.Value, nil
+	case fields["asyncapi"] != nil:
+		v := fields["asyncapi"]
+		return "", "", &Error{File: name, Line: v.Line, Column: v.Column, Err: ErrNotOpenAPI,
+			Msg:  fmt.Sprintf("this is AsyncAPI %s; tether reads OpenAPI 2.0/3.x", v.Value),
+			Hint: "describe the events as `webhooks` in an OpenAPI 3.1 contract, or validate them against a JSON Schema file"}
+	case fields["$schema"] != nil || (fields["type"] != nil && fields["properties"] != nil):
+		return "", "", &Error{File: name, Line: doc.Line, Column: doc.Column, Err: ErrNotOpenAPI,
+			Msg:  "this is a JSON Schema, not an API contract; tether reads OpenAPI 2.0/3.x",
+			Hint: "load it with LoadSchema to validate payloads against it"}
+	}
+	return "", "", &Error{File: name, Line: doc.Line, Column: doc.Column, Err: ErrNotOpenAPI,
+		Msg:  "missing the `openapi` or `swagger` field, so this is not an OpenAPI document",
+		Hint: "an OpenAPI 3 document starts with `openapi: 3.x.y`, a Swagger one with `swagger: \"2.0\"`"}
+}
+
+var yamlErrorPos = regexp.MustCompile(`(?:line (\d+)(?::| column (\d+)))|(?:L(\d+)\.C(\d+))|(?:\[(\d+):(\d+)\])`)
+
+// syntaxError turns a parser error into an [Error] with the line and column
+// it names. JSON is parsed again by encoding/json, whose messages say more
+// about JSON than a YAML parser's do.
+func syntaxError(name string, data []byte, err error) error {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		if jerr := jsonSyntax(name, data); jerr != nil {
+			return jerr
+		}
+	}
+	e := &Error{File: name, Msg: "invalid YAML: " + cleanYAMLMessage(err.Error()), Err: err}
+	e.Line, e.Column = findPos(err.Error())
+	return e
+}
+
+// jsonSyntax reports where encoding/json finds data invalid, or nil.
+func jsonSyntax(name string, data []byte) error {
+	var v any
+	err := json.Unmarshal(data, &v)
+	if err == nil {
+		return nil
+	}
+	e := &Error{File: name, Msg: "invalid JSON: " + err.Error(), Err: err}
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	offset := int64(-1)
+	switch {
+	case errors.As(err, &se):
+		offset = se.Offset
+	case errors.As(err, &te):
+		offset = te.Offset
+	}
+	if offset >= 0 {
+		e.Line, e.Column = lineCol(data, int(offset))
+	}
+	return e
+}
+
+// lineCol converts a byte offset into a 1-based line and column.
+func lineCol(data []byte, offset int) (line, col int) {
+	offset = min(max(offset, 0), len(data))
+	line = 1 + bytes.Count(data[:offset], []byte("\n"))
+	col = offset - bytes.LastIndexByte(data[:offset], '\n')
+	return line, col
+}
+
+func findPos(msg string) (line, col int) {
+	m := yamlErrorPos.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, 0
+	}
+	for _, pair := range [][2]int{{1, 2}, {3, 4}, {5, 6}} {
+		if m[pair[0]] != "" {
+			line, _ = strconv.Atoi(m[pair[0]])
+			col, _ = strconv.Atoi(m[pair[1]])
+			return line, col
+		}
+	}
+	return 0, 0
+}
+
+func cleanYAMLMessage(msg string) string {
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if i := strings.Index(msg, "go-yaml load error"); i >= 0 {
+		msg = msg[i+len("go-yaml load error"):]
+	}
+	return strings.TrimSpace(msg)
+}
+
+// documentError explains a failure of libopenapi to read a document that
+// already passed the syntax check.
+func documentError(name string, err error) error {
+	msg := err.Error()
+	e := &Error{File: name, Msg: "cannot read the document: " + cleanYAMLMessage(msg), Err: err}
+	e.Line, e.Column = findPos(msg)
+	return e
+}
+
+// buildError is for a model that could not be built at all.
+func (c *Contract) buildError(err error) error {
+	if err == nil {
+		err = errors.New("unknown failure")
+	}
+	return &Error{File: c.file, Msg: "cannot build the OpenAPI model: " + err.Error(), Err: err}
+}
+
+// classifyBuildErrors sorts libopenapi's build errors: circular references
+// become warnings, anything else (broken $refs above all) fails the load,
+// each error naming its line.
+func (c *Contract) classifyBuildErrors(err error) error {
+	var fatal Errors
+	for _, e := range flatten(err) {
+		var resolving *index.ResolvingError
+		var indexing *index.IndexingError
+		switch {
+		case errors.As(e, &resolving) && resolving.CircularReference != nil:
+			p := newProblem(RuleCircularReference, circularDetail(resolving.CircularReference))
+			p.File = c.file
+			if n := resolving.Node; n != nil {
+				p.Line, p.Column = c.position(n.Line, n.Column)
+			}
+			c.warnings = append(c.warnings, p)
+		case isCircular(e):
+			p := newProblem(RuleCircularReference, e.Error())
+			p.File = c.file
+			c.warnings = append(c.warnings, p)
+		case errors.As(e, &resolving):
+			fe := &Error{File: c.file, Msg: "broken $ref: " + firstLine(resolving.ErrorRef), Err: e}
+			if n := resolving.Node; n != nil {
+				fe.Line, fe.Column = c.position(n.Line, n.Column)
+			}
+			fatal = append(fatal, fe)
+		case errors.As(e, &indexing):
+			fe := &Error{File: c.file, Msg: "broken $ref: " + indexing.Err.Error(), Err: e}
+			if n := indexing.Node; n != nil {
+				fe.Line, fe.Column = c.position(n.Line, n.Column)
+			}
+			fatal = append(fatal, fe)
+		default:
+			fe := &Error{File: c.file, Msg: e.Error(), Err: e}
+			fe.Line, fe.Column = findPos(e.Error())
+			fatal = append(fatal, fe)
+		}
+	}
+	if len(fatal) == 0 {
+		return nil
+	}
+	fatal = dedupe(fatal)
+	for _, fe := range fatal {
+		if strings.Contains(fe.Msg, "http://") || strings.Contains(fe.Msg, "https://") {
+			if !c.opts.remoteRefs {
+				fe.Hint = "remote references are off; allow them with AllowRemoteRefs or --remote-refs"
+			}
+		}
+	}
+	return fatal
+}
+
+func circularDetail(r *index.CircularReferenceResult) string {
+	var names []string
+	for _, ref := range r.Journey {
+		if ref != nil {
+			names = append(names, ref.Name)
+		}
+	}
+	if r.LoopPoint != nil {
+		names = append(names, r.LoopPoint.Name)
+	}
+	kind := "loop"
+	if r.IsInfiniteLoop {
+		kind = "loop through required properties (no finite instance exists)"
+	}
+	return kind + ": " + strings.Join(names, " -> ")
+}
+
+func isCircular(err error) bool {
+	return strings.Contains(err.Error(), "circular reference")
+}
+
+func firstLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if u, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range u.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func dedupe(es Errors) Errors {
+	seen := map[string]bool{}
+	var out Errors
+	for _, e := range es {
+		if k := e.Error(); !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+var remoteRef = regexp.MustCompile(`["']?\$ref["']?\s*:\s*["']?(https?://[^"'\s,}]+)`)
+
+// checkRemoteRefs refuses a document that names a remote $ref while remote
+// references are off, pointing at the first one. libopenapi would silently
+// leave such a reference unresolved.
+func checkRemoteRefs(name string, data []byte, o options) error {
+	if o.remoteRefs {
+		return nil
+	}
+	loc := remoteRef.FindSubmatchIndex(data)
+	if loc == nil {
+		return nil
+	}
+	line, col := lineCol(data, loc[0])
+	return &Error{File: name, Line: line, Column: col, Err: ErrRemoteRef,
+		Msg:  fmt.Sprintf("remote $ref %s is not allowed", data[loc[2]:loc[3]]),
+		Hint: "remote references are off so that loading never touches the network; allow them with AllowRemoteRefs or --remote-refs"}
+}
+
+// Registry parses each contract file once and hands the same [Contract] to
+// every caller, however many goroutines ask at once. The zero value is not
+// usable; call [NewRegistry].
+type Registry struct {
+	opts []Option
+	mu   sync.Mutex
+	m    map[string]*registryEntry
+}
+
+type registryEntry struct {
+	once sync.Once
+	c    *Contract
+	err  error
+}
+
+// NewRegistry returns an empty registry that loads contracts with opts.
+func NewRegistry(opts ...Option) *Registry {
+	return &Registry{opts: opts, m: map[string]*registryEntry{}}
+}
+
+// Load returns the contract in path, parsing it on the first call only.
+// Paths are compared after filepath.Abs and filepath.Clean.
+func (r *Registry) Load(path string) (*Contract, error) {
+	key, err := filepath.Abs(path)
+	if err != nil {
+		key = filepath.Clean(path)
+	}
+	r.mu.Lock()
+	e, ok := r.m[key]
+	if !ok {
+		e = &registryEntry{}
+		r.m[key] = e
+	}
+	r.mu.Unlock()
+	e.once.Do(func() { e.c, e.err = Load(path, r.opts...) })
+	return e.c, e.err
+}
+
+// lazySchemaCache is the validator's schema cache. It stores compiled
+// schemas on first use; while constructing is set it reports every schema
+// as present, which stops the validator's constructor from compiling the
+// whole document.
+type lazySchemaCache struct {
+	constructing atomic.Bool
+	m            sync.Map
+	compiled     atomic.Int64
+}
+
+func newLazySchemaCache() *lazySchemaCache { return &lazySchemaCache{} }
+
+func (c *lazySchemaCache) Load(key uint64) (*cache.SchemaCacheEntry, bool) {
+	if c.constructing.Load() {
+		return nil, true
+	}
+	v, ok := c.m.Load(key)
+	if !ok {
+		return nil, false
+	}
+	return v.(*cache.SchemaCacheEntry), true
+}
+
+func (c *lazySchemaCache) Store(key uint64, value *cache.SchemaCacheEntry) {
+	if _, loaded := c.m.LoadOrStore(key, value); !loaded {
+		c.compiled.Add(1)
+	}
+}
+
+func (c *lazySchemaCache) Range(f func(key uint64, value *cache.SchemaCacheEntry) bool) {
+	c.m.Range(func(k, v any) bool { return f(k.(uint64), v.(*cache.SchemaCacheEntry)) })
+}

@@ -1,0 +1,321 @@
+package contracts
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/pb33f/libopenapi-validator/config"
+	lerrors "github.com/pb33f/libopenapi-validator/errors"
+	"github.com/pb33f/libopenapi-validator/helpers"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
+	"github.com/pb33f/libopenapi/datamodel/high/base"
+	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+)
+
+// ValidateRequest finds the operation for req and checks its parameters,
+// credentials and body. It returns the match (nil when no operation
+// matches, in which case the one problem explains why) and every problem,
+// in a stable order. The request body is left readable.
+func (c *Contract) ValidateRequest(req *http.Request) (*Match, []Problem) {
+	m, err := c.Find(req.Method, req.URL.String())
+	if err != nil {
+		return nil, []Problem{c.lookupProblem(err)}
+	}
+	return m, c.validateRequest(req, m)
+}
+
+// ValidateResponse checks resp as the answer to req: its status must be
+// declared for the operation, and its headers and body must match.
+func (c *Contract) ValidateResponse(req *http.Request, resp *http.Response) []Problem {
+	m, err := c.Find(req.Method, req.URL.String())
+	if err != nil {
+		return []Problem{c.lookupProblem(err)}
+	}
+	return c.validateResponse(req, resp, m)
+}
+
+// ValidateExchange checks a request and its response, finding the operation
+// once. It is the cheapest way to check recorded traffic.
+func (c *Contract) ValidateExchange(req *http.Request, resp *http.Response) (*Match, []Problem) {
+	m, err := c.Find(req.Method, req.URL.String())
+	if err != nil {
+		return nil, []Problem{c.lookupProblem(err)}
+	}
+	ps := c.validateRequest(req, m)
+	return m, append(ps, c.validateResponse(req, resp, m)...)
+}
+
+func (c *Contract) validateRequest(req *http.Request, m *Match) []Problem {
+	// The validator reads the path without the server base path.
+	restore := stripBase(req, m.BasePath)
+	defer restore()
+	_, errs := c.validator.ValidateHttpRequestSyncWithPathItem(req, m.Operation.item, m.Operation.Path)
+	return c.problems(m.Operation, errs)
+}
+
+func (c *Contract) validateResponse(req *http.Request, resp *http.Response, m *Match) []Problem {
+	restore := stripBase(req, m.BasePath)
+	defer restore()
+	_, errs := c.validator.GetResponseBodyValidator().ValidateResponseBodyWithPathItem(req, resp, m.Operation.item, m.Operation.Path)
+	return c.problems(m.Operation, errs)
+}
+
+func stripBase(req *http.Request, base string) func() {
+	if base == "" {
+		return func() {}
+	}
+	path, raw := req.URL.Path, req.URL.RawPath
+	req.URL.Path = strings.TrimPrefix(path, base)
+	if raw != "" {
+		req.URL.RawPath = strings.TrimPrefix(raw, base)
+	}
+	return func() { req.URL.Path, req.URL.RawPath = path, raw }
+}
+
+func (c *Contract) lookupProblem(err error) Problem {
+	le, ok := err.(*LookupError)
+	if !ok {
+		p := newProblem(RuleOperationNotFound, err.Error())
+		p.File = c.file
+		return p
+	}
+	p := newProblem(le.Rule, fmt.Sprintf("%s %s: %s", le.Method, le.Path, le.Detail))
+	p.File = c.file
+	if len(le.Candidates) > 0 {
+		p.Line, p.Column = le.Candidates[0].Line, le.Candidates[0].Column
+	}
+	return p
+}
+
+// problems turns the validator's errors into problems: one per schema
+// failure, each with the contract's location and the payload path.
+func (c *Contract) problems(op *Operation, errs []*lerrors.ValidationError) []Problem {
+	if len(errs) == 0 {
+		return nil
+	}
+	var out []Problem
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		id, prefix := ruleFor(e)
+		if len(e.SchemaValidationErrors) == 0 {
+			p := newProblem(id, detail(e.Message, e.Reason))
+			p.Operation = op.ID
+			p.File = c.file
+			p.Line, p.Column = c.position(e.SpecLine, e.SpecCol)
+			if e.ParameterName != "" {
+				p.Path = prefix + e.ParameterName
+			}
+			out = append(out, p)
+			continue
+		}
+		for _, f := range e.SchemaValidationErrors {
+			p := newProblem(id, detail(e.Message, f.Reason))
+			p.Operation = op.ID
+			p.File = c.file
+			line, col := f.Line, f.Column
+			if line <= 0 {
+				line, col = e.SpecLine, e.SpecCol
+			}
+			p.Line, p.Column = c.position(line, col)
+			p.Path = f.FieldPath
+			if e.ParameterName != "" {
+				p.Path = prefix + e.ParameterName + strings.TrimPrefix(f.FieldPath, "$")
+			}
+			if p.Path == "" && id == RuleRequestBodyInvalid || p.Path == "" && id == RuleResponseBodyInvalid {
+				p.Path = "$"
+			}
+			out = append(out, p)
+		}
+	}
+	sortProblems(out)
+	return out
+}
+
+func detail(message, reason string) string {
+	message, reason = strings.TrimSpace(message), strings.TrimSpace(reason)
+	switch {
+	case reason == "" || strings.Contains(message, reason):
+		return message
+	case message == "" || strings.Contains(reason, message):
+		return reason
+	}
+	return message + ": " + reason
+}
+
+// ruleFor maps the validator's error kinds onto rule IDs; prefix is how a
+// parameter's location is written in [Problem.Path].
+func ruleFor(e *lerrors.ValidationError) (id, prefix string) {
+	switch e.ValidationType {
+	case helpers.ParameterValidation:
+		switch e.ValidationSubType {
+		case helpers.ParameterValidationPath:
+			return RulePathParamInvalid, "path."
+		case helpers.ParameterValidationQuery:
+			return RuleQueryParamInvalid, "query."
+		case helpers.ParameterValidationHeader:
+			return RuleHeaderParamInvalid, "header."
+		case helpers.ParameterValidationCookie:
+			return RuleCookieParamInvalid, "cookie."
+		}
+		return RuleQueryParamInvalid, "query."
+	case helpers.ParameterValidationPath:
+		return RulePathParamInvalid, "path."
+	case helpers.ParameterValidationQuery:
+		return RuleQueryParamInvalid, "query."
+	case helpers.ParameterValidationHeader:
+		return RuleHeaderParamInvalid, "header."
+	case helpers.ParameterValidationCookie:
+		return RuleCookieParamInvalid, "cookie."
+	case helpers.SecurityValidation:
+		return RuleSecurityMissing, ""
+	case helpers.ResponseBodyValidation:
+		switch e.ValidationSubType {
+		case helpers.ResponseBodyResponseCode:
+			return RuleResponseStatus, ""
+		case helpers.ParameterValidationHeader, "headers":
+			return RuleResponseHeader, "header."
+		}
+		return RuleResponseBodyInvalid, ""
+	}
+	return RuleRequestBodyInvalid, ""
+}
+
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Message < b.Message
+	})
+}
+
+// Events lists the events the contract declares in its `webhooks` section,
+// in document order.
+func (c *Contract) Events() []string {
+	var names []string
+	if c.model.Webhooks != nil {
+		for p := c.model.Webhooks.First(); p != nil; p = p.Next() {
+			names = append(names, p.Key())
+		}
+	}
+	return names
+}
+
+// eventSchema returns the JSON request body schema of a webhook.
+func (c *Contract) eventSchema(name string) (*base.Schema, *v3.Operation, error) {
+	if c.model.Webhooks == nil {
+		return nil, nil, fmt.Errorf("%s declares no webhooks", c.file)
+	}
+	item, ok := c.model.Webhooks.Get(name)
+	if !ok || item == nil {
+		return nil, nil, fmt.Errorf("%s declares no webhook %q; it has %s", c.file, name, strings.Join(c.Events(), ", "))
+	}
+	for p := item.GetOperations().First(); p != nil; p = p.Next() {
+		op := p.Value()
+		if op.RequestBody == nil || op.RequestBody.Content == nil {
+			continue
+		}
+		for mt := op.RequestBody.Content.First(); mt != nil; mt = mt.Next() {
+			if isJSON(mt.Key()) && mt.Value().Schema != nil {
+				if s := mt.Value().Schema.Schema(); s != nil {
+					return s, op, nil
+				}
+			}
+		}
+	}
+	return nil, nil, fmt.Errorf("webhook %q in %s has no JSON request body schema", name, c.file)
+}
+
+// ValidateEvent checks an event payload against the webhook called name in
+// the contract's `webhooks` section.
+func (c *Contract) ValidateEvent(name string, payload []byte) []Problem {
+	schema, op, err := c.eventSchema(name)
+	if err != nil {
+		p := newProblem(RuleEventUnknown, err.Error())
+		p.File = c.file
+		return []Problem{p}
+	}
+	ps := c.validateValue(schema, payload, RuleEventInvalid)
+	for i := range ps {
+		ps[i].Operation = name
+		if op.OperationId != "" {
+			ps[i].Operation = op.OperationId
+		}
+	}
+	return ps
+}
+
+func (c *Contract) schemaValidator() schema_validation.SchemaValidator {
+	c.svOnce.Do(func() {
+		c.sv = schema_validation.NewSchemaValidator(config.WithFormatAssertions(), config.WithSchemaCache(c.schemas))
+	})
+	return c.sv
+}
+
+func (c *Contract) validateValue(schema *base.Schema, payload []byte, id string) []Problem {
+	_, errs := c.schemaValidator().ValidateSchemaBytesWithVersion(schema, payload, c.versionNumber())
+	var out []Problem
+	for _, e := range errs {
+		if len(e.SchemaValidationErrors) == 0 {
+			p := newProblem(id, detail(e.Message, e.Reason))
+			p.File = c.file
+			p.Line, p.Column = c.position(e.SpecLine, e.SpecCol)
+			p.Path = "$"
+			out = append(out, p)
+		}
+		for _, f := range e.SchemaValidationErrors {
+			p := newProblem(id, f.Reason)
+			p.File = c.file
+			line, col := f.Line, f.Column
+			if line <= 0 {
+				line, col = e.SpecLine, e.SpecCol
+			}
+			p.Line, p.Column = c.position(line, col)
+			p.Path = f.FieldPath
+			if p.Path == "" {
+				p.Path = "$"
+			}
+			out = append(out, p)
+		}
+	}
+	sortProblems(out)
+	return out
+}
+
+// versionNumber is the OpenAPI minor version as the validator wants it.
+func (c *Contract) versionNumber() float32 {
+	if strings.HasPrefix(c.model.Version, "3.1") || strings.HasPrefix(c.model.Version, "3.2") {
+		return 3.1
+	}
+	return 3.0
+}
+
+func isJSON(mediaType string) bool {
+	mt, _, err := mime.ParseMediaType(mediaType)
+	if err != nil {
+		mt = mediaType
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "text/json"
+}
+
+// readBody reads and restores a body, for callers that need it twice.
+func readBody(rc *io.ReadCloser) []byte {
+	if *rc == nil {
+		return nil
+	}
+	b, _ := io.ReadAll(*rc)
+	(*rc).Close()
+	*rc = io.NopCloser(bytes.NewReader(b))
+	return b
+}
