@@ -136,7 +136,7 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 		return nil, c.buildError(buildErr)
 	}
 	if buildErr != nil {
-		if err := c.classifyBuildErrors(buildErr); err != nil {
+		if err := c.classifyBuildErrors(buildErr, src); err != nil {
 			return nil, err
 		}
 	}
@@ -362,12 +362,15 @@ func (c *Contract) buildError(err error) error {
 
 // classifyBuildErrors sorts libopenapi's build errors: circular references
 // become warnings, anything else (broken $refs above all) fails the load,
-// each error naming its line.
-func (c *Contract) classifyBuildErrors(err error) error {
+// each error naming its line and the reference as written.
+func (c *Contract) classifyBuildErrors(err error, src []byte) error {
 	var fatal Errors
+	seenLine := map[int]bool{}
 	for _, e := range flatten(err) {
 		var resolving *index.ResolvingError
 		var indexing *index.IndexingError
+		var line, col int
+		msg := e.Error()
 		switch {
 		case errors.As(e, &resolving) && resolving.CircularReference != nil:
 			p := newProblem(RuleCircularReference, circularDetail(resolving.CircularReference))
@@ -376,40 +379,82 @@ func (c *Contract) classifyBuildErrors(err error) error {
 				p.Line, p.Column = c.position(n.Line, n.Column)
 			}
 			c.warnings = append(c.warnings, p)
+			continue
 		case isCircular(e):
 			p := newProblem(RuleCircularReference, e.Error())
 			p.File = c.file
 			c.warnings = append(c.warnings, p)
+			continue
 		case errors.As(e, &resolving):
-			fe := &Error{File: c.file, Msg: "broken $ref: " + firstLine(resolving.ErrorRef), Err: e}
+			msg = firstLine(resolving.ErrorRef)
 			if n := resolving.Node; n != nil {
-				fe.Line, fe.Column = c.position(n.Line, n.Column)
+				line, col = n.Line, n.Column
 			}
-			fatal = append(fatal, fe)
 		case errors.As(e, &indexing):
-			fe := &Error{File: c.file, Msg: "broken $ref: " + indexing.Err.Error(), Err: e}
+			msg = indexing.Err.Error()
 			if n := indexing.Node; n != nil {
-				fe.Line, fe.Column = c.position(n.Line, n.Column)
+				line, col = n.Line, n.Column
 			}
-			fatal = append(fatal, fe)
 		default:
-			fe := &Error{File: c.file, Msg: e.Error(), Err: e}
-			fe.Line, fe.Column = findPos(e.Error())
-			fatal = append(fatal, fe)
+			line, col = findPos(msg)
 		}
+		if line > 0 && seenLine[line] {
+			continue // one error a line: libopenapi reports a broken ref several times
+		}
+		seenLine[line] = true
+		fe := &Error{File: c.file, Msg: msg, Err: e}
+		if ref := refOnLine(src, line); ref != "" {
+			fe.Msg, fe.Hint = c.explainRef(ref)
+		}
+		fe.Line, fe.Column = c.position(line, col)
+		fatal = append(fatal, fe)
 	}
 	if len(fatal) == 0 {
 		return nil
 	}
-	fatal = dedupe(fatal)
-	for _, fe := range fatal {
-		if strings.Contains(fe.Msg, "http://") || strings.Contains(fe.Msg, "https://") {
-			if !c.opts.remoteRefs {
-				fe.Hint = "remote references are off; allow them with AllowRemoteRefs or --remote-refs"
-			}
-		}
+	return dedupe(fatal)
+}
+
+var refValue = regexp.MustCompile(`\$ref["']?\s*:\s*["']?([^"'\s,}]+)`)
+
+// refOnLine returns the $ref written on a line of src, if any.
+func refOnLine(src []byte, line int) string {
+	if line <= 0 {
+		return ""
 	}
-	return fatal
+	for i := 1; i < line; i++ {
+		j := bytes.IndexByte(src, '\n')
+		if j < 0 {
+			return ""
+		}
+		src = src[j+1:]
+	}
+	if j := bytes.IndexByte(src, '\n'); j >= 0 {
+		src = src[:j]
+	}
+	if m := refValue.FindSubmatch(src); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+// explainRef says why a reference could not be resolved.
+func (c *Contract) explainRef(ref string) (msg, hint string) {
+	file, pointer, _ := strings.Cut(ref, "#")
+	switch {
+	case file == "":
+		return fmt.Sprintf("broken $ref %q: #%s does not exist in the document", ref, pointer), ""
+	case strings.HasPrefix(file, "http://") || strings.HasPrefix(file, "https://"):
+		return fmt.Sprintf("broken $ref %q: the remote document could not be read", ref), ""
+	case c.opts.baseDir == "":
+		return fmt.Sprintf("broken $ref %q: relative-file references need the contract's folder", ref),
+			"use Load, or Parse with RefsRelativeTo"
+	}
+	target := filepath.Join(c.opts.baseDir, file)
+	if _, err := os.Stat(target); err != nil {
+		return fmt.Sprintf("broken $ref %q: cannot read %s", ref, target), ""
+	}
+	return fmt.Sprintf("broken $ref %q: #%s does not exist in %s", ref, pointer, target), ""
 }
 
 func circularDetail(r *index.CircularReferenceResult) string {

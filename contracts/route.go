@@ -221,6 +221,9 @@ type route struct {
 	segs     []segment
 	methods  map[string]*Operation
 	order    []*Operation
+	// clashes holds, per method, operations of other templates that reduce
+	// to this one ("/a/{id}" and "/a/{name}/"): a request cannot tell them apart.
+	clashes map[string][]*Operation
 }
 
 // segment is one "/"-separated part of a template: literal text around
@@ -296,8 +299,16 @@ func (r *router) add(op *Operation) {
 		n.route = &route{template: op.Path, segs: segs, methods: map[string]*Operation{}}
 		r.all = append(r.all, n.route)
 	}
-	if _, dup := n.route.methods[op.Method]; !dup {
+	if first, dup := n.route.methods[op.Method]; !dup {
 		n.route.methods[op.Method] = op
+	} else {
+		if n.route.clashes == nil {
+			n.route.clashes = map[string][]*Operation{}
+		}
+		if len(n.route.clashes[op.Method]) == 0 {
+			n.route.clashes[op.Method] = []*Operation{first}
+		}
+		n.route.clashes[op.Method] = append(n.route.clashes[op.Method], op)
 	}
 	n.route.order = append(n.route.order, op)
 }
@@ -400,6 +411,14 @@ func (r *router) find(method, path string) (*Match, *LookupError) {
 			Detail: "templates " + strings.Join(names, " and ") + " match equally; make one of them more literal"}
 	}
 	h := withMethod[0]
+	if clash := h.route.clashes[method]; len(clash) > 0 {
+		var names []string
+		for _, op := range clash {
+			names = append(names, op.Path)
+		}
+		return nil, &LookupError{Rule: RuleOperationAmbiguous, Candidates: clash,
+			Detail: "templates " + strings.Join(names, " and ") + " match equally; make one of them more literal"}
+	}
 	op := h.route.methods[method]
 	params := map[string]string{}
 	k := 0

@@ -1,0 +1,81 @@
+package contracts
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestFind(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "petstore.yaml"))
+	tests := []struct {
+		method, target string
+		op             string
+		params         map[string]string
+		reason         string
+	}{
+		{"GET", "https://eu.pets.example.com/v1/pets?limit=3", "listPets", map[string]string{}, "server base path stripped, query ignored"},
+		{"GET", "/v1/pets", "listPets", map[string]string{}, "a bare path with the base path"},
+		{"GET", "/pets", "listPets", map[string]string{}, "a bare path without the base path"},
+		{"get", "/v1/pets/", "listPets", map[string]string{}, "method case and a trailing slash"},
+		{"GET", "/v1/pets/mine", "listMyPets", map[string]string{}, "a literal segment beats a parameter"},
+		{"GET", "/v1/pets/pet_1", "getPet", map[string]string{"petId": "pet_1"}, "path parameter"},
+		{"DELETE", "/v1/pets/a%2Fb", "deletePet", map[string]string{"petId": "a/b"}, "an escaped slash stays in its segment"},
+		{"GET", "/v1/pets/p1/photos/ph9.json", "getPhoto", map[string]string{"petId": "p1", "photoId": "ph9"}, "a parameter with a literal suffix"},
+	}
+	for _, tt := range tests {
+		m, err := c.Find(tt.method, tt.target)
+		if err != nil {
+			t.Errorf("Find(%s %s): %v (%s)", tt.method, tt.target, err, tt.reason)
+			continue
+		}
+		if m.Operation.ID != tt.op {
+			t.Errorf("Find(%s %s) = %s, want %s (%s)", tt.method, tt.target, m.Operation.ID, tt.op, tt.reason)
+		}
+		if len(m.Params) != len(tt.params) {
+			t.Errorf("Find(%s %s) params %v, want %v (%s)", tt.method, tt.target, m.Params, tt.params, tt.reason)
+		}
+		for k, v := range tt.params {
+			if m.Params[k] != v {
+				t.Errorf("Find(%s %s) param %s = %q, want %q (%s)", tt.method, tt.target, k, m.Params[k], v, tt.reason)
+			}
+		}
+	}
+}
+
+func TestFindExplainsMisses(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "petstore.yaml"))
+	amb := mustLoad(t, filepath.Join("testdata", "ambiguous.yaml"))
+	tests := []struct {
+		c              *Contract
+		method, target string
+		rule           string
+		want           []string
+		reason         string
+	}{
+		{c, "PUT", "/v1/pets/pet_1", RuleMethodNotAllowed, []string{"/pets/{petId} is declared for GET, DELETE only"}, "the path exists for other methods"},
+		{c, "GET", "/v1/petz/pet_1", RuleOperationNotFound, []string{"closest: /pets/{petId}", `segment 1 is "petz", the template has "pets"`}, "a typo names the closest template and the segment"},
+		{c, "GET", "/v1/pets/p1/photos/ph9.png", RuleOperationNotFound, []string{"/pets/{petId}/photos/{photoId}.json", `segment 4 is "ph9.png"`}, "a wrong suffix"},
+		{amb, "GET", "/things/7", RuleOperationAmbiguous, []string{"/things/{id}", "/things/{name}/", "match equally"}, "two templates differ only in a parameter name"},
+	}
+	for _, tt := range tests {
+		_, err := tt.c.Find(tt.method, tt.target)
+		var le *LookupError
+		if !errors.As(err, &le) {
+			t.Errorf("Find(%s %s) = %v, want a *LookupError (%s)", tt.method, tt.target, err, tt.reason)
+			continue
+		}
+		if le.Rule != tt.rule {
+			t.Errorf("Find(%s %s) rule %s, want %s (%s)", tt.method, tt.target, le.Rule, tt.rule, tt.reason)
+		}
+		if len(le.Candidates) == 0 {
+			t.Errorf("Find(%s %s) names no candidate (%s)", tt.method, tt.target, tt.reason)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("Find(%s %s) error %q lacks %q (%s)", tt.method, tt.target, err, w, tt.reason)
+			}
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package contracts
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func newRequest(method, target, body string) *http.Request {
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	r.Header.Set("Authorization", "Bearer test-token")
+	return r
+}
+
+func newResponse(status int, body string) *http.Response {
+	return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body))}
+}
+
+// ruleAt is how problems are asserted: rule ID and payload path, plus a line.
+type ruleAt struct {
+	rule, path string
+}
+
+func TestValidateRequest(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "petstore.yaml"))
+	tests := []struct {
+		req    *http.Request
+		want   []ruleAt
+		reason string
+	}{
+		{newRequest("POST", "/v1/pets", `{"name":"Rex","kind":"dog"}`), nil, "a valid body"},
+		{newRequest("POST", "/v1/pets", `{"name":"Rex"}`), []ruleAt{{RuleRequestBodyInvalid, "$"}}, "a required property missing"},
+		{newRequest("POST", "/v1/pets", `{"name":"Rex","kind":"cow"}`), []ruleAt{{RuleRequestBodyInvalid, "$.kind"}}, "outside the enum"},
+		{newRequest("POST", "/v1/pets", `{"name":"Rex","kind":"cat","born":"yesterday"}`), []ruleAt{{RuleRequestBodyInvalid, "$.born"}}, "format assertions are on"},
+		{newRequest("POST", "/v1/pets", `{"name":"Rex","kind":"cat","colour":"red"}`), []ruleAt{{RuleRequestBodyInvalid, "$"}}, "an extra property where additionalProperties is false"},
+		{newRequest("GET", "/v1/pets?limit=500", ""), []ruleAt{{RuleQueryParamInvalid, "query.limit"}}, "a query parameter above its maximum"},
+		{newRequest("GET", "/v1/pets/dog_1", ""), []ruleAt{{RulePathParamInvalid, "path.petId"}}, "a path parameter breaking its pattern"},
+		{newRequest("PATCH", "/v1/pets/pet_1", ""), []ruleAt{{RuleMethodNotAllowed, ""}}, "no such method"},
+	}
+	for _, tt := range tests {
+		_, ps := c.ValidateRequest(tt.req)
+		assertProblems(t, tt.req.Method+" "+tt.req.URL.String(), ps, tt.want, tt.reason)
+		for _, p := range ps {
+			if p.File != c.File() || p.Line == 0 {
+				t.Errorf("%v: problem is not located in the contract (%s)", p, tt.reason)
+			}
+		}
+	}
+	// Body still readable afterwards, for whoever handles the request next.
+	r := newRequest("POST", "/v1/pets", `{"name":"Rex","kind":"dog"}`)
+	c.ValidateRequest(r)
+	if b, _ := io.ReadAll(r.Body); string(b) != `{"name":"Rex","kind":"dog"}` {
+		t.Errorf("body after validation = %q", b)
+	}
+}
+
+func TestValidateSecurity(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "petstore.yaml"))
+	r := newRequest("GET", "/v1/pets", "")
+	r.Header.Del("Authorization")
+	_, ps := c.ValidateRequest(r)
+	assertProblems(t, "GET /v1/pets without credentials", ps, []ruleAt{{RuleSecurityMissing, ""}}, "bearer required at the root")
+
+	lax := mustLoad(t, filepath.Join("testdata", "petstore.yaml"), IgnoreSecurity())
+	_, ps = lax.ValidateRequest(r)
+	assertProblems(t, "GET /v1/pets with IgnoreSecurity", ps, nil, "security left to the caller")
+}
+
+func TestValidateResponse(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "petstore.yaml"))
+	req := newRequest("POST", "/v1/pets", `{"name":"Rex","kind":"dog"}`)
+	tests := []struct {
+		resp   *http.Response
+		want   []ruleAt
+		reason string
+	}{
+		{newResponse(201, `{"id":"pet_1","name":"Rex"}`), nil, "valid, through a relative-file ref"},
+		{newResponse(201, `{"id":"pet_1"}`), []ruleAt{{RuleResponseBodyInvalid, "$"}}, "a required property missing"},
+		{newResponse(201, `{"id":"pet_1","name":"Rex","kind":7}`), []ruleAt{{RuleResponseBodyInvalid, "$.kind"}}, "a wrong type"},
+		{newResponse(422, `{"message":"no"}`), nil, "a declared error answer"},
+		{newResponse(500, `{}`), []ruleAt{{RuleResponseStatus, ""}}, "an undeclared status"},
+	}
+	for _, tt := range tests {
+		ps := c.ValidateResponse(req, tt.resp)
+		assertProblems(t, "POST /v1/pets", ps, tt.want, tt.reason)
+	}
+}
+
+func TestValidateEvent(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "events.yaml"))
+	if got := c.Events(); len(got) != 1 || got[0] != "deal.updated" {
+		t.Fatalf("Events() = %v", got)
+	}
+	tests := []struct {
+		name, payload string
+		want          []ruleAt
+		reason        string
+	}{
+		{"deal.updated", `{"id":"e1","type":"deal.updated","deal":{"id":"d1","stage":"won","amount":10,"note":null}}`, nil, "valid, with a 3.1 nullable type array"},
+		{"deal.updated", `{"id":"e1","type":"deal.updated","deal":{"id":"d1","stage":"won","amount":-1}}`, []ruleAt{{RuleEventInvalid, "$.deal.amount"}}, "below the minimum"},
+		{"deal.updated", `{"id":"e1","type":"deal.created","deal":{"id":"d1","stage":"won","amount":1}}`, []ruleAt{{RuleEventInvalid, "$.type"}}, "const broken"},
+		{"deal.deleted", `{}`, []ruleAt{{RuleEventUnknown, ""}}, "no such webhook"},
+	}
+	for _, tt := range tests {
+		ps := c.ValidateEvent(tt.name, []byte(tt.payload))
+		assertProblems(t, tt.name, ps, tt.want, tt.reason)
+		for _, p := range ps {
+			if p.Rule == RuleEventInvalid && p.Line == 0 {
+				t.Errorf("%v has no contract line (%s)", p, tt.reason)
+			}
+		}
+	}
+}
+
+func assertProblems(t *testing.T, what string, got []Problem, want []ruleAt, reason string) {
+	t.Helper()
+	var have []ruleAt
+	for _, p := range got {
+		have = append(have, ruleAt{p.Rule, p.Path})
+	}
+	ok := len(have) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = have[i] == want[i]
+	}
+	if !ok {
+		var msgs []string
+		for _, p := range got {
+			msgs = append(msgs, p.String())
+		}
+		t.Errorf("%s: problems %v, want %v (%s)\n%s", what, have, want, reason, strings.Join(msgs, "\n"))
+	}
+}
