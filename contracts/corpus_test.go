@@ -90,3 +90,45 @@ func TestCorpusAsyncAPIRejected(t *testing.T) {
 		t.Errorf("error %#v does not name the file and line", err)
 	}
 }
+
+// TestCorpusEvents validates the corpus's real webhook payloads: GitHub's
+// against their published JSON Schemas, Stripe's event against the event
+// schema of Stripe's contract.
+func TestCorpusEvents(t *testing.T) {
+	dir := corpusDir(t)
+	data, err := os.ReadFile(filepath.Join(dir, "events", "index.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		cols := strings.Split(line, "\t")
+		if i == 0 || len(cols) < 7 || !strings.HasPrefix(cols[0], "github/") {
+			continue
+		}
+		schema, err := LoadSchema(filepath.Join(dir, "events", cols[6]))
+		if err != nil {
+			t.Errorf("%s: %v", cols[6], err)
+			continue
+		}
+		payload, err := os.ReadFile(filepath.Join(dir, "events", cols[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ps := schema.Validate(payload); len(ps) > 0 {
+			t.Errorf("%s against %s: %d problems, first %v", cols[0], cols[6], len(ps), ps[0])
+		}
+		// A broken copy must fail, at the path that was broken.
+		broken := strings.Replace(string(payload), `"sender": {`, `"sender": 7, "x": {`, 1)
+		if ps := schema.Validate([]byte(broken)); len(ps) == 0 {
+			t.Errorf("%s with sender replaced by a number still validates", cols[0])
+		} else if ps[0].Line == 0 || !strings.HasSuffix(ps[0].File, ".json") {
+			t.Errorf("%s: problem %v is not located in a schema file", cols[0], ps[0])
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Errorf("checked %d GitHub payloads, want the 13 of the corpus", checked)
+	}
+	t.Logf("%d GitHub payloads validate against their schemas", checked)
+}

@@ -35,6 +35,8 @@ const (
 	RuleCircularReference   = "circular-reference"
 	RuleExampleInvalid      = "example-invalid"
 	RuleSwaggerRepaired     = "swagger-repaired"
+	RulePathsClash          = "paths-clash"
+	RuleOperationIDRepeated = "operation-id-repeated"
 	RuleOperationNotFound   = "operation-not-found"
 	RuleOperationAmbiguous  = "operation-ambiguous"
 	RuleMethodNotAllowed    = "method-not-allowed"
@@ -63,6 +65,8 @@ var catalogue = map[string]rule{
 	RuleCircularReference:   {LevelWarning, "circular schema reference"},
 	RuleExampleInvalid:      {LevelWarning, "the contract's own example does not validate"},
 	RuleSwaggerRepaired:     {LevelWarning, "Swagger 2.0 construct outside the specification, repaired on conversion"},
+	RulePathsClash:          {LevelWarning, "path templates that no request can tell apart"},
+	RuleOperationIDRepeated: {LevelWarning, "operationId used by more than one operation"},
 	RuleOperationNotFound:   {LevelError, "no operation matches the request"},
 	RuleOperationAmbiguous:  {LevelError, "several operations match the request equally"},
 	RuleMethodNotAllowed:    {LevelError, "the path exists but not for this method"},

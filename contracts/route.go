@@ -124,15 +124,37 @@ func (c *Contract) index() error {
 				if op.Value().Security != nil {
 					o.Security = securityOf(op.Value().Security)
 				}
-				if _, dup := c.byID[o.ID]; dup {
+				if first, dup := c.byID[o.ID]; dup {
 					// Duplicate operationIds break lookups by ID; keep both
 					// reachable by making the later one unique.
+					w := newProblem(RuleOperationIDRepeated, fmt.Sprintf("%q is also the ID of %s %s (line %d); this one is known as %q",
+						o.ID, first.Method, first.Path, first.Line, o.ID+"#"+o.Method+" "+tmpl))
+					w.File, w.Line, w.Column = c.file, o.Line, o.Column
+					c.warnings = append(c.warnings, w)
 					o.ID = o.ID + "#" + o.Method + " " + tmpl
 				}
 				c.byID[o.ID] = o
 				c.ops = append(c.ops, o)
 				c.router.add(o)
 			}
+		}
+	}
+	for _, rt := range c.router.all {
+		methods := make([]string, 0, len(rt.clashes))
+		for m := range rt.clashes {
+			methods = append(methods, m)
+		}
+		sort.Strings(methods)
+		for _, method := range methods {
+			ops := rt.clashes[method]
+			var names []string
+			for _, op := range ops {
+				names = append(names, op.Path)
+			}
+			w := newProblem(RulePathsClash, fmt.Sprintf("%s %s: a request matching one matches all", method, strings.Join(names, " and ")))
+			w.File, w.Line, w.Column = c.file, ops[len(ops)-1].Line, ops[len(ops)-1].Column
+			w.Operation = ops[len(ops)-1].ID
+			c.warnings = append(c.warnings, w)
 		}
 	}
 	c.servers = serversOf(c.model.Servers)

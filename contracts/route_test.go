@@ -79,3 +79,11 @@ func TestFindExplainsMisses(t *testing.T) {
 		}
 	}
 }
+
+func TestClashingTemplatesWarn(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "ambiguous.yaml"))
+	ws := c.Warnings()
+	if len(ws) != 1 || ws[0].Rule != RulePathsClash || ws[0].Line != 9 {
+		t.Errorf("warnings %v, want one %s at line 9", ws, RulePathsClash)
+	}
+}

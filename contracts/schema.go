@@ -1,0 +1,297 @@
+package contracts
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pb33f/go-yaml"
+	"github.com/pb33f/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// Schema is a standalone JSON Schema file (draft 4 to 2020-12), for events
+// whose vendor publishes payload schemas instead of an OpenAPI `webhooks`
+// section. It is safe for concurrent use.
+type Schema struct {
+	file     string
+	compiled *jsonschema.Schema
+
+	mu     sync.Mutex
+	nodes  map[string]*yaml.Node // file -> parsed, for locating keywords
+	loader *baseNameLoader
+}
+
+// LoadSchema compiles the JSON Schema in path, with format assertions on.
+// A $ref to a file that does not exist where the reference says is looked up
+// by base name under the schema's grandparent folder, which is how
+// published payload-schema collections (GitHub's, for one) are laid out.
+func LoadSchema(path string) (*Schema, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: "cannot resolve the path", Err: err}
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, &Error{File: path, Msg: "cannot read the schema", Err: err}
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		if jerr := jsonSyntax(path, data); jerr != nil {
+			return nil, jerr
+		}
+		return nil, &Error{File: path, Msg: "invalid JSON: " + err.Error(), Err: err}
+	}
+	loader := &baseNameLoader{root: filepath.Dir(filepath.Dir(abs))}
+	comp := jsonschema.NewCompiler()
+	comp.AssertFormat()
+	comp.RegisterFormat(&jsonschema.Format{Name: "uri-template", Validate: validateURITemplate})
+	comp.UseLoader(loader)
+	u := fileURL(abs)
+	if err := comp.AddResource(u, doc); err != nil {
+		return nil, &Error{File: path, Msg: "invalid JSON Schema: " + err.Error(), Err: err}
+	}
+	compiled, err := comp.Compile(u)
+	if err != nil {
+		return nil, &Error{File: path, Msg: "invalid JSON Schema: " + err.Error(), Err: err}
+	}
+	return &Schema{file: path, compiled: compiled, nodes: map[string]*yaml.Node{}, loader: loader}, nil
+}
+
+// validateURITemplate checks RFC 6570 syntax. The library's own check
+// rejects level-3 expressions such as "{/privacy}", which GitHub's payloads
+// use throughout.
+func validateURITemplate(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return nil
+	}
+	for {
+		open := strings.IndexByte(s, '{')
+		if closeBrace := strings.IndexByte(s, '}'); closeBrace >= 0 && (open < 0 || closeBrace < open) {
+			return fmt.Errorf("unmatched closing brace")
+		}
+		if open < 0 {
+			return nil
+		}
+		end := strings.IndexByte(s[open:], '}')
+		if end < 0 {
+			return fmt.Errorf("no closing brace for the expression at %d", open)
+		}
+		expr := s[open+1 : open+end]
+		if expr != "" && strings.ContainsRune("+#./;?&=,!@|", rune(expr[0])) {
+			expr = expr[1:]
+		}
+		if expr == "" {
+			return fmt.Errorf("empty expression")
+		}
+		for _, spec := range strings.Split(expr, ",") {
+			name := strings.TrimSuffix(spec, "*")
+			if i := strings.IndexByte(name, ':'); i >= 0 {
+				if n, err := strconv.Atoi(name[i+1:]); err != nil || n <= 0 || n >= 10000 {
+					return fmt.Errorf("bad prefix modifier in %q", spec)
+				}
+				name = name[:i]
+			}
+			if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.%") != "" {
+				return fmt.Errorf("bad variable name %q", spec)
+			}
+		}
+		s = s[open+end+1:]
+	}
+}
+
+// File is the path the schema was loaded from.
+func (s *Schema) File() string { return s.file }
+
+// Validate checks a JSON payload. Each problem names the schema file and
+// line of the keyword that failed and the JSON path in the payload.
+func (s *Schema) Validate(payload []byte) []Problem {
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
+	if err != nil {
+		p := newProblem(RulePayloadInvalid, "the payload is not JSON: "+err.Error())
+		p.File, p.Path = s.file, "$"
+		return []Problem{p}
+	}
+	err = s.compiled.Validate(v)
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		if err != nil {
+			p := newProblem(RulePayloadInvalid, err.Error())
+			p.File, p.Path = s.file, "$"
+			return []Problem{p}
+		}
+		return nil
+	}
+	printer := message.NewPrinter(language.English)
+	var out []Problem
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) > 0 {
+			for _, c := range e.Causes {
+				walk(c)
+			}
+			return
+		}
+		p := newProblem(RulePayloadInvalid, e.ErrorKind.LocalizedString(printer))
+		p.Path = jsonPath(e.InstanceLocation)
+		p.File, p.Line, p.Column = s.locate(e.SchemaURL, e.ErrorKind.KeywordPath())
+		out = append(out, p)
+	}
+	walk(ve)
+	sortProblems(out)
+	return out
+}
+
+// locate finds the file and line of a keyword from the schema URL the
+// validator reports ("file:///a/b.json#/properties/x") and its keyword path.
+func (s *Schema) locate(schemaURL string, keyword []string) (string, int, int) {
+	file, frag, _ := strings.Cut(schemaURL, "#")
+	path := s.loader.actual(fileFromURL(file))
+	if path == "" {
+		return s.file, 0, 0
+	}
+	var ptr []string
+	for _, seg := range strings.Split(strings.TrimPrefix(frag, "/"), "/") {
+		if seg != "" {
+			seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
+			ptr = append(ptr, seg)
+		}
+	}
+	ptr = append(ptr, keyword...)
+	s.mu.Lock()
+	root, ok := s.nodes[path]
+	if !ok {
+		root = &yaml.Node{}
+		if data, err := os.ReadFile(path); err == nil {
+			if yaml.Unmarshal(data, root) != nil {
+				root = &yaml.Node{}
+			}
+		}
+		s.nodes[path] = root
+	}
+	s.mu.Unlock()
+	display := path
+	if rel, err := filepath.Rel(filepath.Dir(mustAbs(s.file)), path); err == nil {
+		display = filepath.Join(filepath.Dir(s.file), rel)
+	}
+	if root.Kind == 0 {
+		return display, 0, 0
+	}
+	n := deepest(root, ptr)
+	return display, n.Line, n.Column
+}
+
+func mustAbs(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// jsonPath renders an instance location as "$.a[0].b".
+func jsonPath(loc []string) string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, seg := range loc {
+		if _, err := strconv.Atoi(seg); err == nil {
+			fmt.Fprintf(&b, "[%s]", seg)
+		} else if strings.ContainsAny(seg, ".[]' ") {
+			fmt.Fprintf(&b, "['%s']", seg)
+		} else {
+			b.WriteString(".")
+			b.WriteString(seg)
+		}
+	}
+	return b.String()
+}
+
+func fileURL(abs string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+}
+
+func fileFromURL(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Scheme != "file" {
+		return ""
+	}
+	return filepath.FromSlash(pu.Path)
+}
+
+// baseNameLoader loads file URLs, falling back to a file of the same base
+// name under root when the referenced path does not exist.
+type baseNameLoader struct {
+	root  string
+	once  sync.Once
+	index map[string]string // base name -> path; "" when ambiguous
+
+	mu      sync.Mutex
+	aliases map[string]string // path referenced -> path read
+}
+
+// actual returns the file read for a referenced path.
+func (l *baseNameLoader) actual(path string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if a, ok := l.aliases[path]; ok {
+		return a
+	}
+	return path
+}
+
+func (l *baseNameLoader) Load(u string) (any, error) {
+	path := fileFromURL(u)
+	if path == "" {
+		return nil, fmt.Errorf("cannot load %s: only local files are read", u)
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		l.once.Do(l.build)
+		alt, ok := l.index[filepath.Base(path)]
+		if !ok || alt == "" {
+			return nil, fmt.Errorf("cannot load %s: no such file, and no single file named %s under %s", path, filepath.Base(path), l.root)
+		}
+		f, err = os.Open(alt)
+		l.mu.Lock()
+		if l.aliases == nil {
+			l.aliases = map[string]string{}
+		}
+		l.aliases[path] = alt
+		l.mu.Unlock()
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return jsonschema.UnmarshalJSON(f)
+}
+
+func (l *baseNameLoader) build() {
+	l.index = map[string]string{}
+	seen := 0
+	_ = filepath.WalkDir(l.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if seen++; seen > 50000 {
+			return filepath.SkipAll
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".json") {
+			return nil
+		}
+		if _, dup := l.index[d.Name()]; dup {
+			l.index[d.Name()] = ""
+		} else {
+			l.index[d.Name()] = p
+		}
+		return nil
+	})
+}
