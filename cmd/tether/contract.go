@@ -1,0 +1,198 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tetherkit/tether/contracts"
+)
+
+const contractHelp = `Usage:
+  tether contract lint [--format text|json] [--remote-refs] FILE...
+  tether contract example FILE --operation ID [--seed N] [--format text|json]
+
+lint loads each contract the way every other tether command does and
+prints what it found, each with file:line:col:
+  errors    the document cannot be used: invalid YAML or JSON, not OpenAPI
+            (an AsyncAPI document is named as such), a $ref that does not
+            resolve, a remote $ref while remote refs are off
+  warnings  it can be used, but look: circular schema references, Swagger
+            2.0 constructs repaired on conversion, path templates no request
+            can tell apart, repeated operationIds
+lint exits 1 when any file has an error, and 0 when there are only warnings.
+
+example prints a request that the contract accepts for the operation, and
+every response the operation declares, each valid against the contract.
+The contract's own examples are used when they validate; anything else is
+synthesised, the same way for the same --seed.
+
+OpenAPI 3.0 and 3.1 are read as they are; Swagger 2.0 is converted to
+OpenAPI 3.0 on load, and locations still point into the original file.
+
+Examples:
+  tether contract lint contracts/*.yaml
+  tether contract lint --format json crm.openapi.yaml > lint.json
+  tether contract example crm.openapi.yaml --operation getDeal --seed 7
+`
+
+func runContract(env *environ, args []string) int {
+	if len(args) == 0 || isHelp(args[0]) {
+		w, code := env.stdout, exitOK
+		if len(args) == 0 {
+			w, code = env.stderr, exitCannot
+		}
+		fmt.Fprint(w, contractHelp)
+		return code
+	}
+	switch args[0] {
+	case "lint":
+		return runContractLint(env, args[1:])
+	case "example":
+		return runContractExample(env, args[1:])
+	}
+	fmt.Fprintf(env.stderr, "tether contract: unknown subcommand %q\n\n%s", args[0], contractHelp)
+	return exitCannot
+}
+
+func newFlags(name string, env *environ, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() { fmt.Fprint(env.stdout, help) }
+	return fs
+}
+
+// parseFlags parses flags that may come before or after the positional
+// arguments, as in `lint a.yaml --format json`.
+func parseFlags(fs *flag.FlagSet, env *environ, help string, args []string) ([]string, int, bool) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(env.stdout, help)
+				return nil, exitOK, false
+			}
+			fmt.Fprintf(env.stderr, "tether: %v\nRun with --help for usage.\n", err)
+			return nil, exitCannot, false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, 0, true
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// lintResult is one file's outcome, as printed with --format json.
+type lintResult struct {
+	File       string             `json:"file"`
+	Version    string             `json:"version,omitempty"`
+	Converted  bool               `json:"converted,omitempty"`
+	Operations int                `json:"operations"`
+	Errors     []lintError        `json:"errors,omitempty"`
+	Warnings   []contracts.Problem `json:"warnings,omitempty"`
+	Seconds    float64            `json:"seconds"`
+}
+
+type lintError struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+func runContractLint(env *environ, args []string) int {
+	fs := newFlags("lint", env, contractHelp)
+	format := fs.String("format", "text", "output format: text or json")
+	remote := fs.Bool("remote-refs", false, "allow $refs to http(s) URLs")
+	files, code, ok := parseFlags(fs, env, contractHelp, args)
+	if !ok {
+		return code
+	}
+	if len(files) == 0 {
+		return fail(env, usageError{"contract lint needs at least one FILE"})
+	}
+	if *format != "text" && *format != "json" {
+		return fail(env, usageError{fmt.Sprintf("--format %q: use text or json", *format)})
+	}
+	var opts []contracts.Option
+	if *remote {
+		opts = append(opts, contracts.AllowRemoteRefs())
+	}
+	var results []lintResult
+	failed := false
+	for _, f := range files {
+		start := time.Now()
+		c, err := contracts.Load(f, opts...)
+		r := lintResult{File: f}
+		if err != nil {
+			failed = true
+			r.Errors = lintErrors(f, err)
+		} else {
+			r.Version, r.Converted, r.Operations, r.Warnings = c.Version(), c.Converted(), len(c.Operations()), c.Warnings()
+		}
+		r.Seconds = time.Since(start).Seconds()
+		results = append(results, r)
+		if *format == "text" {
+			printLint(env.stdout, r)
+		}
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(results); err != nil {
+			return fail(env, err)
+		}
+	}
+	if failed {
+		return exitFindings
+	}
+	return exitOK
+}
+
+func lintErrors(file string, err error) []lintError {
+	var many contracts.Errors
+	if errors.As(err, &many) {
+		var out []lintError
+		for _, e := range many {
+			out = append(out, lintError{e.File, e.Line, e.Column, e.Msg, e.Hint})
+		}
+		return out
+	}
+	var one *contracts.Error
+	if errors.As(err, &one) {
+		return []lintError{{one.File, one.Line, one.Column, one.Msg, one.Hint}}
+	}
+	return []lintError{{File: file, Message: err.Error()}}
+}
+
+func printLint(w io.Writer, r lintResult) {
+	for _, e := range r.Errors {
+		loc := e.File
+		if e.Line > 0 {
+			loc = fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
+		}
+		fmt.Fprintf(w, "%s: error: %s\n", loc, e.Message)
+		if e.Hint != "" {
+			fmt.Fprintf(w, "    hint: %s\n", e.Hint)
+		}
+	}
+	for _, p := range r.Warnings {
+		fmt.Fprintln(w, p.String())
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprintf(w, "FAIL %s: %d errors\n", r.File, len(r.Errors))
+		return
+	}
+	kind := "OpenAPI " + r.Version
+	if r.Converted {
+		kind = "Swagger 2.0, converted"
+	}
+	fmt.Fprintf(w, "ok   %s: %s, %d operations, %d warnings (%.2fs)\n", r.File, kind, r.Operations, len(r.Warnings), r.Seconds)
+}
+

@@ -1,0 +1,114 @@
+// Command tether proves that an integration connector still honours its
+// vendors' contracts. Run `tether help` for the commands.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Exit codes, the same for every command.
+const (
+	exitOK       = 0 // nothing to report
+	exitFindings = 1 // the command ran and found errors
+	exitCannot   = 2 // the command could not run: bad usage, unreadable input
+)
+
+// command is one subcommand: a name, a line for the overview, and a run
+// function that returns an exit code.
+type command struct {
+	name    string
+	summary string
+	run     func(env *environ, args []string) int
+}
+
+// environ is what a command may touch outside its arguments. Tests give
+// their own; main gives the process's.
+type environ struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func main() {
+	env := &environ{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	os.Exit(run(env, os.Args[1:]))
+}
+
+func commands() []command {
+	return []command{
+		{"contract", "read vendor contracts: lint them, synthesise examples", runContract},
+		{"version", "print tether's version", runVersion},
+	}
+}
+
+const overview = `tether proves that an integration connector still honours its vendors'
+contracts before it ships.
+
+Usage:
+  tether <command> [arguments]
+
+Commands:
+%s
+Exit codes: 0 nothing found, 1 findings, 2 could not run.
+Run 'tether <command> --help' for what a command does and its flags.
+`
+
+func run(env *environ, args []string) int {
+	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" {
+		if len(args) > 1 && args[0] == "help" {
+			return run(env, []string{args[1], "--help"})
+		}
+		w := env.stdout
+		code := exitOK
+		if len(args) == 0 {
+			w, code = env.stderr, exitCannot
+		}
+		fmt.Fprintf(w, overview, commandList(commands()))
+		return code
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(env, args[1:])
+		}
+	}
+	fmt.Fprintf(env.stderr, "tether: unknown command %q\n\n", args[0])
+	fmt.Fprintf(env.stderr, overview, commandList(commands()))
+	return exitCannot
+}
+
+func commandList(cs []command) string {
+	var b strings.Builder
+	for _, c := range cs {
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+	}
+	return b.String()
+}
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+
+// version is set at build time with -ldflags "-X main.version=..."; a plain
+// build reports "dev".
+var version = "dev"
+
+func runVersion(env *environ, args []string) int {
+	fmt.Fprintf(env.stdout, "tether %s\n", version)
+	return exitOK
+}
+
+// fail prints an error that stopped a command and returns exitCannot.
+func fail(env *environ, err error) int {
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(env.stderr, "tether: %v\nRun with --help for usage.\n", err)
+		return exitCannot
+	}
+	fmt.Fprintf(env.stderr, "tether: %v\n", err)
+	return exitCannot
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
