@@ -89,13 +89,13 @@ func parseFlags(fs *flag.FlagSet, env *environ, help string, args []string) ([]s
 
 // lintResult is one file's outcome, as printed with --format json.
 type lintResult struct {
-	File       string             `json:"file"`
-	Version    string             `json:"version,omitempty"`
-	Converted  bool               `json:"converted,omitempty"`
-	Operations int                `json:"operations"`
-	Errors     []lintError        `json:"errors,omitempty"`
+	File       string              `json:"file"`
+	Version    string              `json:"version,omitempty"`
+	Converted  bool                `json:"converted,omitempty"`
+	Operations int                 `json:"operations"`
+	Errors     []lintError         `json:"errors,omitempty"`
 	Warnings   []contracts.Problem `json:"warnings,omitempty"`
-	Seconds    float64            `json:"seconds"`
+	Seconds    float64             `json:"seconds"`
 }
 
 type lintError struct {
@@ -195,4 +195,3 @@ func printLint(w io.Writer, r lintResult) {
 	}
 	fmt.Fprintf(w, "ok   %s: %s, %d operations, %d warnings (%.2fs)\n", r.File, kind, r.Operations, len(r.Warnings), r.Seconds)
 }
-
