@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the command line in-process and returns its exit code and
+// what it printed.
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	env := &environ{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	code = run(env, args)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpTeaches(t *testing.T) {
+	tests := []struct {
+		args   []string
+		code   int
+		want   []string
+		reason string
+	}{
+		{nil, exitCannot, []string{"Commands:", "contract", "Exit codes"}, "no arguments: the overview, on stderr"},
+		{[]string{"help"}, exitOK, []string{"Commands:"}, "help asked for"},
+		{[]string{"help", "contract"}, exitOK, []string{"tether contract lint", "Examples:"}, "help on a command"},
+		{[]string{"contract", "--help"}, exitOK, []string{"circular schema references", "exits 1 when any file has an error"}, "what lint reports"},
+		{[]string{"contract", "lint", "--help"}, exitOK, []string{"tether contract lint"}, "help on a subcommand"},
+		{[]string{"nosuch"}, exitCannot, []string{`unknown command "nosuch"`}, "a typo"},
+		{[]string{"contract", "lint"}, exitCannot, []string{"needs at least one FILE"}, "nothing to lint"},
+		{[]string{"contract", "lint", "--format", "xml", "x.yaml"}, exitCannot, []string{`--format "xml"`}, "an unknown format"},
+	}
+	for _, tt := range tests {
+		code, out, errs := runCLI(tt.args...)
+		if code != tt.code {
+			t.Errorf("tether %v exited %d, want %d (%s)", tt.args, code, tt.code, tt.reason)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out+errs, w) {
+				t.Errorf("tether %v printed %q; want it to contain %q (%s)", tt.args, out+errs, w, tt.reason)
+			}
+		}
+	}
+}
+
+func TestContractLint(t *testing.T) {
+	const (
+		good     = "../../contracts/testdata/petstore.yaml"
+		swagger  = "../../contracts/testdata/swagger_pets.yaml"
+		asyncapi = "../../contracts/testdata/bad/asyncapi.yaml"
+		broken   = "../../contracts/testdata/bad/broken_ref.yaml"
+	)
+	code, out, _ := runCLI("contract", "lint", good, swagger)
+	if code != exitOK {
+		t.Errorf("lint of good contracts exited %d:\n%s", code, out)
+	}
+	for _, w := range []string{"ok   " + good + ": OpenAPI 3.0.3, 6 operations", swagger + ":33:9: warning [swagger-repaired]", "Swagger 2.0, converted"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("lint output lacks %q:\n%s", w, out)
+		}
+	}
+
+	code, out, _ = runCLI("contract", "lint", good, asyncapi, broken)
+	if code != exitFindings {
+		t.Errorf("lint with broken contracts exited %d, want %d", code, exitFindings)
+	}
+	for _, w := range []string{asyncapi + ":1:11: error: this is AsyncAPI 2.6.0", broken + ":12:", "FAIL " + broken} {
+		if !strings.Contains(out, w) {
+			t.Errorf("lint output lacks %q:\n%s", w, out)
+		}
+	}
+
+	code, out, _ = runCLI("contract", "lint", "--format", "json", good, broken)
+	if code != exitFindings {
+		t.Errorf("json lint exited %d, want %d", code, exitFindings)
+	}
+	var results []lintResult
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("json output does not parse: %v\n%s", err, out)
+	}
+	if len(results) != 2 || results[0].Operations != 6 || len(results[1].Errors) != 1 || results[1].Errors[0].Line != 12 {
+		t.Errorf("json results %+v", results)
+	}
+}
