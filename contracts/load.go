@@ -152,7 +152,6 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 		config.WithSchemaCache(c.schemas),
 		config.WithFormatAssertions(),
 		config.WithURLEncodedBodyValidation(),
-		config.WithStandardBodyDecoders(),
 	}
 	if o.ignoreSecurity {
 		vopts = append(vopts, config.WithoutSecurityValidation())
