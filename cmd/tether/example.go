@@ -1,5 +1,109 @@
 package main
 
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/tetherkit/tether/contracts"
+)
+
+// exampleOutput is what `contract example --format json` prints.
+type exampleOutput struct {
+	Request   *contracts.ExampleRequest   `json:"request"`
+	Responses []contracts.ExampleResponse `json:"responses"`
+}
+
 func runContractExample(env *environ, args []string) int {
-	return fail(env, usageError{"contract example: not built yet"})
+	fs := newFlags("example", env, contractHelp)
+	opID := fs.String("operation", "", "the operationId (or \"METHOD /path\" where the contract gives none)")
+	seed := fs.Uint64("seed", 1, "the seed for synthesised values; the same seed gives the same example")
+	format := fs.String("format", "text", "output format: text or json")
+	files, code, ok := parseFlags(fs, env, contractHelp, args)
+	if !ok {
+		return code
+	}
+	if len(files) != 1 {
+		return fail(env, usageError{"contract example needs exactly one FILE"})
+	}
+	if *format != "text" && *format != "json" {
+		return fail(env, usageError{fmt.Sprintf("--format %q: use text or json", *format)})
+	}
+	c, err := contracts.Load(files[0])
+	if err != nil {
+		return fail(env, err)
+	}
+	if *opID == "" {
+		return fail(env, usageError{"contract example needs --operation; " + operationList(c)})
+	}
+	if _, found := c.Operation(*opID); !found {
+		return fail(env, fmt.Errorf("%s has no operation %q; %s", files[0], *opID, operationList(c)))
+	}
+	req, err := c.ExampleRequest(*opID, *seed)
+	if err != nil {
+		return fail(env, err)
+	}
+	resps, err := c.ExampleResponses(*opID, *seed)
+	if err != nil {
+		return fail(env, err)
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(exampleOutput{req, resps}); err != nil {
+			return fail(env, err)
+		}
+		return exitOK
+	}
+	base := ""
+	if ss := c.Servers(); len(ss) > 0 {
+		base = strings.TrimRight(ss[0].Resolved, "/")
+	}
+	fmt.Fprintf(env.stdout, "# request (%s)\n%s %s%s\n", req.Source, req.Method, base, req.Target)
+	printHeaders(env, req.Header)
+	if len(req.Body) > 0 {
+		fmt.Fprintf(env.stdout, "\n%s\n", req.Body)
+	}
+	for _, r := range resps {
+		label := fmt.Sprint(r.Status)
+		if r.Default {
+			label = "default (shown as 500)"
+		}
+		fmt.Fprintf(env.stdout, "\n# response %s (%s)\n", label, r.Source)
+		printHeaders(env, r.Header)
+		if len(r.Body) > 0 {
+			fmt.Fprintf(env.stdout, "\n%s\n", r.Body)
+		}
+	}
+	for _, w := range req.Warnings {
+		fmt.Fprintln(env.stderr, w.String())
+	}
+	return exitOK
+}
+
+func printHeaders(env *environ, h map[string][]string) {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range h[k] {
+			fmt.Fprintf(env.stdout, "%s: %s\n", k, v)
+		}
+	}
+}
+
+func operationList(c *contracts.Contract) string {
+	ops := c.Operations()
+	names := make([]string, 0, min(len(ops), 10))
+	for i, op := range ops {
+		if i == 10 {
+			names = append(names, fmt.Sprintf("and %d more", len(ops)-10))
+			break
+		}
+		names = append(names, op.ID)
+	}
+	return "it has " + strings.Join(names, ", ")
 }

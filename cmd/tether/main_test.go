@@ -84,3 +84,29 @@ func TestContractLint(t *testing.T) {
 		t.Errorf("json results %+v", results)
 	}
 }
+
+func TestContractExample(t *testing.T) {
+	const file = "../../contracts/testdata/petstore.yaml"
+	code, out, errs := runCLI("contract", "example", file, "--operation", "createPet", "--seed", "3")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, w := range []string{"# request (synthesised)", "POST https://eu.pets.example.com/v1/pets", "Authorization: Bearer", "# response 201", "# response 422"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	_, again, _ := runCLI("contract", "example", file, "--operation", "createPet", "--seed", "3")
+	if again != out {
+		t.Error("the same seed printed a different example")
+	}
+	code, _, errs = runCLI("contract", "example", file, "--operation", "nosuch")
+	if code != exitCannot || !strings.Contains(errs, "it has listPets, createPet") {
+		t.Errorf("unknown operation: exit %d, %q", code, errs)
+	}
+	code, out, _ = runCLI("contract", "example", "--format", "json", file, "--operation", "getPet")
+	var got exampleOutput
+	if code != exitOK || json.Unmarshal([]byte(out), &got) != nil || got.Request.Method != "GET" || len(got.Responses) != 1 {
+		t.Errorf("json example: exit %d, %s", code, out)
+	}
+}
