@@ -54,6 +54,7 @@ type ExampleResponse struct {
 	Body        []byte // nil when the response declares no content
 	ContentType string
 	Source      string
+	Warnings    []Problem // the contract's own example for it, when it did not validate
 }
 
 // HTTPResponse builds an *http.Response holding the example.
@@ -101,7 +102,7 @@ func (c *Contract) ExampleRequest(operationID string, seed uint64) (*ExampleRequ
 			return nil, fmt.Errorf("synthesised request %s %s for %s is routed to %s", r.Method, r.Target, op.ID, m.Operation.ID)
 		}
 		return nil, &UnsatisfiableError{Path: "request", Line: op.Line,
-			Reason: fmt.Sprintf("synthesised request for %s does not validate: %v", op.ID, ps)}
+			Reason: fmt.Sprintf("synthesised request for %s does not validate: %s", op.ID, briefProblems(ps))}
 	}
 }
 
@@ -181,18 +182,34 @@ func (c *Contract) ExampleResponses(operationID string, seed uint64) ([]ExampleR
 		}
 		er := ExampleResponse{Status: status, Default: def, Header: http.Header{}, Source: SourceSynthesised}
 		if resp != nil && resp.Content != nil && resp.Content.Len() > 0 {
-			s := newSynthesizer(seed, c.versionNumber())
-			s.direction = responseDirection
 			mt, media := pickMedia(resp.Content)
-			v, source, err := c.mediaValue(s, media, true)
-			if err != nil {
-				return fmt.Errorf("response %s of %s: %w", code, op.ID, err)
+			for _, useExamples := range []bool{true, false} {
+				s := newSynthesizer(seed, c.versionNumber())
+				s.direction = responseDirection
+				v, source, err := c.mediaValue(s, media, useExamples)
+				if err != nil {
+					return fmt.Errorf("response %s of %s: %w", code, op.ID, err)
+				}
+				body, err := encodeBody(mt, v)
+				if err != nil {
+					return fmt.Errorf("response %s of %s: %w", code, op.ID, err)
+				}
+				er.Body, er.ContentType, er.Source = body, mt, source
+				if source != SourceContract || !isJSON(mt) || media.Schema == nil || media.Schema.Schema() == nil {
+					break
+				}
+				// The contract's own example is used only when it validates.
+				ps := c.validateValue(media.Schema.Schema(), body, RuleExampleInvalid)
+				if len(ps) == 0 {
+					break
+				}
+				for _, p := range ps {
+					p.Level, p.Operation = LevelWarning, op.ID
+					h := catalogue[RuleExampleInvalid].heading
+					p.Message = strings.Replace(p.Message, h+": ", h+": response "+code+": ", 1)
+					er.Warnings = append(er.Warnings, p)
+				}
 			}
-			body, err := encodeBody(mt, v)
-			if err != nil {
-				return fmt.Errorf("response %s of %s: %w", code, op.ID, err)
-			}
-			er.Body, er.ContentType, er.Source = body, mt, source
 			er.Header.Set("Content-Type", mt)
 		}
 		out = append(out, er)
@@ -404,6 +421,22 @@ func (c *Contract) addCredentials(op *Operation, h http.Header, q url.Values, co
 	}
 }
 
+// briefProblems renders problems as "rule at path: reason; ...", the reason
+// being the validator's last clause, which says what was wrong.
+func briefProblems(ps []Problem) string {
+	parts := make([]string, 0, len(ps))
+	for _, p := range ps {
+		reason := p.Message
+		if i := strings.LastIndex(reason, "failed to validate schema: "); i >= 0 {
+			reason = reason[i+len("failed to validate schema: "):]
+		} else if i := strings.LastIndex(reason, ": "); i >= 0 {
+			reason = reason[i+2:]
+		}
+		parts = append(parts, fmt.Sprintf("%s at %s: %s", p.Rule, p.Path, reason))
+	}
+	return strings.Join(parts, "; ")
+}
+
 func addQuery(q url.Values, name string, v any, deep bool) {
 	switch t := v.(type) {
 	case []any:
@@ -474,9 +507,10 @@ func encodeBody(mediaType string, v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// flatForm drops optional properties that a form can only carry as nested
-// keys ("a[b]=c") or repeated keys: the validator decodes a form flat, one
-// key a property, so a one-item array would read back as a string.
+// flatForm drops optional properties that hold objects or arrays, at every
+// depth: the validator decodes nested form keys ("a[b]=c") into objects but
+// cannot rebuild arrays from them, and one repeated key reads back as a
+// string. Required ones stay, and their own optional parts are pruned too.
 func flatForm(v any, schema *base.Schema) any {
 	m, ok := v.(map[string]any)
 	if !ok || schema == nil {
@@ -486,6 +520,14 @@ func flatForm(v any, schema *base.Schema) any {
 	for _, r := range schema.Required {
 		required[r] = true
 	}
+	prune := func(k string, x any) any {
+		if sub, ok := x.(map[string]any); ok && schema.Properties != nil {
+			if p, ok := schema.Properties.Get(k); ok && p != nil {
+				return flatForm(sub, p.Schema())
+			}
+		}
+		return x
+	}
 	out := make(map[string]any, len(m))
 	for k, x := range m {
 		switch x.(type) {
@@ -494,7 +536,22 @@ func flatForm(v any, schema *base.Schema) any {
 				continue
 			}
 		}
-		out[k] = x
+		out[k] = prune(k, x)
+	}
+	if len(out) == 0 && len(m) > 0 {
+		// An object left empty would vanish from the form; keep the first
+		// optional part that still says something.
+		for _, k := range sortedKeys(m) {
+			if _, isArray := m[k].([]any); isArray {
+				continue
+			}
+			x := prune(k, m[k])
+			if sub, ok := x.(map[string]any); ok && len(sub) == 0 {
+				continue
+			}
+			out[k] = x
+			break
+		}
 	}
 	return out
 }

@@ -868,6 +868,9 @@ func (s *synthesizer) ownValue(st site, atoms []*base.Schema) (v any, ok bool, e
 		return deepCopy(c), true, nil
 	}
 	for _, a := range atoms {
+		if emptyEnum(a) {
+			return nil, true, s.fail(st, keywordLine(a, func(l *lowbase.Schema) *yaml.Node { return l.Enum.KeyNode }), "enum is empty, so no value satisfies it")
+		}
 		if len(a.Enum) == 0 {
 			continue
 		}
@@ -1012,7 +1015,7 @@ func (s *synthesizer) genObject(st site, atoms []*base.Schema) (any, error) {
 			return false
 		}
 		proxies, ok := s.propertySchemas(atoms, declared, name)
-		if !ok || s.recurses(proxies) || s.triggersDependentSchema(atoms, name) {
+		if !ok || s.recurses(proxies) || s.triggersDependentSchema(atoms, name) || anyEmptyEnum(proxies) {
 			return false
 		}
 		// By choice, a value leaves out what its direction omits and what is deprecated;
@@ -2628,4 +2631,26 @@ func isDuration(s string) bool {
 		return true
 	}
 	return units(datePart, "YMD") && (!hasTime || (!strings.Contains(timePart, "T") && units(timePart, "HMS")))
+}
+
+// emptyEnum reports a schema that declares `enum: []`, which no value
+// satisfies (Discord's contract has one). libopenapi gives an empty slice for
+// both a missing and an empty enum; the low-level key node tells them apart.
+func emptyEnum(sch *base.Schema) bool {
+	if sch == nil || len(sch.Enum) > 0 {
+		return false
+	}
+	low := sch.GoLow()
+	return low != nil && low.Enum.KeyNode != nil
+}
+
+// anyEmptyEnum reports whether any of the schemas declares an empty enum, so
+// that an optional property held to one is left out rather than failing.
+func anyEmptyEnum(proxies []*base.SchemaProxy) bool {
+	for _, p := range proxies {
+		if p != nil && emptyEnum(p.Schema()) {
+			return true
+		}
+	}
+	return false
 }

@@ -137,3 +137,42 @@ func assertProblems(t *testing.T, what string, got []Problem, want []ruleAt, rea
 		t.Errorf("%s: problems %v, want %v (%s)\n%s", what, have, want, reason, strings.Join(msgs, "\n"))
 	}
 }
+
+func TestFormReservedCharacters(t *testing.T) {
+	const doc = `openapi: 3.0.3
+info: {title: Forms, version: "1"}
+paths:
+  /calls:
+    post:
+      operationId: createCall
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              required: [To, StatusCallback]
+              properties:
+                To: {type: string}
+                StatusCallback: {type: string, format: uri}
+      responses:
+        "201": {description: created}
+`
+	c, err := Parse("forms.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		body   string
+		want   []ruleAt
+		reason string
+	}{
+		{"To=%2B15551234567&StatusCallback=https%3A%2F%2Fexample.com%2Fcb", nil, "reserved characters percent-encoded, as a client sends them"},
+		{"To=%2B15551234567&StatusCallback=https://example.com/cb", []ruleAt{{RuleRequestBodyInvalid, ""}}, "a URL written raw into the form"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("POST", "/calls", strings.NewReader(tt.body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		_, ps := c.ValidateRequest(r)
+		assertProblems(t, tt.body, ps, tt.want, tt.reason)
+	}
+}

@@ -1,0 +1,98 @@
+package contracts
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+func TestExamplesPreferTheContractsOwnWhenValid(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "examples.yaml"))
+
+	req, err := c.ExampleRequest("getDeal", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if req.Target != "/deals/d_42" {
+		t.Errorf("target %q, want the parameter's own example /deals/d_42", req.Target)
+	}
+
+	resps, err := c.ExampleResponses("getDeal", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resps) != 2 {
+		t.Fatalf("%d responses, want 200 and 404", len(resps))
+	}
+	var ok map[string]any
+	if err := json.Unmarshal(resps[0].Body, &ok); err != nil {
+		t.Fatal(err)
+	}
+	if resps[0].Source != SourceContract || ok["id"] != "d_42" || len(resps[0].Warnings) != 0 {
+		t.Errorf("200: source %s body %s warnings %v; want the contract's valid example", resps[0].Source, resps[0].Body, resps[0].Warnings)
+	}
+	// The 404 example has a number where a string is required: synthesised instead, and said so.
+	if resps[1].Source != SourceSynthesised || len(resps[1].Warnings) != 1 || resps[1].Warnings[0].Rule != RuleExampleInvalid || resps[1].Warnings[0].Line == 0 {
+		t.Errorf("404: source %s warnings %v; want a synthesised body and one located example-invalid warning", resps[1].Source, resps[1].Warnings)
+	}
+
+	create, err := c.ExampleRequest("createDeal", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if create.Source != SourceSynthesised || len(create.Warnings) == 0 || create.Warnings[0].Path != "$.amount" {
+		t.Errorf("createDeal: source %s warnings %v; want the invalid example (amount -5) replaced and reported at $.amount", create.Source, create.Warnings)
+	}
+}
+
+func TestExamplesAreDeterministic(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "petstore.yaml"))
+	for _, op := range c.Operations() {
+		a, err := c.ExampleRequest(op.ID, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := c.ExampleRequest(op.ID, 7)
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: two requests for seed 7 differ", op.ID)
+		}
+		ra, _ := c.ExampleResponses(op.ID, 7)
+		rb, _ := c.ExampleResponses(op.ID, 7)
+		if !reflect.DeepEqual(ra, rb) {
+			t.Errorf("%s: two response sets for seed 7 differ", op.ID)
+		}
+	}
+}
+
+func TestInvalidVariantsThroughTheContract(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "events.yaml"))
+	valid, err := c.ExampleValue("deal.updated", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(valid)
+	if ps := c.ValidateEvent("deal.updated", body); len(ps) > 0 {
+		t.Fatalf("synthesised event does not validate: %v", ps)
+	}
+	vs, err := c.InvalidVariants("deal.updated", valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := map[string]bool{}
+	for _, v := range vs {
+		rules[v.Rule] = true
+		b, _ := json.Marshal(v.Value)
+		if ps := c.ValidateEvent("deal.updated", b); len(ps) == 0 {
+			t.Errorf("variant %s at %s (%s) still validates: %s", v.Rule, v.Path, v.Reason, b)
+		}
+	}
+	for _, want := range []string{"required-missing", "type-mismatch", "enum-mismatch", "minimum-violated"} {
+		if !rules[want] {
+			t.Errorf("no %s variant among %d", want, len(vs))
+		}
+	}
+	if _, err := c.InvalidVariants("#/components/schemas/Nope", valid); err == nil {
+		t.Error("a missing schema gave no error")
+	}
+}
