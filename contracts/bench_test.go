@@ -42,7 +42,7 @@ func BenchmarkLoad(b *testing.B) {
 func stripeExchange() (*http.Request, func() *http.Response) {
 	req, _ := http.NewRequest("GET", "https://api.stripe.com/v1/customers/cus_123", nil)
 	req.Header.Set("Authorization", "Bearer sk_test_x")
-	body := []byte(`{"id":"cus_123","object":"customer","created":1690000000,"livemode":false,"balance":0,"delinquent":false,"email":"jenny@example.com","invoice_prefix":"ABC123","metadata":{"plan":"gold"},"preferred_locales":["en"],"tax_exempt":"none"}`)
+	body := []byte(`{"id":"cus_123","object":"customer","created":1690000000,"livemode":false,"email":null,"balance":0,"default_source":null,"delinquent":false,"description":null,"discount":null,"invoice_prefix":"ABC123","invoice_settings":{"custom_fields":null,"default_payment_method":null,"footer":null,"rendering_options":null},"metadata":{},"name":null,"phone":null,"preferred_locales":[],"shipping":null,"tax_exempt":"none","test_clock":null,"address":null,"currency":null}`)
 	return req, func() *http.Response {
 		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(bytes.NewReader(body)), Request: req}

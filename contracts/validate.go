@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pb33f/libopenapi-validator/config"
@@ -17,6 +18,7 @@ import (
 	"github.com/pb33f/libopenapi-validator/schema_validation"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+	"github.com/pb33f/libopenapi/orderedmap"
 )
 
 // ValidateRequest finds the operation for req and checks its parameters,
@@ -58,6 +60,9 @@ func (c *Contract) validateRequest(req *http.Request, m *Match) []Problem {
 	defer restore()
 	_, errs := c.validator.ValidateHttpRequestSyncWithPathItem(req, m.Operation.item, m.Operation.Path)
 	errs = dropEncodedReserved(errs, req)
+	if rb := m.Operation.op.RequestBody; rb != nil {
+		errs = c.allowNullable(errs, mediaSchema(rb.Content, req.Header.Get("Content-Type")))
+	}
 	return c.problems(m.Operation, errs)
 }
 
@@ -118,7 +123,214 @@ func (c *Contract) validateResponse(req *http.Request, resp *http.Response, m *M
 	restore := stripBase(req, m.BasePath)
 	defer restore()
 	_, errs := c.validator.GetResponseBodyValidator().ValidateResponseBodyWithPathItem(req, resp, m.Operation.item, m.Operation.Path)
+	if r := responseFor(m.Operation.op, resp.StatusCode); r != nil {
+		errs = c.allowNullable(errs, mediaSchema(r.Content, resp.Header.Get("Content-Type")))
+	}
 	return c.problems(m.Operation, errs)
+}
+
+// allowNullable drops "got null" failures where the schema at that place
+// is `nullable: true` without a `type`, next to anyOf, oneOf or a $ref.
+// Stripe writes most of its optional objects so: `{anyOf: [{$ref: ...}],
+// nullable: true}`. The validator turns `nullable` into a null type only
+// beside `type` or `allOf`, so every null Stripe really sends would fail;
+// what the contract's authors meant, and what their own tools accept, is
+// that null is allowed.
+func (c *Contract) allowNullable(errs []*lerrors.ValidationError, root *base.Schema) []*lerrors.ValidationError {
+	if root == nil || c.versionNumber() >= 3.1 {
+		return errs
+	}
+	out := errs[:0]
+	for _, e := range errs {
+		if len(e.SchemaValidationErrors) == 0 {
+			out = append(out, e)
+			continue
+		}
+		drop := make([]bool, len(e.SchemaValidationErrors))
+		for i, f := range e.SchemaValidationErrors {
+			drop[i] = strings.HasPrefix(f.Reason, "got null, want ") && nullableAt(root, f.InstancePath)
+		}
+		settleBranches(e.SchemaValidationErrors, drop)
+		kept := e.SchemaValidationErrors[:0]
+		for i, f := range e.SchemaValidationErrors {
+			if !drop[i] {
+				kept = append(kept, f)
+			}
+		}
+		if len(kept) > 0 {
+			e.SchemaValidationErrors = kept
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// settleBranches extends drop across anyOf and oneOf: once every failure
+// under one branch is dropped, that branch holds, and the failures of its
+// sibling branches no longer matter. It repeats until nothing changes, so
+// that a branch cleared deep inside clears the branches around it.
+func settleBranches(fs []*lerrors.SchemaValidationFailure, drop []bool) {
+	type branch struct{ composition, id string }
+	branchesOf := func(kl string) []branch {
+		var out []branch
+		for _, kw := range []string{"/anyOf/", "/oneOf/"} {
+			for i := 0; ; {
+				j := strings.Index(kl[i:], kw)
+				if j < 0 {
+					break
+				}
+				at := i + j
+				end := at + len(kw)
+				for end < len(kl) && kl[end] != '/' {
+					end++
+				}
+				out = append(out, branch{kl[:at+len(kw)], kl[:end]})
+				i = end
+			}
+		}
+		return out
+	}
+	for changed := true; changed; {
+		changed = false
+		pending := map[string]bool{} // branch id -> some failure under it is kept
+		seen := map[string]string{}  // branch id -> its composition
+		for i, f := range fs {
+			for _, b := range branchesOf(f.KeywordLocation) {
+				seen[b.id] = b.composition
+				if !drop[i] {
+					pending[b.id] = true
+				}
+			}
+		}
+		cleared := map[string]bool{} // composition -> one of its branches holds
+		for id, comp := range seen {
+			if !pending[id] {
+				cleared[comp] = true
+			}
+		}
+		for i, f := range fs {
+			if drop[i] {
+				continue
+			}
+			for _, b := range branchesOf(f.KeywordLocation) {
+				if cleared[b.composition] {
+					drop[i], changed = true, true
+					break
+				}
+			}
+		}
+	}
+}
+
+// nullableAt reports whether a schema that applies at the instance path
+// says `nullable: true`. It follows properties, items, additionalProperties
+// and the branches of allOf, anyOf and oneOf.
+func nullableAt(root *base.Schema, path []string) bool {
+	here := expandSchemas([]*base.Schema{root})
+	for _, seg := range path {
+		var next []*base.Schema
+		for _, s := range here {
+			if s.Properties != nil {
+				if p, ok := s.Properties.Get(seg); ok && p != nil {
+					if ps := p.Schema(); ps != nil {
+						next = append(next, ps)
+					}
+					continue
+				}
+			}
+			if _, err := strconv.Atoi(seg); err == nil && s.Items != nil && s.Items.IsA() && s.Items.A != nil {
+				if is := s.Items.A.Schema(); is != nil {
+					next = append(next, is)
+				}
+				continue
+			}
+			if s.AdditionalProperties != nil && s.AdditionalProperties.IsA() && s.AdditionalProperties.A != nil {
+				if as := s.AdditionalProperties.A.Schema(); as != nil {
+					next = append(next, as)
+				}
+			}
+		}
+		if len(next) == 0 {
+			return false
+		}
+		here = expandSchemas(next)
+	}
+	for _, s := range here {
+		if s.Nullable != nil && *s.Nullable {
+			return true
+		}
+	}
+	return false
+}
+
+// expandSchemas adds the allOf, anyOf and oneOf branches of each schema,
+// a few levels deep.
+func expandSchemas(in []*base.Schema) []*base.Schema {
+	out := append([]*base.Schema(nil), in...)
+	frontier := in
+	for depth := 0; depth < 4 && len(frontier) > 0 && len(out) < 256; depth++ {
+		var next []*base.Schema
+		for _, s := range frontier {
+			for _, list := range [][]*base.SchemaProxy{s.AllOf, s.AnyOf, s.OneOf} {
+				for _, p := range list {
+					if p == nil {
+						continue
+					}
+					if b := p.Schema(); b != nil {
+						next = append(next, b)
+					}
+				}
+			}
+		}
+		out = append(out, next...)
+		frontier = next
+	}
+	return out
+}
+
+// responseFor finds the declared response for a status: exact, then the
+// range ("4XX"), then default.
+func responseFor(op *v3.Operation, status int) *v3.Response {
+	if op.Responses == nil {
+		return nil
+	}
+	if op.Responses.Codes != nil {
+		code := strconv.Itoa(status)
+		if r, ok := op.Responses.Codes.Get(code); ok {
+			return r
+		}
+		if r, ok := op.Responses.Codes.Get(code[:1] + "XX"); ok {
+			return r
+		}
+		if r, ok := op.Responses.Codes.Get(code[:1] + "xx"); ok {
+			return r
+		}
+	}
+	return op.Responses.Default
+}
+
+// mediaSchema returns the schema declared for a content type, or for the
+// first JSON media type when the content type is not declared.
+func mediaSchema(content *orderedmap.Map[string, *v3.MediaType], contentType string) *base.Schema {
+	if content == nil {
+		return nil
+	}
+	want, _, _ := mime.ParseMediaType(contentType)
+	var fallback *v3.MediaType
+	for p := content.First(); p != nil; p = p.Next() {
+		mt, _, _ := mime.ParseMediaType(p.Key())
+		if mt == want {
+			fallback = p.Value()
+			break
+		}
+		if fallback == nil && isJSON(p.Key()) {
+			fallback = p.Value()
+		}
+	}
+	if fallback == nil || fallback.Schema == nil {
+		return nil
+	}
+	return fallback.Schema.Schema()
 }
 
 func stripBase(req *http.Request, base string) func() {

@@ -176,3 +176,26 @@ paths:
 		assertProblems(t, tt.body, ps, tt.want, tt.reason)
 	}
 }
+
+// TestNullableComposition covers Stripe's way of writing optional objects,
+// `{anyOf: [{$ref: ...}], nullable: true}`: null is allowed there, and only
+// there.
+func TestNullableComposition(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "nullable.yaml"))
+	req := newRequest("GET", "/customers/cus_1", "")
+	tests := []struct {
+		body   string
+		want   []ruleAt
+		reason string
+	}{
+		{`{"id":"cus_1","object":"customer","address":null,"default_source":null}`, nil, "nullable anyOf without type accepts null"},
+		{`{"id":"cus_1","object":"customer","address":{"city":"Oslo"},"default_source":"src_1"}`, nil, "and still accepts values"},
+		{`{"id":"cus_1","deleted":true}`, nil, "the other branch of the root anyOf"},
+		{`{"id":"cus_1","object":"customer","address":{"town":"Oslo"}}`, []ruleAt{{RuleResponseBodyInvalid, "$"}, {RuleResponseBodyInvalid, "$.address"}}, "a broken object is still an error"},
+		{`{"id":"cus_1","object":"customer","shipping":null}`, []ruleAt{{RuleResponseBodyInvalid, "$"}, {RuleResponseBodyInvalid, "$.shipping"}}, "null where nullable is not declared is still an error"},
+	}
+	for _, tt := range tests {
+		ps := c.ValidateResponse(req, newResponse(200, tt.body))
+		assertProblems(t, tt.body, ps, tt.want, tt.reason)
+	}
+}
