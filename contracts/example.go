@@ -199,7 +199,7 @@ func (c *Contract) ExampleResponses(operationID string, seed uint64) ([]ExampleR
 					break
 				}
 				// The contract's own example is used only when it validates.
-				ps := c.validateValue(media.Schema.Schema(), body, RuleExampleInvalid)
+				ps := c.validateValue(media.Schema, body, RuleExampleInvalid, op.ID)
 				if len(ps) == 0 {
 					break
 				}
@@ -234,50 +234,50 @@ func (c *Contract) ExampleResponses(operationID string, seed uint64) ([]ExampleR
 // target is a component ("#/components/schemas/Deal") or the name of a
 // webhook ("deal.updated").
 func (c *Contract) ExampleValue(target string, seed uint64) (any, error) {
-	schema, err := c.schemaFor(target)
+	proxy, err := c.schemaFor(target)
 	if err != nil {
 		return nil, err
 	}
-	return newSynthesizer(seed, c.versionNumber()).value(schema)
+	return newSynthesizer(seed, c.versionNumber()).value(proxy.Schema())
 }
 
 // InvalidVariants derives invalid instances of valid for the schema named
 // by target (as in [Contract.ExampleValue]), each labelled with the rule it
 // breaks and the JSON path it changes. valid is not modified.
 func (c *Contract) InvalidVariants(target string, valid any) ([]Variant, error) {
-	schema, err := c.schemaFor(target)
+	proxy, err := c.schemaFor(target)
 	if err != nil {
 		return nil, err
 	}
-	return invalidVariants(schema, valid, c.versionNumber()), nil
+	return invalidVariants(proxy.Schema(), valid, c.versionNumber()), nil
 }
 
 // ValidateValue checks a JSON payload against the schema named by target
 // (as in [Contract.ExampleValue]).
 func (c *Contract) ValidateValue(target string, payload []byte) []Problem {
-	schema, err := c.schemaFor(target)
+	proxy, err := c.schemaFor(target)
 	if err != nil {
 		p := newProblem(RulePayloadInvalid, err.Error())
 		p.File = c.file
 		return []Problem{p}
 	}
-	return c.validateValue(schema, payload, RulePayloadInvalid)
+	return c.validateValue(proxy, payload, RulePayloadInvalid, target)
 }
 
-func (c *Contract) schemaFor(target string) (*base.Schema, error) {
+func (c *Contract) schemaFor(target string) (*base.SchemaProxy, error) {
 	if name, ok := strings.CutPrefix(target, "#/components/schemas/"); ok {
 		if c.model.Components != nil && c.model.Components.Schemas != nil {
 			if p, ok := c.model.Components.Schemas.Get(name); ok && p != nil {
-				if s := p.Schema(); s != nil {
-					return s, nil
+				if p.Schema() != nil {
+					return p, nil
 				}
 				return nil, fmt.Errorf("%s: schema %s cannot be built: %v", c.file, target, p.GetBuildError())
 			}
 		}
 		return nil, fmt.Errorf("%s has no schema %s", c.file, target)
 	}
-	s, _, err := c.eventSchema(target)
-	return s, err
+	p, _, err := c.eventSchema(target)
+	return p, err
 }
 
 // effectiveParams merges path-item and operation parameters; the

@@ -68,6 +68,11 @@ type Contract struct {
 
 	svOnce sync.Once
 	sv     schema_validation.SchemaValidator
+
+	compileMu   sync.Mutex                // held while schemas compile; see compile.go
+	compileOpts *config.ValidationOptions // the validator's options, for compiling ahead of it
+	onces       sync.Map                  // first-use key -> *sync.Once
+	files       sync.Map                  // referenced file path -> *yaml.Node
 }
 
 // Load reads, parses and indexes the contract in path (YAML or JSON).
@@ -162,6 +167,7 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	c.schemas.constructing.Store(true)
 	c.validator = validator.NewValidatorFromV3Model(c.model, vopts...)
 	c.schemas.constructing.Store(false)
+	c.compileOpts = config.NewValidationOptions(vopts...)
 	return c, nil
 }
 

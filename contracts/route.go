@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
@@ -20,8 +21,9 @@ type Operation struct {
 	Column   int
 	Security []SecurityRequirement // effective requirements; empty means none
 
-	item *v3.PathItem
-	op   *v3.Operation
+	item     *v3.PathItem
+	op       *v3.Operation
+	compiled sync.Once // its schemas are in the validator's cache
 }
 
 // SecurityRequirement is one alternative of an operation's security: every

@@ -1,6 +1,7 @@
 package contracts
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -167,7 +168,7 @@ paths:
 		reason string
 	}{
 		{"To=%2B15551234567&StatusCallback=https%3A%2F%2Fexample.com%2Fcb", nil, "reserved characters percent-encoded, as a client sends them"},
-		{"To=%2B15551234567&StatusCallback=https://example.com/cb", []ruleAt{{RuleRequestBodyInvalid, ""}}, "a URL written raw into the form"},
+		{"To=%2B15551234567&StatusCallback=https://example.com/cb", []ruleAt{{RuleRequestBodyInvalid, "$"}}, "a URL written raw into the form"},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest("POST", "/calls", strings.NewReader(tt.body))
@@ -199,3 +200,37 @@ func TestNullableComposition(t *testing.T) {
 		assertProblems(t, tt.body, ps, tt.want, tt.reason)
 	}
 }
+
+// TestProblemLocations asserts the exact file and line of each problem: the
+// keyword that failed, followed through $refs, into other files too.
+func TestProblemLocations(t *testing.T) {
+	pets := mustLoad(t, filepath.Join("testdata", "petstore.yaml"))
+	events := mustLoad(t, filepath.Join("testdata", "events.yaml"))
+	swagger := mustLoad(t, filepath.Join("testdata", "swagger_pets.yaml"))
+	create := func() *http.Request { return newRequest("POST", "/v1/pets", `{"name":"Rex","kind":"dog"}`) }
+	tests := []struct {
+		problems []Problem
+		where    string // file:line of the first problem
+		reason   string
+	}{
+		{second(pets.ValidateRequest(newRequest("POST", "/v1/pets", `{"name":"Rex"}`))), "testdata/petstore.yaml:85", "`required` of NewPet"},
+		{second(pets.ValidateRequest(newRequest("POST", "/v1/pets", `{"name":"Rex","kind":"cow"}`))), "testdata/petstore.yaml:88", "`enum` of kind"},
+		{second(pets.ValidateRequest(newRequest("POST", "/v1/pets", `{"name":"Rex","kind":"cat","born":"x"}`))), "testdata/petstore.yaml:89", "`format` of born"},
+		{pets.ValidateResponse(create(), newResponse(201, `{"id":"pet_1"}`)), "testdata/shared/pet.yaml:3", "`required` in the file the $ref names"},
+		{pets.ValidateResponse(newRequest("GET", "/v1/pets", ""), newResponse(200, `[{"id":"p","name":"n","kind":7}]`)), "testdata/shared/pet.yaml:7", "through an inline array's items $ref"},
+		{events.ValidateEvent("deal.updated", []byte(`{"id":"e","type":"deal.updated","deal":{"id":"d","stage":"won","amount":-1}}`)), "testdata/events.yaml:22", "`minimum` in a webhook"},
+		{second(swagger.ValidateRequest(newRequest("POST", "/api/pets", `{"tags":[]}`))), "testdata/swagger_pets.yaml:28", "Swagger 2.0: `required` of the definition, in the original file"},
+	}
+	for _, tt := range tests {
+		if len(tt.problems) == 0 {
+			t.Errorf("no problem (%s)", tt.reason)
+			continue
+		}
+		p := tt.problems[0]
+		if got := fmt.Sprintf("%s:%d", p.File, p.Line); got != tt.where {
+			t.Errorf("%v\nlocated at %s, want %s (%s)", p, got, tt.where, tt.reason)
+		}
+	}
+}
+
+func second[A, B any](_ A, b B) B { return b }

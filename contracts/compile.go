@@ -1,0 +1,218 @@
+package contracts
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pb33f/go-yaml"
+	"github.com/pb33f/libopenapi-validator/config"
+	"github.com/pb33f/libopenapi-validator/helpers"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
+	"github.com/pb33f/libopenapi/datamodel/high/base"
+)
+
+// Compiling a schema renders the shared OpenAPI model, and rendering writes
+// to it, so two goroutines must never compile at once. Each operation's
+// schemas are compiled together on its first use, under compileMu; later
+// validations only read the cache and run in parallel.
+
+// ready compiles every schema of op on its first use.
+func (c *Contract) ready(op *Operation) {
+	op.compiled.Do(func() {
+		c.compileMu.Lock()
+		defer c.compileMu.Unlock()
+		c.warm(op)
+	})
+}
+
+// firstUse runs fn under compileMu the first time key is seen, and freely
+// after that, for schemas compiled by the validator itself on first use.
+func (c *Contract) firstUse(key string, fn func()) {
+	v, _ := c.onces.LoadOrStore(key, new(sync.Once))
+	ran := false
+	v.(*sync.Once).Do(func() {
+		c.compileMu.Lock()
+		defer c.compileMu.Unlock()
+		fn()
+		ran = true
+	})
+	if !ran {
+		fn()
+	}
+}
+
+// warm compiles op's request body, response and parameter schemas into the
+// validator's cache, under the keys the validator looks them up by.
+func (c *Contract) warm(op *Operation) {
+	version := helpers.VersionToFloat(c.model.Version)
+	compile := func(p *base.SchemaProxy, purpose schema_validation.SchemaValidationPurpose) {
+		if p == nil {
+			return
+		}
+		s := p.Schema()
+		if s == nil || s.GoLow() == nil {
+			return
+		}
+		key := schema_validation.SchemaCacheKey(s.GoLow().Hash(), version, purpose)
+		if _, ok := c.schemas.m.Load(key); ok {
+			return
+		}
+		compiled, err := schema_validation.CompileSchemaForValidation(s, purpose, c.compileOpts, version)
+		if err != nil || compiled == nil || compiled.CompiledSchema == nil {
+			return // the validator will report it when it meets it
+		}
+		c.schemas.Store(key, compiled.ToCacheEntry(s))
+	}
+	if rb := op.op.RequestBody; rb != nil && rb.Content != nil {
+		for p := rb.Content.First(); p != nil; p = p.Next() {
+			compile(p.Value().Schema, schema_validation.SchemaValidationPurposeRequestBody)
+		}
+	}
+	if rs := op.op.Responses; rs != nil {
+		if rs.Codes != nil {
+			for p := rs.Codes.First(); p != nil; p = p.Next() {
+				if p.Value() != nil && p.Value().Content != nil {
+					for m := p.Value().Content.First(); m != nil; m = m.Next() {
+						compile(m.Value().Schema, schema_validation.SchemaValidationPurposeResponseBody)
+					}
+				}
+			}
+		}
+		if rs.Default != nil && rs.Default.Content != nil {
+			for m := rs.Default.Content.First(); m != nil; m = m.Next() {
+				compile(m.Value().Schema, schema_validation.SchemaValidationPurposeResponseBody)
+			}
+		}
+	}
+	for _, p := range effectiveParams(op) {
+		if p.Schema != nil {
+			compile(p.Schema, schema_validation.SchemaValidationPurposeGeneric)
+		} else if p.Content != nil && p.Content.First() != nil {
+			compile(p.Content.First().Value().Schema, schema_validation.SchemaValidationPurposeGeneric)
+		}
+	}
+}
+
+func (c *Contract) schemaValidator() schema_validation.SchemaValidator {
+	c.svOnce.Do(func() {
+		c.sv = schema_validation.NewSchemaValidator(config.WithFormatAssertions(), config.WithSchemaCache(c.schemas))
+	})
+	return c.sv
+}
+
+// follow walks a JSON Schema keyword location ("/properties/a/anyOf/0/$ref/type")
+// from the schema node root, which is in file ("" for the contract itself),
+// through the documents, resolving $refs. It returns the last key node and
+// value node it reaches and the file they are in, or nil nodes when it
+// cannot follow.
+func (c *Contract) follow(root *yaml.Node, file, kl string) (key, value *yaml.Node, in string) {
+	if root == nil || kl == "" {
+		return nil, nil, ""
+	}
+	n := root
+	key = root
+	for _, seg := range strings.Split(strings.TrimPrefix(kl, "/"), "/") {
+		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
+		if seg == "$ref" {
+			ref := mapValue(n, "$ref")
+			if ref == "" {
+				continue // already resolved by the model
+			}
+			target, in := c.resolve(ref, file)
+			if target == nil {
+				return nil, nil, ""
+			}
+			key, n, file = target, target, in
+			continue
+		}
+		switch n.Kind {
+		case yaml.MappingNode:
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == seg {
+					key, next = n.Content[i], n.Content[i+1]
+					break
+				}
+			}
+			if next == nil {
+				return nil, nil, ""
+			}
+			n = next
+		case yaml.SequenceNode:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(n.Content) {
+				return nil, nil, ""
+			}
+			key, n = n.Content[i], n.Content[i]
+		default:
+			return nil, nil, ""
+		}
+	}
+	return key, n, file
+}
+
+// resolve finds the node a $ref names, written in file ("" for the
+// contract): a local pointer, or a pointer into a file beside it.
+func (c *Contract) resolve(ref, file string) (*yaml.Node, string) {
+	target, pointer, _ := strings.Cut(ref, "#")
+	var root *yaml.Node
+	switch {
+	case target == "" && file == "":
+		if info := c.doc.GetSpecInfo(); info != nil {
+			root = info.RootNode
+		}
+	case target == "":
+		root = c.fileNode(file)
+	case c.opts.baseDir != "" && !strings.Contains(target, "://"):
+		dir := c.opts.baseDir
+		if file != "" {
+			dir = filepath.Dir(file)
+		}
+		file = filepath.Join(dir, target)
+		root = c.fileNode(file)
+	}
+	if root == nil {
+		return nil, ""
+	}
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, seg := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
+		if seg == "" {
+			continue
+		}
+		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
+		var next *yaml.Node
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == seg {
+					next = n.Content[i+1]
+					break
+				}
+			}
+		}
+		if next == nil {
+			return nil, ""
+		}
+		n = next
+	}
+	return n, file
+}
+
+// fileNode parses a referenced file once, for locating keywords in it.
+func (c *Contract) fileNode(path string) *yaml.Node {
+	if v, ok := c.files.Load(path); ok {
+		return v.(*yaml.Node)
+	}
+	var root yaml.Node
+	data, err := os.ReadFile(path)
+	if err != nil || yaml.Unmarshal(data, &root) != nil {
+		return nil
+	}
+	v, _ := c.files.LoadOrStore(path, &root)
+	return v.(*yaml.Node)
+}
