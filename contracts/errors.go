@@ -1,6 +1,7 @@
 package contracts
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,12 +19,12 @@ var ErrRemoteRef = errors.New("remote reference not allowed")
 // parsed or resolved. It names the file, and the line and column where known
 // (both 1-based; 0 when unknown).
 type Error struct {
-	File   string
-	Line   int
-	Column int
-	Msg    string // what is wrong, lower case, no trailing period
-	Hint   string // what to do about it; may be empty
-	Err    error  // the underlying cause, for errors.Is and errors.As
+	File   string `json:"file"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+	Msg    string `json:"message"`        // what is wrong, lower case, no trailing period
+	Hint   string `json:"hint,omitempty"` // what to do about it; may be empty
+	Err    error  `json:"-"`              // the underlying cause, for errors.Is and errors.As
 }
 
 func (e *Error) Error() string {
@@ -37,6 +38,10 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": ")
 	b.WriteString(e.Msg)
+	if e.Err != nil && !strings.Contains(e.Msg, e.Err.Error()) && !errors.Is(e.Err, ErrNotOpenAPI) && !errors.Is(e.Err, ErrRemoteRef) {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
 	if e.Hint != "" {
 		b.WriteString(" (")
 		b.WriteString(e.Hint)
@@ -46,6 +51,19 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// MarshalJSON writes the fields and, as "cause", the underlying error.
+func (e *Error) MarshalJSON() ([]byte, error) {
+	type plain Error
+	out := struct {
+		*plain
+		Cause string `json:"cause,omitempty"`
+	}{plain: (*plain)(e)}
+	if e.Err != nil && !strings.Contains(e.Msg, e.Err.Error()) {
+		out.Cause = e.Err.Error()
+	}
+	return json.Marshal(out)
+}
 
 // Errors is several document problems found at once, in document order.
 type Errors []*Error

@@ -32,7 +32,7 @@ type ExampleRequest struct {
 	Header      http.Header
 	Body        []byte
 	ContentType string
-	Source      string
+	Source      string    // SourceContract when any part is the contract's own example
 	Warnings    []Problem // the contract's own examples that did not validate
 }
 
@@ -117,9 +117,12 @@ func (c *Contract) buildRequest(op *Operation, seed uint64, useExamples bool) (*
 		if p.In != "path" && (p.Required == nil || !*p.Required) {
 			continue
 		}
-		v, err := c.paramValue(s, p, useExamples)
+		v, fromContract, err := c.paramValue(s, p, useExamples)
 		if err != nil {
 			return nil, fmt.Errorf("parameter %s %q of %s: %w", p.In, p.Name, op.ID, err)
+		}
+		if fromContract {
+			r.Source = SourceContract
 		}
 		switch p.In {
 		case "path":
@@ -153,7 +156,10 @@ func (c *Contract) buildRequest(op *Operation, seed uint64, useExamples bool) (*
 		if err != nil {
 			return nil, fmt.Errorf("request body of %s: %w", op.ID, err)
 		}
-		r.Body, r.ContentType, r.Source = body, mt, source
+		r.Body, r.ContentType = body, mt
+		if source == SourceContract {
+			r.Source = SourceContract
+		}
 		r.Header.Set("Content-Type", mt)
 	}
 	return r, nil
@@ -302,7 +308,7 @@ func effectiveParams(op *Operation) []*v3.Parameter {
 	return out
 }
 
-func (c *Contract) paramValue(s *synthesizer, p *v3.Parameter, useExamples bool) (any, error) {
+func (c *Contract) paramValue(s *synthesizer, p *v3.Parameter, useExamples bool) (any, bool, error) {
 	var schema *base.Schema
 	if p.Schema != nil {
 		schema = p.Schema.Schema()
@@ -315,13 +321,14 @@ func (c *Contract) paramValue(s *synthesizer, p *v3.Parameter, useExamples bool)
 	if useExamples && p.Example != nil {
 		var v any
 		if err := p.Example.Decode(&v); err == nil && v != nil {
-			return v, nil
+			return v, true, nil
 		}
 	}
 	if schema == nil {
-		return "example", nil
+		return "example", false, nil
 	}
-	return s.value(schema)
+	v, err := s.value(schema)
+	return v, false, err
 }
 
 // mediaValue picks the media type's own example when asked and present,

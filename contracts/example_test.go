@@ -46,19 +46,33 @@ func TestExamplesPreferTheContractsOwnWhenValid(t *testing.T) {
 	}
 }
 
+func TestInvalidParameterExampleFallsBack(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "examples.yaml"))
+	r, err := c.ExampleRequest("getNote", 1)
+	if err != nil {
+		t.Fatalf("an invalid parameter example (n: first, an integer) blocked synthesis: %v", err)
+	}
+	if r.Source != SourceSynthesised || len(r.Warnings) == 0 || r.Warnings[0].Path != "path.n" {
+		t.Errorf("source %s warnings %v; want a synthesised request and the example reported at path.n", r.Source, r.Warnings)
+	}
+}
+
 func TestExamplesAreDeterministic(t *testing.T) {
 	c := mustLoad(t, filepath.Join("testdata", "petstore.yaml"))
 	for _, op := range c.Operations() {
-		a, err := c.ExampleRequest(op.ID, 7)
-		if err != nil {
-			t.Fatal(err)
+		a, errA := c.ExampleRequest(op.ID, 7)
+		b, errB := c.ExampleRequest(op.ID, 7)
+		if errA != nil || errB != nil {
+			t.Fatalf("%s: %v, %v", op.ID, errA, errB)
 		}
-		b, _ := c.ExampleRequest(op.ID, 7)
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: two requests for seed 7 differ", op.ID)
 		}
-		ra, _ := c.ExampleResponses(op.ID, 7)
-		rb, _ := c.ExampleResponses(op.ID, 7)
+		ra, errA := c.ExampleResponses(op.ID, 7)
+		rb, errB := c.ExampleResponses(op.ID, 7)
+		if errA != nil || errB != nil || len(ra) == 0 {
+			t.Fatalf("%s: %d responses, %v, %v", op.ID, len(ra), errA, errB)
+		}
 		if !reflect.DeepEqual(ra, rb) {
 			t.Errorf("%s: two response sets for seed 7 differ", op.ID)
 		}

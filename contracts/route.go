@@ -444,10 +444,12 @@ func (r *router) find(method, path string) (*Match, *LookupError) {
 			Detail: "templates " + strings.Join(names, " and ") + " match equally; make one of them more literal"}
 	}
 	op := h.route.methods[method]
+	// Names come from the operation's own template: templates that share a
+	// route ("/a/{id}" for GET, "/a/{name}/" for POST) name them differently.
 	params := map[string]string{}
 	k := 0
-	for _, seg := range h.route.segs {
-		for _, name := range seg.params {
+	for _, part := range splitPath(op.Path) {
+		for _, name := range parseSegment(part).params {
 			v := h.values[k]
 			if u, err := url.PathUnescape(v); err == nil {
 				v = u

@@ -87,3 +87,26 @@ func TestClashingTemplatesWarn(t *testing.T) {
 		t.Errorf("warnings %v, want one %s at line 9", ws, RulePathsClash)
 	}
 }
+
+func TestFindNamesParamsByTheOperationsTemplate(t *testing.T) {
+	c, err := Parse("shared-route.yaml", []byte(`openapi: 3.0.3
+info: {title: t, version: "1"}
+paths:
+  /a/{id}:
+    get: {operationId: getA, responses: {"200": {description: ok}}}
+  /a/{name}/:
+    post: {operationId: postA, responses: {"200": {description: ok}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for method, want := range map[string]string{"GET": "id", "POST": "name"} {
+		m, err := c.Find(method, "/a/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Params[want] != "x" || len(m.Params) != 1 {
+			t.Errorf("%s /a/x: params %v, want %s=x", method, m.Params, want)
+		}
+	}
+}

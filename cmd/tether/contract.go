@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
+	"strings"
 	"time"
 
 	"github.com/tetherkit/tether/contracts"
@@ -93,17 +95,10 @@ type lintResult struct {
 	Version    string              `json:"version,omitempty"`
 	Converted  bool                `json:"converted,omitempty"`
 	Operations int                 `json:"operations"`
-	Errors     []lintError         `json:"errors,omitempty"`
+	Errors     contracts.Errors    `json:"errors,omitempty"`
 	Warnings   []contracts.Problem `json:"warnings,omitempty"`
 	Seconds    float64             `json:"seconds"`
-}
-
-type lintError struct {
-	File    string `json:"file"`
-	Line    int    `json:"line,omitempty"`
-	Column  int    `json:"column,omitempty"`
-	Message string `json:"message"`
-	Hint    string `json:"hint,omitempty"`
+	unreadable bool
 }
 
 func runContractLint(env *environ, args []string) int {
@@ -125,14 +120,16 @@ func runContractLint(env *environ, args []string) int {
 		opts = append(opts, contracts.AllowRemoteRefs())
 	}
 	var results []lintResult
-	failed := false
+	failed, cannot := false, false
 	for _, f := range files {
 		start := time.Now()
 		c, err := contracts.Load(f, opts...)
 		r := lintResult{File: f}
 		if err != nil {
 			failed = true
-			r.Errors = lintErrors(f, err)
+			r.Errors = asErrors(f, err)
+			r.unreadable = errors.Is(err, iofs.ErrNotExist) || errors.Is(err, iofs.ErrPermission)
+			cannot = cannot || r.unreadable
 		} else {
 			r.Version, r.Converted, r.Operations, r.Warnings = c.Version(), c.Converted(), len(c.Operations()), c.Warnings()
 		}
@@ -149,38 +146,31 @@ func runContractLint(env *environ, args []string) int {
 			return fail(env, err)
 		}
 	}
-	if failed {
+	switch {
+	case cannot:
+		return exitCannot // a file could not be read: the lint did not run on it
+	case failed:
 		return exitFindings
 	}
 	return exitOK
 }
 
-func lintErrors(file string, err error) []lintError {
+// asErrors returns the document errors in err, one per problem found.
+func asErrors(file string, err error) contracts.Errors {
 	var many contracts.Errors
 	if errors.As(err, &many) {
-		var out []lintError
-		for _, e := range many {
-			out = append(out, lintError{e.File, e.Line, e.Column, e.Msg, e.Hint})
-		}
-		return out
+		return many
 	}
 	var one *contracts.Error
 	if errors.As(err, &one) {
-		return []lintError{{one.File, one.Line, one.Column, one.Msg, one.Hint}}
+		return contracts.Errors{one}
 	}
-	return []lintError{{File: file, Message: err.Error()}}
+	return contracts.Errors{{File: file, Msg: err.Error(), Err: err}}
 }
 
 func printLint(w io.Writer, r lintResult) {
 	for _, e := range r.Errors {
-		loc := e.File
-		if e.Line > 0 {
-			loc = fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
-		}
-		fmt.Fprintf(w, "%s: error: %s\n", loc, e.Message)
-		if e.Hint != "" {
-			fmt.Fprintf(w, "    hint: %s\n", e.Hint)
-		}
+		fmt.Fprintf(w, "%s\n", strings.Replace(e.Error(), ": ", ": error: ", 1))
 	}
 	for _, p := range r.Warnings {
 		fmt.Fprintln(w, p.String())

@@ -11,8 +11,33 @@ import (
 
 // exampleOutput is what `contract example --format json` prints.
 type exampleOutput struct {
-	Request   *contracts.ExampleRequest   `json:"request"`
-	Responses []contracts.ExampleResponse `json:"responses"`
+	Request   exampleMessage   `json:"request"`
+	Responses []exampleMessage `json:"responses"`
+}
+
+// exampleMessage is one request or response, with its body as text: JSON
+// bodies are embedded as JSON.
+type exampleMessage struct {
+	Operation string              `json:"operation,omitempty"`
+	Method    string              `json:"method,omitempty"`
+	Target    string              `json:"target,omitempty"`
+	Status    int                 `json:"status,omitempty"`
+	Default   bool                `json:"default,omitempty"`
+	Header    map[string][]string `json:"header,omitempty"`
+	Body      json.RawMessage     `json:"body,omitempty"`
+	Source    string              `json:"source"`
+	Warnings  []contracts.Problem `json:"warnings,omitempty"`
+}
+
+func bodyJSON(contentType string, body []byte) json.RawMessage {
+	if len(body) == 0 {
+		return nil
+	}
+	if strings.Contains(contentType, "json") && json.Valid(body) {
+		return body
+	}
+	quoted, _ := json.Marshal(string(body))
+	return quoted
 }
 
 func runContractExample(env *environ, args []string) int {
@@ -20,6 +45,7 @@ func runContractExample(env *environ, args []string) int {
 	opID := fs.String("operation", "", "the operationId (or \"METHOD /path\" where the contract gives none)")
 	seed := fs.Uint64("seed", 1, "the seed for synthesised values; the same seed gives the same example")
 	format := fs.String("format", "text", "output format: text or json")
+	remote := fs.Bool("remote-refs", false, "allow $refs to http(s) URLs")
 	files, code, ok := parseFlags(fs, env, contractHelp, args)
 	if !ok {
 		return code
@@ -30,7 +56,11 @@ func runContractExample(env *environ, args []string) int {
 	if *format != "text" && *format != "json" {
 		return fail(env, usageError{fmt.Sprintf("--format %q: use text or json", *format)})
 	}
-	c, err := contracts.Load(files[0])
+	var opts []contracts.Option
+	if *remote {
+		opts = append(opts, contracts.AllowRemoteRefs())
+	}
+	c, err := contracts.Load(files[0], opts...)
 	if err != nil {
 		return fail(env, err)
 	}
@@ -51,7 +81,13 @@ func runContractExample(env *environ, args []string) int {
 	if *format == "json" {
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(exampleOutput{req, resps}); err != nil {
+		out := exampleOutput{Request: exampleMessage{Operation: req.Operation, Method: req.Method, Target: req.Target,
+			Header: req.Header, Body: bodyJSON(req.ContentType, req.Body), Source: req.Source, Warnings: req.Warnings}}
+		for _, r := range resps {
+			out.Responses = append(out.Responses, exampleMessage{Status: r.Status, Default: r.Default, Header: r.Header,
+				Body: bodyJSON(r.ContentType, r.Body), Source: r.Source, Warnings: r.Warnings})
+		}
+		if err := enc.Encode(out); err != nil {
 			return fail(env, err)
 		}
 		return exitOK
@@ -78,6 +114,11 @@ func runContractExample(env *environ, args []string) int {
 	}
 	for _, w := range req.Warnings {
 		fmt.Fprintln(env.stderr, w.String())
+	}
+	for _, r := range resps {
+		for _, w := range r.Warnings {
+			fmt.Fprintln(env.stderr, w.String())
+		}
 	}
 	return exitOK
 }

@@ -109,4 +109,18 @@ func TestContractExample(t *testing.T) {
 	if code != exitOK || json.Unmarshal([]byte(out), &got) != nil || got.Request.Method != "GET" || len(got.Responses) != 1 {
 		t.Errorf("json example: exit %d, %s", code, out)
 	}
+	code, out, _ = runCLI("contract", "example", "--format", "json", file, "--operation", "createPet")
+	if code != exitOK || !strings.Contains(out, `"body": {`) || !strings.Contains(out, `"kind": "`) {
+		t.Errorf("json example bodies are not embedded as JSON: exit %d\n%s", code, out)
+	}
+}
+
+func TestContractLintUnreadableFile(t *testing.T) {
+	code, out, _ := runCLI("contract", "lint", "../../contracts/testdata/petstore.yaml", "no-such-contract.yaml")
+	if code != exitCannot {
+		t.Errorf("lint with an unreadable file exited %d, want %d", code, exitCannot)
+	}
+	if !strings.Contains(out, "no-such-contract.yaml: error: cannot read the contract: open no-such-contract.yaml: no such file or directory") {
+		t.Errorf("output does not say why the file could not be read:\n%s", out)
+	}
 }
