@@ -218,6 +218,21 @@ func (c *Contract) ExampleResponses(operationID string, seed uint64) ([]ExampleR
 			}
 			er.Header.Set("Content-Type", mt)
 		}
+		if resp != nil && resp.Headers != nil {
+			s := newSynthesizer(seed, c.versionNumber())
+			s.direction = responseDirection
+			for h := resp.Headers.First(); h != nil; h = h.Next() {
+				decl := h.Value()
+				if decl == nil || !decl.Required || decl.Schema == nil || strings.EqualFold(h.Key(), "Content-Type") {
+					continue
+				}
+				v, err := s.value(decl.Schema.Schema())
+				if err != nil {
+					return fmt.Errorf("response %s of %s, header %s: %w", code, op.ID, h.Key(), err)
+				}
+				er.Header.Set(h.Key(), scalarString(v))
+			}
+		}
 		out = append(out, er)
 		return nil
 	}

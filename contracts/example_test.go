@@ -57,6 +57,26 @@ func TestInvalidParameterExampleFallsBack(t *testing.T) {
 	}
 }
 
+func TestExampleResponsesCarryRequiredHeaders(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "examples.yaml"))
+	resps, err := c.ExampleResponses("getNote", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resps) != 1 || resps[0].Header.Get("X-Rate-Remaining") == "" || resps[0].Header.Get("X-Optional") != "" {
+		t.Fatalf("headers %v; want the required X-Rate-Remaining only", resps[0].Header)
+	}
+	req := newRequest("GET", "/deals/d_1/notes/2", "")
+	if ps := c.ValidateResponse(req, resps[0].HTTPResponse()); len(ps) > 0 {
+		t.Errorf("the synthesised response does not validate: %v", ps)
+	}
+	resp := resps[0].HTTPResponse()
+	resp.Header.Del("X-Rate-Remaining")
+	if ps := c.ValidateResponse(req, resp); len(ps) == 0 || ps[0].Rule != RuleResponseHeader {
+		t.Errorf("without the required header: %v, want %s", ps, RuleResponseHeader)
+	}
+}
+
 func TestExamplesAreDeterministic(t *testing.T) {
 	c := mustLoad(t, filepath.Join("testdata", "petstore.yaml"))
 	for _, op := range c.Operations() {

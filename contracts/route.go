@@ -68,6 +68,14 @@ func (e *LookupError) Error() string {
 // ignored; a server base path ("/v1" of "https://api.example.com/v1") is
 // stripped when present. Ambiguity and misses come back as a [*LookupError].
 func (c *Contract) Find(method, target string) (*Match, error) {
+	m, le := c.find(method, target)
+	if le != nil {
+		return nil, le // not a typed nil: callers compare with nil
+	}
+	return m, nil
+}
+
+func (c *Contract) find(method, target string) (*Match, *LookupError) {
 	method = strings.ToUpper(method)
 	path := target
 	if u, err := url.Parse(target); err == nil {

@@ -25,7 +25,7 @@ import (
 // in a stable order. The request body is left readable and req is not
 // modified.
 func (c *Contract) ValidateRequest(req *http.Request) (*Match, []Problem) {
-	m, err := c.Find(req.Method, req.URL.String())
+	m, err := c.find(req.Method, req.URL.String())
 	if err != nil {
 		return nil, []Problem{c.lookupProblem(err)}
 	}
@@ -35,7 +35,7 @@ func (c *Contract) ValidateRequest(req *http.Request) (*Match, []Problem) {
 // ValidateResponse checks resp as the answer to req: its status must be
 // declared for the operation, and its headers and body must match.
 func (c *Contract) ValidateResponse(req *http.Request, resp *http.Response) []Problem {
-	m, err := c.Find(req.Method, req.URL.String())
+	m, err := c.find(req.Method, req.URL.String())
 	if err != nil {
 		return []Problem{c.lookupProblem(err)}
 	}
@@ -45,7 +45,7 @@ func (c *Contract) ValidateResponse(req *http.Request, resp *http.Response) []Pr
 // ValidateExchange checks a request and its response, finding the operation
 // once. It is the cheapest way to check recorded traffic.
 func (c *Contract) ValidateExchange(req *http.Request, resp *http.Response) (*Match, []Problem) {
-	m, err := c.Find(req.Method, req.URL.String())
+	m, err := c.find(req.Method, req.URL.String())
 	if err != nil {
 		return nil, []Problem{c.lookupProblem(err)}
 	}
@@ -94,13 +94,7 @@ func withoutBase(req *http.Request, base string) *http.Request {
 	return &r
 }
 
-func (c *Contract) lookupProblem(err error) Problem {
-	le, ok := err.(*LookupError)
-	if !ok {
-		p := newProblem(RuleOperationNotFound, err.Error())
-		p.File = c.file
-		return p
-	}
+func (c *Contract) lookupProblem(le *LookupError) Problem {
 	p := newProblem(le.Rule, fmt.Sprintf("%s %s: %s", le.Method, le.Path, le.Detail))
 	p.File = c.file
 	if len(le.Candidates) > 0 {
@@ -183,22 +177,15 @@ func detail(message, reason string) string {
 // ruleFor maps the validator's error kinds onto rule IDs; prefix is how a
 // parameter's location is written in [Problem.Path].
 func ruleFor(e *lerrors.ValidationError) (id, prefix string) {
-	switch e.ValidationType {
-	case helpers.ParameterValidation:
-		switch e.ValidationSubType {
-		case helpers.ParameterValidationPath:
-			return RulePathParamInvalid, "path."
-		case helpers.ParameterValidationQuery:
-			return RuleQueryParamInvalid, "query."
-		case helpers.ParameterValidationHeader:
-			return RuleHeaderParamInvalid, "header."
-		case helpers.ParameterValidationCookie:
-			return RuleCookieParamInvalid, "cookie."
-		}
-		return RuleQueryParamInvalid, "query."
+	// Parameter errors name their location in the type or, for some, the subtype.
+	where := e.ValidationType
+	if where == helpers.ParameterValidation {
+		where = e.ValidationSubType
+	}
+	switch where {
 	case helpers.ParameterValidationPath:
 		return RulePathParamInvalid, "path."
-	case helpers.ParameterValidationQuery:
+	case helpers.ParameterValidationQuery, helpers.ParameterValidation:
 		return RuleQueryParamInvalid, "query."
 	case helpers.ParameterValidationHeader:
 		return RuleHeaderParamInvalid, "header."

@@ -21,18 +21,18 @@ type Variant struct {
 
 // Variant rule IDs. They are stable: reports and tests key on them.
 const (
-	ruleRequiredMissing    = "required-missing"
-	ruleTypeMismatch       = "type-mismatch"
-	ruleEnumMismatch       = "enum-mismatch"
-	ruleConstMismatch      = "const-mismatch"
-	ruleMinimumViolated    = "minimum-violated"
-	ruleMaximumViolated    = "maximum-violated"
-	ruleMinLengthViolated  = "min-length-violated"
-	ruleMaxLengthViolated  = "max-length-violated"
-	ruleMinItemsViolated   = "min-items-violated"
-	ruleMaxItemsViolated   = "max-items-violated"
-	rulePatternMismatch    = "pattern-mismatch"
-	ruleAdditionalProperty = "additional-property"
+	VariantRequiredMissing    = "required-missing"
+	VariantTypeMismatch       = "type-mismatch"
+	VariantEnumMismatch       = "enum-mismatch"
+	VariantConstMismatch      = "const-mismatch"
+	VariantMinimumViolated    = "minimum-violated"
+	VariantMaximumViolated    = "maximum-violated"
+	VariantMinLengthViolated  = "min-length-violated"
+	VariantMaxLengthViolated  = "max-length-violated"
+	VariantMinItemsViolated   = "min-items-violated"
+	VariantMaxItemsViolated   = "max-items-violated"
+	VariantPatternMismatch    = "pattern-mismatch"
+	VariantAdditionalProperty = "additional-property"
 )
 
 // Bounds that keep the variants of a big payload few and cheap.
@@ -356,14 +356,14 @@ func (w *variantWalker) scalarRules(a atomAt, v any, path []step) {
 	if mask, declared := w.check.types(sch); declared {
 		for _, c := range []any{"mismatched-type", int64(12345), true, map[string]any{}, []any{}} {
 			if valueType(c)&mask == 0 {
-				w.emit(a, ruleTypeMismatch, path, c, path, fmt.Sprintf("replaces the %s at %s with %s %s", jsonTypeName(v), where, articleFor(jsonTypeName(c)), jsonTypeName(c)))
+				w.emit(a, VariantTypeMismatch, path, c, path, fmt.Sprintf("replaces the %s at %s with %s %s", jsonTypeName(v), where, articleFor(jsonTypeName(c)), jsonTypeName(c)))
 				break
 			}
 		}
 	}
 	if sch.Const != nil {
 		if c := outsideValues(v, []any{w.check.nodeValue(sch.Const)}); c != nil {
-			w.emit(a, ruleConstMismatch, path, c, path, fmt.Sprintf("sets %s to %s instead of the const %s", where, short(c), short(w.check.nodeValue(sch.Const))))
+			w.emit(a, VariantConstMismatch, path, c, path, fmt.Sprintf("sets %s to %s instead of the const %s", where, short(c), short(w.check.nodeValue(sch.Const))))
 		}
 	}
 	if len(sch.Enum) > 0 {
@@ -372,7 +372,7 @@ func (w *variantWalker) scalarRules(a atomAt, v any, path []step) {
 			values = append(values, w.check.nodeValue(n))
 		}
 		if c := outsideValues(v, values); c != nil {
-			w.emit(a, ruleEnumMismatch, path, c, path, fmt.Sprintf("sets %s to %s, outside the enum", where, short(c)))
+			w.emit(a, VariantEnumMismatch, path, c, path, fmt.Sprintf("sets %s to %s, outside the enum", where, short(c)))
 		}
 	}
 	switch x := v.(type) {
@@ -392,7 +392,7 @@ func (w *variantWalker) scalarRules(a atomAt, v any, path []step) {
 			if lb.exclusive {
 				kind = "exclusive minimum"
 			}
-			w.emit(a, ruleMinimumViolated, path, numberValue(r), path, fmt.Sprintf("sets %s to %s, below the %s %s", where, ratText(r), kind, lb.text()))
+			w.emit(a, VariantMinimumViolated, path, numberValue(r), path, fmt.Sprintf("sets %s to %s, below the %s %s", where, ratText(r), kind, lb.text()))
 		}
 		if ub, ok := upperBound(sch); ok {
 			r := new(big.Rat).Set(ub.val)
@@ -403,7 +403,7 @@ func (w *variantWalker) scalarRules(a atomAt, v any, path []step) {
 			if ub.exclusive {
 				kind = "exclusive maximum"
 			}
-			w.emit(a, ruleMaximumViolated, path, numberValue(r), path, fmt.Sprintf("sets %s to %s, above the %s %s", where, ratText(r), kind, ub.text()))
+			w.emit(a, VariantMaximumViolated, path, numberValue(r), path, fmt.Sprintf("sets %s to %s, above the %s %s", where, ratText(r), kind, ub.text()))
 		}
 	}
 }
@@ -455,11 +455,11 @@ func (w *variantWalker) stringRules(a atomAt, s string, path []step) {
 	n := utf8.RuneCountInString(s)
 	if sch.MinLength != nil && *sch.MinLength > 0 && int64(n) >= *sch.MinLength {
 		short := string([]rune(s)[:*sch.MinLength-1])
-		w.emit(a, ruleMinLengthViolated, path, short, path, fmt.Sprintf("shortens %s to %d characters, below minLength %d", where, *sch.MinLength-1, *sch.MinLength))
+		w.emit(a, VariantMinLengthViolated, path, short, path, fmt.Sprintf("shortens %s to %d characters, below minLength %d", where, *sch.MinLength-1, *sch.MinLength))
 	}
 	if sch.MaxLength != nil && *sch.MaxLength < maxPadding && int64(n) <= *sch.MaxLength {
 		long := s + strings.Repeat("x", int(*sch.MaxLength)+1-n)
-		w.emit(a, ruleMaxLengthViolated, path, long, path, fmt.Sprintf("lengthens %s to %d characters, above maxLength %d", where, *sch.MaxLength+1, *sch.MaxLength))
+		w.emit(a, VariantMaxLengthViolated, path, long, path, fmt.Sprintf("lengthens %s to %d characters, above maxLength %d", where, *sch.MaxLength+1, *sch.MaxLength))
 	}
 	if sch.Pattern != "" {
 		re := w.check.regexp(sch.Pattern)
@@ -483,7 +483,7 @@ func (w *variantWalker) stringRules(a atomAt, s string, path []step) {
 		candidates = append(candidates, "", "!"+s, s+"!", s+"\n!")
 		for _, c := range candidates {
 			if !re.MatchString(c) {
-				w.emit(a, rulePatternMismatch, path, c, path, fmt.Sprintf("sets %s to %q, which does not match the pattern %q", where, c, sch.Pattern))
+				w.emit(a, VariantPatternMismatch, path, c, path, fmt.Sprintf("sets %s to %q, which does not match the pattern %q", where, c, sch.Pattern))
 				break
 			}
 		}
@@ -495,14 +495,14 @@ func (w *variantWalker) arrayRules(a atomAt, list []any, path []step) {
 	where := renderPath(path)
 	if sch.MinItems != nil && *sch.MinItems > 0 && int64(len(list)) >= *sch.MinItems {
 		short := slices.Clone(list[:*sch.MinItems-1])
-		w.emit(a, ruleMinItemsViolated, path, short, path, fmt.Sprintf("cuts %s to %d items, below minItems %d", where, len(short), *sch.MinItems))
+		w.emit(a, VariantMinItemsViolated, path, short, path, fmt.Sprintf("cuts %s to %d items, below minItems %d", where, len(short), *sch.MinItems))
 	}
 	if sch.MaxItems != nil && *sch.MaxItems < maxPadding && len(list) > 0 && int64(len(list)) <= *sch.MaxItems {
 		long := slices.Clone(list)
 		for int64(len(long)) <= *sch.MaxItems {
 			long = append(long, list[len(list)-1])
 		}
-		w.emit(a, ruleMaxItemsViolated, path, long, path, fmt.Sprintf("grows %s to %d items, above maxItems %d", where, len(long), *sch.MaxItems))
+		w.emit(a, VariantMaxItemsViolated, path, long, path, fmt.Sprintf("grows %s to %d items, above maxItems %d", where, len(long), *sch.MaxItems))
 	}
 }
 
@@ -523,7 +523,7 @@ func (w *variantWalker) objectRules(a atomAt, obj map[string]any, path []step) {
 				without[k] = v
 			}
 		}
-		w.emit(a, ruleRequiredMissing, path, without, append(slices.Clone(path), step{key: name}), fmt.Sprintf("removes required property %q", name))
+		w.emit(a, VariantRequiredMissing, path, without, append(slices.Clone(path), step{key: name}), fmt.Sprintf("removes required property %q", name))
 	}
 	if ap := sch.AdditionalProperties; ap != nil && ap.IsB() && !ap.B {
 		name := "unexpectedProperty"
@@ -549,6 +549,6 @@ func (w *variantWalker) objectRules(a atomAt, obj map[string]any, path []step) {
 			with[k] = v
 		}
 		with[name] = "unexpected"
-		w.emit(a, ruleAdditionalProperty, path, with, append(slices.Clone(path), step{key: name}), fmt.Sprintf("adds property %q, which additionalProperties: false forbids", name))
+		w.emit(a, VariantAdditionalProperty, path, with, append(slices.Clone(path), step{key: name}), fmt.Sprintf("adds property %q, which additionalProperties: false forbids", name))
 	}
 }

@@ -1,0 +1,72 @@
+package contracts_test
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/tetherkit/tether/contracts"
+)
+
+func ExampleLoad() {
+	c, err := contracts.Load("testdata/petstore.yaml")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(c.Title(), c.Version(), len(c.Operations()), "operations")
+	fmt.Println(c.Servers()[0].Resolved)
+
+	_, err = contracts.Load("testdata/bad/asyncapi.yaml")
+	fmt.Println(err)
+	// Output:
+	// Pet store 3.0.3 6 operations
+	// https://eu.pets.example.com/v1
+	// testdata/bad/asyncapi.yaml:1:11: this is AsyncAPI 2.6.0; tether reads OpenAPI 2.0/3.x (describe the events as `webhooks` in an OpenAPI 3.1 contract, or validate them against a JSON Schema file)
+}
+
+func ExampleContract_Find() {
+	c, _ := contracts.Load("testdata/petstore.yaml")
+	m, _ := c.Find("GET", "https://eu.pets.example.com/v1/pets/pet_7")
+	fmt.Println(m.Operation.ID, m.Params["petId"], m.BasePath)
+
+	_, err := c.Find("GET", "/v1/petz/pet_7")
+	fmt.Println(err)
+	// Output:
+	// getPet pet_7 /v1
+	// no operation matches the request: GET /v1/petz/pet_7: closest: /pets/{petId} (segment 1 is "petz", the template has "pets"); /pets/{petId}/photos/{photoId}.json (segment 1 is "petz", the template has "pets"); /pets/mine (segment 1 is "petz", the template has "pets")
+}
+
+func ExampleContract_ValidateRequest() {
+	c, _ := contracts.Load("testdata/petstore.yaml")
+	req := httptest.NewRequest("POST", "/v1/pets", strings.NewReader(`{"name":"Rex","kind":"cow"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer t")
+	_, problems := c.ValidateRequest(req)
+	for _, p := range problems {
+		fmt.Println(p.Rule, p.Location(), p.Path)
+	}
+	// Output:
+	// request-body-invalid testdata/petstore.yaml:88:30 $.kind
+}
+
+func ExampleContract_ExampleRequest() {
+	c, _ := contracts.Load("testdata/examples.yaml")
+	r, _ := c.ExampleRequest("getDeal", 1)
+	fmt.Println(r.Method, r.Target, r.Source)
+	// Output:
+	// GET /deals/d_42 contract
+}
+
+func ExampleContract_InvalidVariants() {
+	c, _ := contracts.Load("testdata/events.yaml")
+	valid := map[string]any{"id": "e1", "type": "deal.updated", "deal": map[string]any{"id": "d1", "stage": "won", "amount": 10.0}}
+	variants, _ := c.InvalidVariants("deal.updated", valid)
+	for _, v := range variants[:3] {
+		fmt.Println(v.Rule, v.Path)
+	}
+	// Output:
+	// type-mismatch $
+	// required-missing $.id
+	// required-missing $.type
+}
