@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -417,7 +418,9 @@ func (c *Contract) classifyBuildErrors(err error, src []byte) error {
 	if len(fatal) == 0 {
 		return nil
 	}
-	return dedupe(fatal)
+	fatal = dedupe(fatal)
+	sort.SliceStable(fatal, func(i, j int) bool { return fatal[i].Line < fatal[j].Line })
+	return fatal
 }
 
 var refValue = regexp.MustCompile(`\$ref["']?\s*:\s*["']?([^"'\s,}]+)`)
