@@ -59,6 +59,9 @@ func (c *Contract) validateRequest(req *http.Request, m *Match) []Problem {
 	_, errs := c.validator.ValidateHttpRequestSyncWithPathItem(r, m.Operation.item, m.Operation.Path)
 	errs = dropEncodedReserved(errs, r)
 	req.Body = r.Body // the validator leaves a fresh reader on the copy
+	if len(errs) == 0 {
+		return nil
+	}
 	var root anchor
 	if rb := m.Operation.op.RequestBody; rb != nil {
 		root = c.mediaAnchor(rb.Content, req.Header.Get("Content-Type"))
@@ -71,6 +74,9 @@ func (c *Contract) validateResponse(req *http.Request, resp *http.Response, m *M
 	r := withoutBase(req, m.BasePath)
 	_, errs := c.validator.GetResponseBodyValidator().ValidateResponseBodyWithPathItem(r, resp, m.Operation.item, m.Operation.Path)
 	req.Body = r.Body
+	if len(errs) == 0 {
+		return nil
+	}
 	var root anchor
 	if declared := responseFor(m.Operation.op, resp.StatusCode); declared != nil {
 		root = c.mediaAnchor(declared.Content, resp.Header.Get("Content-Type"))
