@@ -3,7 +3,6 @@ package contracts
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -114,8 +113,7 @@ func (c *Contract) follow(root *yaml.Node, file, kl string) (key, value *yaml.No
 	}
 	n := root
 	key = root
-	for _, seg := range strings.Split(strings.TrimPrefix(kl, "/"), "/") {
-		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
+	for _, seg := range pointerSegments(kl) {
 		if seg == "$ref" {
 			ref := mapValue(n, "$ref")
 			if ref == "" {
@@ -128,28 +126,11 @@ func (c *Contract) follow(root *yaml.Node, file, kl string) (key, value *yaml.No
 			key, n, file = target, target, in
 			continue
 		}
-		switch n.Kind {
-		case yaml.MappingNode:
-			var next *yaml.Node
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == seg {
-					key, next = n.Content[i], n.Content[i+1]
-					break
-				}
-			}
-			if next == nil {
-				return nil, nil, ""
-			}
-			n = next
-		case yaml.SequenceNode:
-			i, err := strconv.Atoi(seg)
-			if err != nil || i < 0 || i >= len(n.Content) {
-				return nil, nil, ""
-			}
-			key, n = n.Content[i], n.Content[i]
-		default:
+		k, next := child(n, seg)
+		if next == nil {
 			return nil, nil, ""
 		}
+		key, n = k, next
 	}
 	return key, n, file
 }
@@ -177,28 +158,11 @@ func (c *Contract) resolve(ref, file string) (*yaml.Node, string) {
 	if root == nil {
 		return nil, ""
 	}
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	for _, seg := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
-		if seg == "" {
-			continue
-		}
-		seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
-		var next *yaml.Node
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == seg {
-					next = n.Content[i+1]
-					break
-				}
-			}
-		}
-		if next == nil {
+	n := documentBody(root)
+	for _, seg := range pointerSegments(pointer) {
+		if _, n = child(n, seg); n == nil {
 			return nil, ""
 		}
-		n = next
 	}
 	return n, file
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi2"
@@ -200,32 +201,53 @@ func swaggerPath(p []string) []string {
 // deepest walks path down from root and returns the last node that exists
 // (the key node for a mapping entry, so that its line is the key's).
 func deepest(root *yaml.Node, path []string) *yaml.Node {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
+	n := documentBody(root)
 	best := n
 	for _, seg := range path {
-		var next, key *yaml.Node
-		switch n.Kind {
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == seg {
-					key, next = n.Content[i], n.Content[i+1]
-					break
-				}
-			}
-		case yaml.SequenceNode:
-			if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(n.Content) {
-				key, next = n.Content[i], n.Content[i]
-			}
-		}
+		key, next := child(n, seg)
 		if next == nil {
 			return best
 		}
 		best, n = key, next
 	}
 	return best
+}
+
+// child returns the key and value of a mapping entry, or a sequence item
+// (as both), or nils.
+func child(n *yaml.Node, seg string) (key, value *yaml.Node) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == seg {
+				return n.Content[i], n.Content[i+1]
+			}
+		}
+	case yaml.SequenceNode:
+		if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(n.Content) {
+			return n.Content[i], n.Content[i]
+		}
+	}
+	return nil, nil
+}
+
+// documentBody skips a document node to its content.
+func documentBody(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		return n.Content[0]
+	}
+	return n
+}
+
+// pointerSegments splits a JSON pointer ("/a/b~1c") into unescaped segments.
+func pointerSegments(ptr string) []string {
+	var out []string
+	for _, seg := range strings.Split(ptr, "/") {
+		if seg != "" {
+			out = append(out, strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~"))
+		}
+	}
+	return out
 }
 
 // position maps a line and column of the loaded document to the file the

@@ -90,11 +90,7 @@ func (c *Contract) ExampleRequest(operationID string, seed uint64) (*ExampleRequ
 			return r, nil
 		}
 		if useExamples && r.Source == SourceContract {
-			for _, p := range ps {
-				w := newProblem(RuleExampleInvalid, p.Message)
-				w.File, w.Line, w.Column, w.Operation, w.Path = p.File, p.Line, p.Column, op.ID, p.Path
-				warnings = append(warnings, w)
-			}
+			warnings = append(warnings, exampleWarnings(ps, op.ID, "request")...)
 			useExamples = false
 			continue
 		}
@@ -205,16 +201,11 @@ func (c *Contract) ExampleResponses(operationID string, seed uint64) ([]ExampleR
 					break
 				}
 				// The contract's own example is used only when it validates.
-				ps := c.validateValue(media.Schema, body, RuleExampleInvalid, op.ID)
+				ps := c.validateValue(media.Schema, body, RuleResponseBodyInvalid, op.ID)
 				if len(ps) == 0 {
 					break
 				}
-				for _, p := range ps {
-					p.Level, p.Operation = LevelWarning, op.ID
-					h := catalogue[RuleExampleInvalid].heading
-					p.Message = strings.Replace(p.Message, h+": ", h+": response "+code+": ", 1)
-					er.Warnings = append(er.Warnings, p)
-				}
+				er.Warnings = append(er.Warnings, exampleWarnings(ps, op.ID, "response "+code)...)
 			}
 			er.Header.Set("Content-Type", mt)
 		}
@@ -441,6 +432,19 @@ func (c *Contract) addCredentials(op *Operation, h http.Header, q url.Values, co
 			h.Set("Authorization", "Bearer tether-example-token")
 		}
 	}
+}
+
+// exampleWarnings turns the problems of a contract's own example into
+// example-invalid warnings, keeping their locations and saying where the
+// example was ("request", "response 404").
+func exampleWarnings(ps []Problem, operation, where string) []Problem {
+	out := make([]Problem, 0, len(ps))
+	for _, p := range ps {
+		w := newProblem(RuleExampleInvalid, where+": "+p.Message)
+		w.File, w.Line, w.Column, w.Operation, w.Path = p.File, p.Line, p.Column, operation, p.Path
+		out = append(out, w)
+	}
+	return out
 }
 
 // briefProblems renders problems as "rule at path: reason; ...", the reason

@@ -153,7 +153,7 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	if err := c.index(); err != nil {
 		return nil, err
 	}
-	c.schemas = newLazySchemaCache()
+	c.schemas = &lazySchemaCache{}
 	vopts := []config.Option{
 		config.WithSchemaCache(c.schemas),
 		config.WithFormatAssertions(),
@@ -587,10 +587,7 @@ func (r *Registry) Load(path string) (*Contract, error) {
 type lazySchemaCache struct {
 	constructing atomic.Bool
 	m            sync.Map
-	compiled     atomic.Int64
 }
-
-func newLazySchemaCache() *lazySchemaCache { return &lazySchemaCache{} }
 
 func (c *lazySchemaCache) Load(key uint64) (*cache.SchemaCacheEntry, bool) {
 	if c.constructing.Load() {
@@ -604,9 +601,7 @@ func (c *lazySchemaCache) Load(key uint64) (*cache.SchemaCacheEntry, bool) {
 }
 
 func (c *lazySchemaCache) Store(key uint64, value *cache.SchemaCacheEntry) {
-	if _, loaded := c.m.LoadOrStore(key, value); !loaded {
-		c.compiled.Add(1)
-	}
+	c.m.Store(key, value)
 }
 
 func (c *lazySchemaCache) Range(f func(key uint64, value *cache.SchemaCacheEntry) bool) {

@@ -147,10 +147,8 @@ func mapValue(n *yaml.Node, key string) string {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return ""
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1].Value
-		}
+	if _, v := child(n, key); v != nil {
+		return v.Value
 	}
 	return ""
 }

@@ -159,14 +159,7 @@ func (s *Schema) locate(schemaURL string, keyword []string) (string, int, int) {
 	if path == "" {
 		return s.file, 0, 0
 	}
-	var ptr []string
-	for _, seg := range strings.Split(strings.TrimPrefix(frag, "/"), "/") {
-		if seg != "" {
-			seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
-			ptr = append(ptr, seg)
-		}
-	}
-	ptr = append(ptr, keyword...)
+	ptr := append(pointerSegments(frag), keyword...)
 	s.mu.Lock()
 	root, ok := s.nodes[path]
 	if !ok {
