@@ -40,6 +40,7 @@ func main() {
 func commands() []command {
 	return []command{
 		{"contract", "read vendor contracts: lint them, synthesise examples", runContract},
+		{"cassette", "check recorded interactions: scan for secrets, lint, import HAR", runCassette},
 		{"version", "print tether's version", runVersion},
 	}
 }
