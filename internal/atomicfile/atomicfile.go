@@ -40,8 +40,10 @@ func Write(path string, perm fs.FileMode, fill func(w io.Writer) error) (err err
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	committed := false
 	defer func() {
-		if err != nil {
+		// Also on a panic in fill: the temporary file never outlives Write.
+		if !committed {
 			tmp.Close()
 			os.Remove(tmp.Name())
 		}
@@ -65,6 +67,7 @@ func Write(path string, perm fs.FileMode, fill func(w io.Writer) error) (err err
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	committed = true
 	// The rename is durable only once the directory entry is; a failure
 	// here does not undo the write, so it is not reported.
 	if d, dirErr := os.Open(dir); dirErr == nil {
