@@ -1,6 +1,13 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/tetherkit/tether/internal/atomicfile"
+)
 
 const cassetteHelp = `Usage:
   tether cassette scan [--format text|json] PATH...
@@ -50,4 +57,35 @@ func runCassette(env *environ, args []string) int {
 	}
 	fmt.Fprintf(env.stderr, "tether cassette: unknown subcommand %q\n\n%s", args[0], cassetteHelp)
 	return exitCannot
+}
+
+// cassetteFiles expands the command line's paths: files as given, and
+// directories walked for *.yaml and *.yml, in lexical order. Leftovers of an
+// interrupted atomic write are skipped.
+func cassetteFiles(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			ext := filepath.Ext(path)
+			if !d.IsDir() && (ext == ".yaml" || ext == ".yml") && !atomicfile.IsTemp(path) {
+				out = append(out, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -3,11 +3,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 // Exit codes, the same for every command.
@@ -30,10 +33,21 @@ type command struct {
 type environ struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// interrupted is closed on the first Ctrl-C or SIGTERM; long-running
+	// commands stop cleanly on it. Nil means never.
+	interrupted <-chan struct{}
 }
 
 func main() {
 	env := &environ{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	env.interrupted = ctx.Done()
+	go func() {
+		// After the first signal, the next one acts as it normally would:
+		// a second Ctrl-C ends the process even while it saves.
+		<-ctx.Done()
+		stop()
+	}()
 	os.Exit(run(env, os.Args[1:]))
 }
 
@@ -41,6 +55,7 @@ func commands() []command {
 	return []command{
 		{"contract", "read vendor contracts: lint them, synthesise examples", runContract},
 		{"cassette", "check recorded interactions: scan for secrets, lint, import HAR", runCassette},
+		{"record", "record a real vendor through a redacting, validating proxy", runRecord},
 		{"version", "print tether's version", runVersion},
 	}
 }
