@@ -64,7 +64,8 @@ type Contract struct {
 	servers   []Server
 	validator validator.Validator
 	schemas   *lazySchemaCache
-	origin    *origin // maps locations back to the Swagger 2.0 original; nil otherwise
+	regexes   sync.Map // path-template regexps the validator compiles, kept per contract
+	origin    *origin  // maps locations back to the Swagger 2.0 original; nil otherwise
 	opts      options
 
 	svOnce sync.Once
@@ -158,6 +159,9 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 		config.WithSchemaCache(c.schemas),
 		config.WithFormatAssertions(),
 		config.WithURLEncodedBodyValidation(),
+		// Without a cache the validator compiles a path regexp for every
+		// request it sees.
+		config.WithRegexCache(&c.regexes),
 	}
 	if o.ignoreSecurity {
 		vopts = append(vopts, config.WithoutSecurityValidation())
