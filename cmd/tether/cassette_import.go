@@ -31,7 +31,9 @@ base64 are decoded, a form exported as its params alone is rebuilt,
 HTTP/2 pseudo-headers (:authority, :path, ...) are dropped, and a response
 the capture holds decompressed loses its Content-Encoding. Requests that got
 no response (status 0: blocked by the browser or an extension, aborted, or
-still pending at export) are skipped and counted.
+still pending at export), and entries that are not HTTP requests (data:,
+blob:, about: and chrome-extension: URLs, WebSockets' ws: and wss:) are
+skipped and counted.
 
 Redaction is on and cannot be turned off here: credentials in headers,
 query strings and bodies, and values shaped like known keys and tokens,
@@ -83,7 +85,7 @@ func runCassetteImport(env *environ, args []string) int {
 		return fail(env, fmt.Errorf("cassette import: %s already exists; pass --force to replace it, or --out to write elsewhere", *out))
 	}
 
-	c, blocked, err := fixtures.ImportHAR(*har)
+	c, skippedEntries, err := fixtures.ImportHAR(*har)
 	if err != nil {
 		return fail(env, err)
 	}
@@ -91,8 +93,8 @@ func runCassetteImport(env *environ, args []string) int {
 		return fail(env, fmt.Errorf("cassette import: %w", err))
 	}
 	skipped := ""
-	if n := len(blocked); n > 0 {
-		skipped = fmt.Sprintf(" (%s skipped)", importCount(n, "blocked request"))
+	if n := len(skippedEntries); n > 0 {
+		skipped = fmt.Sprintf(" (%s skipped)", importCount(n, "entry"))
 	}
 	fmt.Fprintf(env.stderr, "imported %s from %s into %s%s\n", importCount(len(c.Interactions), "interaction"), *har, *out, skipped)
 	return exitOK
@@ -112,8 +114,11 @@ func importSameFile(a, b string) bool {
 }
 
 func importCount(n int, noun string) string {
-	if n == 1 {
+	switch {
+	case n == 1:
 		return "1 " + noun
+	case strings.HasSuffix(noun, "y"):
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(noun, "y"))
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }

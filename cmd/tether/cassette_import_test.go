@@ -33,7 +33,7 @@ func TestCassetteImport(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if want := "imported 3 interactions from " + har + " into " + out + " (1 blocked request skipped)\n"; stderr != want || stdout != "" {
+	if want := "imported 3 interactions from " + har + " into " + out + " (1 entry skipped)\n"; stderr != want || stdout != "" {
 		t.Errorf("printed stdout %q stderr %q; want the summary %q on stderr", stdout, stderr, want)
 	}
 	c, err := fixtures.Load(out)
@@ -57,6 +57,18 @@ func TestCassetteImport(t *testing.T) {
 	}
 	if !strings.Contains(string(data), "REDACTED-") {
 		t.Errorf("the cassette has no placeholder:\n%s", data)
+	}
+}
+
+func TestCassetteImportSkipsNonHTTP(t *testing.T) {
+	har := copyHAR(t, "chrome_non_http.har")
+	out := strings.TrimSuffix(har, ".har") + ".yaml"
+	code, _, stderr := runCLI("cassette", "import", "--har", har)
+	if want := "imported 2 interactions from " + har + " into " + out + " (3 entries skipped)\n"; code != exitOK || stderr != want {
+		t.Errorf("exit %d, printed %q; want %q: the data:, wss: and chrome-extension: entries are skipped", code, stderr, want)
+	}
+	if c, err := fixtures.Load(out); err != nil || len(c.Interactions) != 2 {
+		t.Errorf("the cassette written: %v", err)
 	}
 }
 
@@ -116,7 +128,7 @@ func TestCassetteImportUsage(t *testing.T) {
 		want   []string
 		reason string
 	}{
-		{[]string{"--help"}, exitOK, []string{"--har FILE", "--out CASSETTE", "--force", "Redaction is on", "blocked", "Example:"}, "help teaches the flags, redaction and an example"},
+		{[]string{"--help"}, exitOK, []string{"--har FILE", "--out CASSETTE", "--force", "Redaction is on", "blocked", "data:", "Example:"}, "help teaches the flags, what is skipped, redaction and an example"},
 		{[]string{"-h"}, exitOK, []string{"tether cassette import --har FILE"}, "short help"},
 		{nil, exitCannot, []string{"--har is required", "Run with --help"}, "no capture named"},
 		{[]string{har}, exitCannot, []string{`unexpected argument "` + har + `"`, "--har"}, "the capture given without --har"},

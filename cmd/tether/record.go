@@ -118,7 +118,7 @@ func runRecord(env *environ, args []string) int {
 			return
 		}
 		in := rec.Interaction
-		fmt.Fprintf(env.stderr, "  #%d %s %s -> %d in %s\n", rec.Index, in.Request.Method, in.Request.URL, in.Response.Code, in.Response.Duration.Round(time.Millisecond))
+		fmt.Fprintf(env.stderr, "  #%d %s %s -> %d in %s\n", in.ID, in.Request.Method, in.Request.URL, in.Response.Code, in.Response.Duration.Round(time.Millisecond))
 		for _, f := range rec.Findings {
 			if f.Level == contracts.LevelError {
 				errorsFound++

@@ -161,13 +161,21 @@ func TestRecordRedactsValidatesAndReplays(t *testing.T) {
 	if code, _ := rec.get(t, "/v1/keys/broken", vendorToken); code != 200 {
 		t.Fatalf("broken answer came back %d", code)
 	}
+	if code, _ := rec.get(t, "/v1/keys/key_2?access_token="+vendorToken, vendorToken); code != 200 {
+		t.Fatalf("a token in the query: %d", code)
+	}
 	if exit := rec.stop(t); exit != exitFindings {
 		t.Errorf("record exited %d, want %d: one interaction broke the contract\n%s", exit, exitFindings, rec.stderr)
 	}
 	out := rec.stderr.String()
-	for _, want := range []string{"#0 GET " + vendor.URL + "/v1/keys/key_1 -> 200", "#1 GET", "response-body-invalid", "saved 2 interactions"} {
+	for _, want := range []string{"#0 GET " + vendor.URL + "/v1/keys/key_1 -> 200", "#1 GET", "response-body-invalid", "#2 GET " + vendor.URL + "/v1/keys/key_2?access_token=REDACTED-", "saved 3 interactions"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("record output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{vendorToken, vendorKey} {
+		if strings.Contains(out, secret) {
+			t.Errorf("record printed the secret %q:\n%s", secret, out)
 		}
 	}
 
