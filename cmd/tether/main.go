@@ -56,6 +56,7 @@ func commands() []command {
 		{"contract", "read vendor contracts: lint them, synthesise examples", runContract},
 		{"cassette", "check recorded interactions: scan for secrets, lint, import HAR", runCassette},
 		{"record", "record a real vendor through a redacting, validating proxy", runRecord},
+		{"replay", "deliver events to a connector, capture its vendor calls, compare", runReplay},
 		{"version", "print tether's version", runVersion},
 	}
 }
