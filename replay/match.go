@@ -41,13 +41,25 @@ type canonBody struct {
 
 // matcher turns redacted requests into keys by the configured rules.
 type matcher struct {
+	skip        map[string]bool // request parts MatchOn leaves out
 	ignoreQuery map[string]bool
 	headers     []string // MatchHeader minus IgnoreHeader, sorted
 	fields      [][]fieldStep
 }
 
 func newMatcher(c *config) (*matcher, error) {
-	m := &matcher{ignoreQuery: map[string]bool{}}
+	m := &matcher{ignoreQuery: map[string]bool{}, skip: map[string]bool{}}
+	if len(c.matchOn) > 0 {
+		for _, part := range matchParts {
+			m.skip[part] = true
+		}
+		for _, part := range c.matchOn {
+			if !slices.Contains(matchParts, part) {
+				return nil, fmt.Errorf("MatchOn(%q): the parts are %s", part, strings.Join(matchParts, ", "))
+			}
+			delete(m.skip, part)
+		}
+	}
 	for _, q := range c.ignoreQuery {
 		m.ignoreQuery[q] = true
 	}
@@ -94,8 +106,25 @@ func (m *matcher) key(req *fixtures.Request) requestKey {
 		}
 	}
 	k.body = m.canonicalBody(req.Body, req.Headers.Get("Content-Type"))
+	if m.skip["method"] {
+		k.method = ""
+	}
+	if m.skip["host"] {
+		k.origin = ""
+	}
+	if m.skip["path"] {
+		k.path = ""
+	}
+	if m.skip["query"] {
+		k.query, k.rawQ = nil, ""
+	}
+	if m.skip["body"] {
+		k.body = canonBody{}
+	}
 	return k
 }
+
+var matchParts = []string{"method", "host", "path", "query", "body"}
 
 // String is the index key: equal for requests that match, and only for them.
 func (k *requestKey) String() string {

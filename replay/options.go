@@ -18,6 +18,7 @@ type Option func(*config)
 type config struct {
 	ignoreHeaders []string // canonical header names
 	matchHeaders  []string // canonical header names
+	matchOn       []string // parts of the request the key is made of; empty means all
 	ignoreQuery   []string // query parameter names
 	ignoreFields  []string // JSON paths such as "$.meta.ts" or "$.items[*].id"
 	repeatable    bool
@@ -49,6 +50,14 @@ func MatchHeader(names ...string) Option {
 			c.matchHeaders = append(c.matchHeaders, http.CanonicalHeaderKey(n))
 		}
 	}
+}
+
+// MatchOn makes the transport match on these parts of a request only:
+// "method", "host", "path", "query", "body". By default it matches on all
+// of them (and on the headers MatchHeader names). MatchOn("method", "path")
+// answers a search whatever its query and body. NewTransport only.
+func MatchOn(parts ...string) Option {
+	return func(c *config) { c.set("MatchOn"); c.matchOn = append(c.matchOn, parts...) }
 }
 
 // IgnoreQuery leaves query parameters out of matching and comparison, such

@@ -63,7 +63,7 @@ type answers struct {
 // and must not be while the Transport answers from them.
 func NewTransport(cassettes []*fixtures.Cassette, opts ...Option) (*Transport, error) {
 	cfg, err := configure("new transport", opts,
-		"IgnoreHeader", "MatchHeader", "IgnoreQuery", "IgnoreField", "Repeatable", "WithRecordedLatency", "RedactWith")
+		"IgnoreHeader", "MatchHeader", "MatchOn", "IgnoreQuery", "IgnoreField", "Repeatable", "WithRecordedLatency", "RedactWith")
 	if err != nil {
 		return nil, err
 	}

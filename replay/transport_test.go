@@ -566,3 +566,21 @@ func TestTransportBodyEdges(t *testing.T) {
 		}
 	}
 }
+
+func TestTransportMatchOn(t *testing.T) {
+	c := &fixtures.Cassette{File: "search.yaml", Interactions: []*fixtures.Interaction{{
+		Request:  fixtures.Request{Method: "POST", URL: "https://api.example.com/v1/search?q=shoes", Body: `{"page":1}`, Headers: http.Header{}},
+		Response: fixtures.Response{Code: 200, Body: "results"},
+	}}}
+	live := request{method: "POST", url: "https://api.example.com/v1/search?q=boots", body: `{"page":2}`}
+	if _, err := live.answer(newTransport(t, []*fixtures.Cassette{c})); err == nil {
+		t.Errorf("another query and body matched by default; they should not")
+	}
+	tr := newTransport(t, []*fixtures.Cassette{c}, replay.MatchOn("method", "host", "path"))
+	if got, err := live.answer(tr); err != nil || got != "results" {
+		t.Errorf("MatchOn(method, host, path) = %q, %v; want the recorded answer whatever the query and body", got, err)
+	}
+	if _, err := replay.NewTransport([]*fixtures.Cassette{c}, replay.MatchOn("verb")); err == nil || !strings.Contains(err.Error(), `MatchOn("verb")`) {
+		t.Errorf("MatchOn with an unknown part = %v, want an error naming it", err)
+	}
+}
