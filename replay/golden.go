@@ -431,9 +431,10 @@ func (jp goldenPattern) matches(segs []goldenStep) bool {
 	for i, p := range jp {
 		s := segs[i]
 		switch {
+		case p.wildcard:
+			// Any key or any index, as in the transport.
 		case p.isIndex != s.isIndex:
 			return false
-		case p.wildcard:
 		case p.isIndex && p.index != s.index, !p.isIndex && p.key != s.key:
 			return false
 		}
@@ -441,85 +442,26 @@ func (jp goldenPattern) matches(segs []goldenStep) bool {
 	return true
 }
 
-// parseGoldenPattern parses the forms [IgnoreField] takes: "$" followed by
-// ".name", ".*", "['name']", "[\"name\"]", "[3]" and "[*]".
+// parseGoldenPattern reads an [IgnoreField] path with the parser the
+// transport uses, so that one rule means the same in matching and in
+// comparison.
 func parseGoldenPattern(s string) (goldenPattern, error) {
-	rest, ok := strings.CutPrefix(s, "$")
-	if !ok {
-		return nil, errors.New(`a path starts with "$"`)
+	steps, err := parseFieldPath(s)
+	if err != nil {
+		return nil, err
 	}
-	var jp goldenPattern
-	for rest != "" {
-		switch rest[0] {
-		case '.':
-			rest = rest[1:]
-			end := strings.IndexAny(rest, ".[")
-			if end < 0 {
-				end = len(rest)
-			}
-			name := rest[:end]
-			rest = rest[end:]
-			switch {
-			case name == "*":
-				jp = append(jp, goldenPatternStep{wildcard: true})
-			case name == "":
-				return nil, fmt.Errorf("empty name in %q", s)
-			default:
-				jp = append(jp, goldenPatternStep{goldenStep: goldenStep{key: name}})
-			}
-		case '[':
-			if len(rest) > 1 && (rest[1] == '\'' || rest[1] == '"') {
-				name, after, err := goldenQuotedName(rest[2:], rest[1])
-				if err != nil {
-					return nil, fmt.Errorf("%w in %q", err, s)
-				}
-				jp = append(jp, goldenPatternStep{goldenStep: goldenStep{key: name}})
-				rest = after
-				continue
-			}
-			end := strings.IndexByte(rest, ']')
-			if end < 0 {
-				return nil, fmt.Errorf("unclosed [ in %q", s)
-			}
-			inner := rest[1:end]
-			rest = rest[end+1:]
-			if inner == "*" {
-				jp = append(jp, goldenPatternStep{goldenStep: goldenStep{isIndex: true}, wildcard: true})
-				continue
-			}
-			n, err := strconv.Atoi(inner)
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("index %q is not a number or * in %q", inner, s)
-			}
-			jp = append(jp, goldenPatternStep{goldenStep: goldenStep{index: n, isIndex: true}})
+	jp := make(goldenPattern, len(steps))
+	for i, st := range steps {
+		switch {
+		case st.any:
+			jp[i] = goldenPatternStep{wildcard: true}
+		case st.index >= 0:
+			jp[i] = goldenPatternStep{goldenStep: goldenStep{index: st.index, isIndex: true}}
 		default:
-			return nil, fmt.Errorf("unexpected %q in %q; use .name, ['name'], [n] or [*]", rest[0], s)
+			jp[i] = goldenPatternStep{goldenStep: goldenStep{key: st.key}}
 		}
 	}
 	return jp, nil
-}
-
-// goldenQuotedName reads a name up to quote and the "]" after it; a backslash
-// escapes the next character.
-func goldenQuotedName(s string, quote byte) (name, rest string, err error) {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			if i+1 < len(s) {
-				i++
-				b.WriteByte(s[i])
-			}
-		case quote:
-			if !strings.HasPrefix(s[i+1:], "]") {
-				return "", "", errors.New("quoted name not followed by ]")
-			}
-			return b.String(), s[i+2:], nil
-		default:
-			b.WriteByte(s[i])
-		}
-	}
-	return "", "", errors.New("unclosed quoted name")
 }
 
 func goldenURLPath(raw string) string {

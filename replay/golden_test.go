@@ -201,7 +201,7 @@ func TestCompareRejectsMisuse(t *testing.T) {
 		name:   "BadPath",
 		reason: "a JSON path without $ cannot be matched and must not be silently ignored",
 		opts:   []Option{IgnoreField("items.id")},
-		panic:  `compare: IgnoreField("items.id"): a path starts with "$"`,
+		panic:  `compare: IgnoreField("items.id"): a JSON path starts with $`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

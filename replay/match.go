@@ -274,7 +274,7 @@ type fieldStep struct {
 }
 
 var (
-	fieldPathKey   = regexp.MustCompile(`^\.([A-Za-z_$][A-Za-z0-9_$-]*|\*)`)
+	fieldPathKey   = regexp.MustCompile(`^\.([^.\[]+)`)
 	fieldPathIndex = regexp.MustCompile(`^\[(\*|[0-9]+|'[^']*'|"[^"]*")\]`)
 )
 
