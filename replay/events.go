@@ -16,8 +16,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tetherkit/tether/fixtures"
+	"github.com/tetherkit/tether/internal/yamlerror"
 )
 
 // Event is one inbound delivery to a connector, such as a CRM's
@@ -315,23 +314,9 @@ func kindName(n *yaml.Node) string {
 	return "nothing"
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+):\s*`)
-
 // yamlSyntaxError gives a parser error the file and line it names.
 func yamlSyntaxError(name string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 0
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = strings.Replace(msg, m[0], "", 1)
-	}
-	hint := ""
-	if strings.Contains(msg, "did not find expected ',' or") {
-		// The parser counts this line from 0: it is where the unclosed
-		// collection opens.
-		line++
-		hint = "a [ or { opened on this line is not closed"
-	}
+	line, msg, hint := yamlerror.Syntax(err)
 	return &fixtures.Error{File: name, Line: line, Msg: "invalid YAML: " + msg, Hint: hint, Err: err}
 }
 

@@ -161,17 +161,7 @@ func (c *goldenComparer) url(want, got string, add func(field, w, g string)) {
 		}
 		return
 	}
-	names := make([]string, 0, len(wq)+len(gq))
-	for name := range wq {
-		names = append(names, name)
-	}
-	for name := range gq {
-		if _, ok := wq[name]; !ok {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range sortedKeys(wq, gq) {
 		if slices.Contains(c.ignoreQuery, name) {
 			continue
 		}

@@ -383,19 +383,24 @@ func keyDifferences(rec, live *requestKey) []Mismatch {
 	return out
 }
 
-// valueMismatches adds one difference per name whose values differ.
-func valueMismatches(out []Mismatch, part string, rec, live map[string][]string) []Mismatch {
-	names := make([]string, 0, len(rec)+len(live))
-	for name := range rec {
-		names = append(names, name)
+// sortedKeys returns the keys of a and b, each once, sorted.
+func sortedKeys[V any](a, b map[string]V) []string {
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
 	}
-	for name := range live {
-		if _, ok := rec[name]; !ok {
-			names = append(names, name)
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
 		}
 	}
-	sort.Strings(names)
-	for _, name := range names {
+	sort.Strings(keys)
+	return keys
+}
+
+// valueMismatches adds one difference per name whose values differ.
+func valueMismatches(out []Mismatch, part string, rec, live map[string][]string) []Mismatch {
+	for _, name := range sortedKeys(rec, live) {
 		if !slices.Equal(rec[name], live[name]) {
 			out = append(out, Mismatch{Part: part, Name: name, Recorded: quotedValues(rec[name]), Sent: quotedValues(live[name])})
 		}
@@ -435,17 +440,7 @@ func firstJSONDifference(path string, rec, live any) (string, string, string) {
 		if !ok {
 			break
 		}
-		keys := make([]string, 0, len(r)+len(l))
-		for k := range r {
-			keys = append(keys, k)
-		}
-		for k := range l {
-			if _, ok := r[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(r, l) {
 			rv, rok := r[k]
 			lv, lok := l[k]
 			sub := path + jsonPathKey(k)

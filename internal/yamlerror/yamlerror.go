@@ -1,0 +1,36 @@
+// Package yamlerror reads the positions out of yaml.v3's error texts, so
+// every file tether parses reports its YAML errors at the same, corrected
+// lines.
+package yamlerror
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var position = regexp.MustCompile(`line (\d+):\s*`)
+
+// Split takes the text of a yaml.v3 error, or one line of a TypeError, and
+// returns the 1-based line it names (0 when it names none) and the text
+// without the "yaml: " prefix and the position.
+func Split(text string) (line int, msg string) {
+	msg = strings.TrimPrefix(text, "yaml: ")
+	if m := position.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = strings.Replace(msg, m[0], "", 1)
+	}
+	return line, msg
+}
+
+// Syntax is Split for a parser error, corrected where the parser is off:
+// for an unclosed flow collection it names the line where the collection
+// opened, counted from 0. hint says what to look for; it may be empty.
+func Syntax(err error) (line int, msg, hint string) {
+	line, msg = Split(err.Error())
+	if line > 0 && strings.HasPrefix(msg, "did not find expected") {
+		line++
+		hint = "a [ or { opened on this line is not closed"
+	}
+	return line, msg, hint
+}
