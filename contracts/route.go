@@ -565,3 +565,47 @@ func (r *router) miss(parts []string) *LookupError {
 	}
 	return e
 }
+
+// SecurityScheme is one entry of the contract's components.securitySchemes,
+// reduced to what a server needs to check a credential.
+type SecurityScheme struct {
+	Name   string   // the key under securitySchemes
+	Type   string   // "http", "apiKey", "oauth2", "openIdConnect" or "mutualTLS", as written
+	Scheme string   // for http: "bearer", "basic", ... in lower case
+	In     string   // for apiKey: "header", "query" or "cookie"
+	Param  string   // for apiKey: the header, query parameter or cookie name
+	Scopes []string // for oauth2: every scope any flow declares, sorted
+}
+
+// SecuritySchemes returns the schemes the contract declares, by name. A
+// scheme an operation requires but the contract never declares is absent.
+func (c *Contract) SecuritySchemes() map[string]SecurityScheme {
+	out := map[string]SecurityScheme{}
+	if c.model.Components == nil || c.model.Components.SecuritySchemes == nil {
+		return out
+	}
+	for p := c.model.Components.SecuritySchemes.First(); p != nil; p = p.Next() {
+		s := p.Value()
+		if s == nil {
+			continue
+		}
+		ss := SecurityScheme{Name: p.Key(), Type: s.Type, Scheme: strings.ToLower(s.Scheme), In: s.In, Param: s.Name}
+		if f := s.Flows; f != nil {
+			seen := map[string]bool{}
+			for _, flow := range []*v3.OAuthFlow{f.Implicit, f.Password, f.ClientCredentials, f.AuthorizationCode} {
+				if flow == nil || flow.Scopes == nil {
+					continue
+				}
+				for sc := flow.Scopes.First(); sc != nil; sc = sc.Next() {
+					if !seen[sc.Key()] {
+						seen[sc.Key()] = true
+						ss.Scopes = append(ss.Scopes, sc.Key())
+					}
+				}
+			}
+			sort.Strings(ss.Scopes)
+		}
+		out[p.Key()] = ss
+	}
+	return out
+}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestFind(t *testing.T) {
@@ -108,5 +110,24 @@ paths:
 		if m.Params[want] != "x" || len(m.Params) != 1 {
 			t.Errorf("%s /a/x: params %v, want %s=x", method, m.Params, want)
 		}
+	}
+}
+
+func TestSecuritySchemes(t *testing.T) {
+	c := mustLoad(t, filepath.Join("testdata", "security.yaml"))
+	got := c.SecuritySchemes()
+	want := map[string]SecurityScheme{
+		"bearer":   {Name: "bearer", Type: "http", Scheme: "bearer"},
+		"basic":    {Name: "basic", Type: "http", Scheme: "basic"},
+		"key":      {Name: "key", Type: "apiKey", In: "header", Param: "X-Api-Key"},
+		"querykey": {Name: "querykey", Type: "apiKey", In: "query", Param: "api_key"},
+		"oauth":    {Name: "oauth", Type: "oauth2", Scopes: []string{"admin", "things:read", "things:write"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SecuritySchemes() mismatch (-want +got):\n%s", diff)
+	}
+	op, _ := c.Operation("listThings")
+	if len(op.Security) != 2 || len(op.Security[0]["oauth"]) != 1 {
+		t.Errorf("listThings security = %v, want the oauth and key alternatives", op.Security)
 	}
 }
