@@ -3,9 +3,6 @@ package replay
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -320,44 +317,6 @@ func yamlSyntaxError(name string, err error) error {
 	return &fixtures.Error{File: name, Line: line, Msg: "invalid YAML: " + msg, Hint: hint, Err: err}
 }
 
-// Signer signs an event just before it is delivered, by setting the
-// headers the connector checks. [HMACSHA256] is the scheme most vendors
-// use; other schemes implement Sign.
-type Signer interface {
-	Sign(h http.Header, body []byte)
-}
-
-// SignOption configures a [Signer] made by [HMACSHA256].
-type SignOption func(*hmacSigner)
-
-// SignaturePrefix puts p before the hex digest, as in GitHub's
-// "sha256=<hex>".
-func SignaturePrefix(p string) SignOption {
-	return func(s *hmacSigner) { s.prefix = p }
-}
-
-// HMACSHA256 returns a [Signer] that sets header to the lowercase hex
-// HMAC-SHA256 of the exact body bytes, keyed with secret: the
-// {scheme: hmac-sha256} of a connector manifest.
-func HMACSHA256(header, secret string, opts ...SignOption) Signer {
-	s := &hmacSigner{header: header, secret: []byte(secret)}
-	for _, opt := range opts {
-		opt(s)
-	}
-	return s
-}
-
-type hmacSigner struct {
-	header, prefix string
-	secret         []byte
-}
-
-func (s *hmacSigner) Sign(h http.Header, body []byte) {
-	mac := hmac.New(sha256.New, s.secret)
-	mac.Write(body)
-	h.Set(s.header, s.prefix+hex.EncodeToString(mac.Sum(nil)))
-}
-
 // Target is where [Deliver] sends events: an in-process [Handler] or a
 // running [Endpoint].
 type Target interface {
@@ -417,6 +376,9 @@ type deliverConfig struct {
 	seed     int64
 	delay    time.Duration
 	signer   Signer
+	retries  int
+	backoff  time.Duration
+	hook     func(Delivery)
 	problems []string
 }
 
@@ -451,7 +413,8 @@ func OutOfOrder(seed int64) DeliverOption {
 }
 
 // Delay waits d between one delivery's answer and the next delivery, for
-// connectors whose effects depend on time passing.
+// connectors whose effects depend on time passing. A retry waits as
+// [Retry] says instead.
 func Delay(d time.Duration) DeliverOption {
 	return func(c *deliverConfig) {
 		if d < 0 {
@@ -461,17 +424,77 @@ func Delay(d time.Duration) DeliverOption {
 	}
 }
 
-// Delivery is what happened to one delivered event.
-type Delivery struct {
-	Index  int    // position of the event in the list given to Deliver
-	Name   string // the event's Name
-	Copy   int    // 1 for the first delivery of this event, 2 for its duplicate, ...
-	Status int    // the connector's HTTP status; 0 when it gave none
-	Err    error  // why there was no answer: connection refused, a panic; nil otherwise
+// Retry re-sends a delivery whose answer is not 2xx, or that got no
+// answer, up to attempts more times, as vendors do: it waits backoff
+// before the first retry and twice as long before each retry after, up to
+// 64×backoff. Retries of a delivery are made before the next delivery is
+// sent. Each is signed afresh (a new timestamp, the same webhook-id), and
+// each is a [Delivery] of its own. attempts and backoff cannot be
+// negative; by default a delivery is not retried.
+func Retry(attempts int, backoff time.Duration) DeliverOption {
+	return func(c *deliverConfig) {
+		if attempts < 0 {
+			c.problems = append(c.problems, fmt.Sprintf("Retry(%d, %s): attempts counts retries and cannot be negative", attempts, backoff))
+		}
+		if backoff < 0 {
+			c.problems = append(c.problems, fmt.Sprintf("Retry(%d, %s): a backoff cannot be negative", attempts, backoff))
+		}
+		c.retries, c.backoff = attempts, backoff
+	}
 }
 
+// OnAttempt calls f with each [Delivery] as soon as its answer is in,
+// before any wait for the next, so a journal can keep every attempt as it
+// happens. f runs on the goroutine that called [Deliver].
+func OnAttempt(f func(Delivery)) DeliverOption {
+	return func(c *deliverConfig) {
+		if f == nil {
+			c.problems = append(c.problems, "OnAttempt(nil): pass a func(replay.Delivery)")
+		}
+		c.hook = f
+	}
+}
+
+// maxBackoffDoublings stops the wait between retries growing past
+// 64×backoff, where vendors level off too, and keeps it from overflowing.
+const maxBackoffDoublings = 6
+
+// retryWait is how long to wait before retry n (from 1).
+func retryWait(backoff time.Duration, n int) time.Duration {
+	w := backoff
+	for range min(n-1, maxBackoffDoublings) {
+		if w > math.MaxInt64/2 {
+			return math.MaxInt64
+		}
+		w *= 2
+	}
+	return w
+}
+
+// Delivery is one attempt to deliver an event, and what came of it.
+type Delivery struct {
+	Index   int    // position of the event in the list given to Deliver
+	Name    string // the event's Name
+	Copy    int    // 1 for the first delivery of this event, 2 for its duplicate, ...
+	Attempt int    // 1 for the first try of this copy, 2 for its first retry, ...
+	Status  int    // the connector's HTTP status; 0 when it gave none
+	Err     error  // why there was no answer: connection refused, a panic; nil otherwise
+
+	URL string // where it was sent; for a Handler, "http://connector.invalid/"
+	// Header holds the headers sent, signature included: the event's own,
+	// then the Signer's. An Endpoint's transport may add its own, such as
+	// Content-Length, which are not here.
+	Header http.Header
+	Body   []byte        // the body sent: the event's Body itself, not a copy
+	Sent   time.Time     // when the request was sent
+	Took   time.Duration // how long the answer (or the failure) took to come
+}
+
+// ok reports whether d was answered with a 2xx status.
+func (d Delivery) ok() bool { return d.Err == nil && d.Status >= 200 && d.Status < 300 }
+
 // Deliver sends events to a connector one at a time, each waiting for the
-// answer of the one before, and returns one [Delivery] per send, in the
+// answer of the one before, and returns one [Delivery] per attempt, in the
 // order sent. A connector that fails to answer is recorded in
 // [Delivery.Err] and delivery goes on; the returned error is for bad
 // options or a bad target, and for ctx ending, in which case the
@@ -480,6 +503,9 @@ type Delivery struct {
 // Every event is sent as a POST with its headers and body. To see the
 // vendor calls the connector makes in response, give it an *http.Client
 // whose Transport is a [Capture].
+//
+// Deliver takes [Duplicate], [OutOfOrder], [Delay], [SignWith], [Retry]
+// and [OnAttempt].
 func Deliver(ctx context.Context, to Target, events []Event, opts ...DeliverOption) ([]Delivery, error) {
 	c := &deliverConfig{copies: 1}
 	for _, opt := range opts {
@@ -499,38 +525,73 @@ func Deliver(ctx context.Context, to Target, events []Event, opts ...DeliverOpti
 	out := make([]Delivery, 0, len(order))
 	copies := make([]int, len(events))
 	for i, idx := range order {
-		if i > 0 && c.delay > 0 {
-			t := time.NewTimer(c.delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return out, fmt.Errorf("deliver: %w", ctx.Err())
-			case <-t.C:
+		if i > 0 {
+			if err := sleep(ctx, c.delay); err != nil {
+				return out, err
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return out, fmt.Errorf("deliver: %w", err)
-		}
-		ev := events[idx]
 		copies[idx]++
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(ev.Body))
-		if err != nil {
-			return out, fmt.Errorf("deliver: %w", err)
-		}
-		for k, vs := range ev.Headers {
-			req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
-		}
-		if c.signer != nil {
-			c.signer.Sign(req.Header, ev.Body)
-		}
-		d := Delivery{Index: idx, Name: ev.Name, Copy: copies[idx]}
-		d.Status, d.Err = to.deliver(ctx, req)
-		out = append(out, d)
-		if d.Err != nil && ctx.Err() != nil {
-			return out, fmt.Errorf("deliver: %w", ctx.Err())
+		for attempt := 1; attempt <= 1+c.retries; attempt++ {
+			if attempt > 1 {
+				if err := sleep(ctx, retryWait(c.backoff, attempt-1)); err != nil {
+					return out, err
+				}
+			}
+			if err := ctx.Err(); err != nil {
+				return out, fmt.Errorf("deliver: %w", err)
+			}
+			d, err := deliverOnce(ctx, to, target, events[idx], c.signer)
+			if err != nil {
+				return out, err
+			}
+			d.Index, d.Copy, d.Attempt = idx, copies[idx], attempt
+			out = append(out, d)
+			if c.hook != nil {
+				c.hook(d)
+			}
+			if d.Err != nil && ctx.Err() != nil {
+				return out, fmt.Errorf("deliver: %w", ctx.Err())
+			}
+			if d.ok() {
+				break
+			}
 		}
 	}
 	return out, nil
+}
+
+// deliverOnce sends ev to the target once, signed by s if it is not nil.
+func deliverOnce(ctx context.Context, to Target, target string, ev Event, s Signer) (Delivery, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(ev.Body))
+	if err != nil {
+		return Delivery{}, fmt.Errorf("deliver: %w", err)
+	}
+	for k, vs := range ev.Headers {
+		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+	}
+	if s != nil {
+		s.Sign(req.Header, ev.Body)
+	}
+	// The connector may change the request's headers; keep what was sent.
+	d := Delivery{Name: ev.Name, URL: target, Header: req.Header.Clone(), Body: ev.Body, Sent: time.Now()}
+	d.Status, d.Err = to.deliver(ctx, req)
+	d.Took = time.Since(d.Sent)
+	return d, nil
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("deliver: %w", ctx.Err())
+	case <-t.C:
+		return nil
+	}
 }
 
 // deliveryOrder lists event indexes in the order they are sent.

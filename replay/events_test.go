@@ -379,6 +379,9 @@ func TestDeliverMisuse(t *testing.T) {
 		{Handler(ok), []DeliverOption{Duplicate(0)}, "Duplicate(0)", "no deliveries is no test"},
 		{Handler(ok), []DeliverOption{Delay(-time.Second)}, "cannot be negative", "negative delay"},
 		{Handler(ok), []DeliverOption{SignWith(nil)}, "SignWith(nil)", "nil signer"},
+		{Handler(ok), []DeliverOption{Retry(-1, time.Second)}, "cannot be negative", "negative attempts"},
+		{Handler(ok), []DeliverOption{Retry(2, -time.Second)}, "backoff cannot be negative", "negative backoff"},
+		{Handler(ok), []DeliverOption{OnAttempt(nil)}, "OnAttempt(nil)", "nil hook"},
 		{nil, nil, "no target", "nil target"},
 		{Endpoint("localhost:8080/events"), nil, "not an http or https URL", "scheme forgotten"},
 	}
