@@ -1,0 +1,275 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// maxAdminBody bounds what the admin API reads of a request body.
+const maxAdminBody = 4 << 20
+
+// Health is what GET /__tether/health answers.
+type Health struct {
+	Status  string       `json:"status"` // "ok"
+	Vendors []VendorInfo `json:"vendors"`
+	Tenants []string     `json:"tenants,omitempty"`
+	Journal JournalPage  `json:"journal"` // without entries
+	Faults  int          `json:"faults"`  // how many faults are in force
+}
+
+// VendorInfo describes one impersonated vendor.
+type VendorInfo struct {
+	Name       string `json:"name"`
+	BasePath   string `json:"base_path"` // "/crm/v2": the sandbox's URL plus this is the vendor's base URL
+	Contract   string `json:"contract"`  // the contract's file name
+	Title      string `json:"title"`
+	Version    string `json:"version"`
+	Operations int    `json:"operations"`
+	Cassettes  int    `json:"cassettes"`
+}
+
+// Health reports what the sandbox serves.
+func (s *Sandbox) Health() Health {
+	h := Health{Status: "ok", Tenants: s.tenants.names, Faults: len(s.plan.Load().Faults)}
+	for _, v := range s.order {
+		h.Vendors = append(h.Vendors, VendorInfo{
+			Name: v.Name, BasePath: "/" + v.Name + v.basePath, Contract: filepath.Base(v.Contract.File()),
+			Title: v.Contract.Title(), Version: v.Contract.Version(), Operations: len(v.Contract.Operations()),
+			Cassettes: len(v.Cassettes),
+		})
+	}
+	h.Journal = s.journal.query(JournalFilter{Limit: 1, After: ^uint64(0)})
+	return h
+}
+
+// serveAdmin answers the admin API:
+//
+//	GET    /__tether/health    what is served, journal size, faults in force
+//	GET    /__tether/journal   entries; filters as query parameters (see JournalFilter)
+//	GET    /__tether/faults    the fault plan in force
+//	PUT    /__tether/faults    replace it (YAML or JSON, as a fault file)
+//	POST   /__tether/faults    add faults to it
+//	DELETE /__tether/faults    clear it
+//	POST   /__tether/reset     empty the journal, restart fault counters, rewind cassettes
+//	POST   /__tether/deliver   deliver webhooks (a Webhook as JSON); answers the attempts
+func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	route := strings.Trim(strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(AdminPrefix, "/")), "/")
+	switch route {
+	case "health", "":
+		if !allow(w, r, http.MethodGet, http.MethodHead) {
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Health())
+	case "journal":
+		if !allow(w, r, http.MethodGet) {
+			return
+		}
+		f, err := parseJournalFilter(r.URL.Query())
+		if err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Journal(f))
+	case "faults":
+		s.serveFaults(w, r)
+	case "reset":
+		if !allow(w, r, http.MethodPost) {
+			return
+		}
+		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	case "deliver":
+		if !allow(w, r, http.MethodPost) {
+			return
+		}
+		body, ok := readAdminBody(w, r)
+		if !ok {
+			return
+		}
+		var wh Webhook
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&wh); err != nil {
+			adminError(w, http.StatusBadRequest, "read webhook request: "+err.Error())
+			return
+		}
+		attempts, err := s.Deliver(r.Context(), wh)
+		if err != nil {
+			var ue *usageError
+			status := http.StatusBadGateway
+			if errors.As(err, &ue) {
+				status = http.StatusBadRequest
+			}
+			adminError(w, status, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, attempts)
+	default:
+		adminError(w, http.StatusNotFound, fmt.Sprintf("no admin endpoint %q; there are health, journal, faults, reset and deliver under %s", route, AdminPrefix))
+	}
+}
+
+func (s *Sandbox) serveFaults(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		writeJSON(w, http.StatusOK, s.Faults())
+	case http.MethodDelete:
+		cur := s.Faults()
+		if err := s.SetFaults(&FaultPlan{Seed: cur.Seed}); err != nil {
+			adminError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case http.MethodPut, http.MethodPost:
+		body, ok := readAdminBody(w, r)
+		if !ok {
+			return
+		}
+		plan, err := ParseFaults("request body", body)
+		if err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if r.Method == http.MethodPost {
+			cur := s.Faults()
+			plan = &FaultPlan{Seed: cur.Seed, Faults: append(cur.Faults, plan.Faults...)}
+		}
+		if err := s.SetFaults(plan); err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Faults())
+	default:
+		w.Header().Set("Allow", "GET, PUT, POST, DELETE")
+		adminError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on faults; use GET, PUT, POST or DELETE")
+	}
+}
+
+// parseJournalFilter reads a JournalFilter from query parameters named as
+// its JSON fields.
+func parseJournalFilter(q url.Values) (JournalFilter, error) {
+	var f JournalFilter
+	num := func(name string, max uint64) (uint64, error) {
+		v := q.Get(name)
+		if v == "" {
+			return 0, nil
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n > max {
+			return 0, fmt.Errorf("journal filter %s=%q: want a whole number from 0 to %d", name, v, max)
+		}
+		return n, nil
+	}
+	for k := range q {
+		switch k {
+		case "vendor", "tenant", "operation", "kind", "correlation_id", "status", "after", "findings", "limit":
+		default:
+			return f, fmt.Errorf("journal filter %q is unknown; filters are vendor, tenant, operation, kind, correlation_id, status, after, findings and limit", k)
+		}
+	}
+	f.Vendor, f.Tenant, f.Operation, f.Kind, f.CorrelationID = q.Get("vendor"), q.Get("tenant"), q.Get("operation"), q.Get("kind"), q.Get("correlation_id")
+	if f.Kind != "" && f.Kind != KindCall && f.Kind != KindDelivery {
+		return f, fmt.Errorf("journal filter kind=%q: want %s or %s", f.Kind, KindCall, KindDelivery)
+	}
+	status, err := num("status", 599)
+	if err != nil {
+		return f, err
+	}
+	after, err := num("after", ^uint64(0))
+	if err != nil {
+		return f, err
+	}
+	limit, err := num("limit", 1<<31-1)
+	if err != nil {
+		return f, err
+	}
+	f.Status, f.After, f.Limit = int(status), after, int(limit)
+	switch q.Get("findings") {
+	case "", "0", "false":
+	case "1", "true":
+		f.Findings = true
+	default:
+		return f, fmt.Errorf("journal filter findings=%q: want true or false", q.Get("findings"))
+	}
+	return f, nil
+}
+
+// values is the inverse of parseJournalFilter.
+func (f JournalFilter) values() url.Values {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("vendor", f.Vendor)
+	set("tenant", f.Tenant)
+	set("operation", f.Operation)
+	set("kind", f.Kind)
+	set("correlation_id", f.CorrelationID)
+	if f.Status != 0 {
+		q.Set("status", strconv.Itoa(f.Status))
+	}
+	if f.After != 0 {
+		q.Set("after", strconv.FormatUint(f.After, 10))
+	}
+	if f.Findings {
+		q.Set("findings", "true")
+	}
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	return q
+}
+
+func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	for _, m := range methods {
+		if r.Method == m {
+			return true
+		}
+	}
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	adminError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed here; use %s", r.Method, strings.Join(methods, " or ")))
+	return false
+}
+
+func readAdminBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxAdminBody+1))
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "read request body: "+err.Error())
+		return nil, false
+	}
+	if len(body) > maxAdminBody {
+		adminError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d bytes", maxAdminBody))
+		return nil, false
+	}
+	return body, true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		adminError(w, http.StatusInternalServerError, "encode answer: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+	w.Write([]byte("\n"))
+}
+
+func adminError(w http.ResponseWriter, status int, detail string) {
+	writeAnswer(w, problemAnswer(status, "", detail, nil))
+}
+
+// usageError is a webhook request that cannot be carried out as given.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }

@@ -1,0 +1,161 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Client drives a sandbox's admin API over HTTP: in the same process
+// ([Sandbox.Client]) or in a container, with the same calls.
+type Client struct {
+	base string
+	hc   *http.Client
+}
+
+// NewClient is a client for the sandbox whose root URL is baseURL, such as
+// "http://127.0.0.1:8080". A nil hc means a client of its own.
+func NewClient(baseURL string, hc *http.Client) *Client {
+	if hc == nil {
+		hc = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}}
+	}
+	return &Client{base: strings.TrimSuffix(baseURL, "/"), hc: hc}
+}
+
+// URL is the sandbox's root URL.
+func (c *Client) URL() string { return c.base }
+
+// Health asks what the sandbox serves. It fails unless the sandbox answers
+// 200, so it also tells whether it is up.
+func (c *Client) Health(ctx context.Context) (*Health, error) {
+	var h Health
+	if err := c.do(ctx, http.MethodGet, "health", "", nil, &h); err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+// VendorURL is the base URL of the vendor called name, as
+// [Sandbox.VendorURL] gives it.
+func (c *Client) VendorURL(ctx context.Context, name string) (string, error) {
+	h, err := c.Health(ctx)
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, v := range h.Vendors {
+		if v.Name == name {
+			return c.base + v.BasePath, nil
+		}
+		names = append(names, v.Name)
+	}
+	return "", fmt.Errorf("sandbox %s: no vendor %q; it serves %s", c.base, name, strings.Join(names, ", "))
+}
+
+// Journal returns the entries that pass f.
+func (c *Client) Journal(ctx context.Context, f JournalFilter) (*JournalPage, error) {
+	var p JournalPage
+	if err := c.do(ctx, http.MethodGet, "journal?"+f.values().Encode(), "", nil, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Faults returns the fault plan in force.
+func (c *Client) Faults(ctx context.Context) (*FaultPlan, error) {
+	var p FaultPlan
+	if err := c.do(ctx, http.MethodGet, "faults", "", nil, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// SetFaults replaces the fault plan; counters restart.
+func (c *Client) SetFaults(ctx context.Context, plan *FaultPlan) error {
+	if plan == nil {
+		plan = &FaultPlan{}
+	}
+	return c.do(ctx, http.MethodPut, "faults", "application/json", plan, nil)
+}
+
+// AddFaults adds faults to the plan in force; counters restart.
+func (c *Client) AddFaults(ctx context.Context, faults ...Fault) error {
+	return c.do(ctx, http.MethodPost, "faults", "application/json", &FaultPlan{Faults: faults}, nil)
+}
+
+// ClearFaults removes every fault.
+func (c *Client) ClearFaults(ctx context.Context) error {
+	return c.do(ctx, http.MethodDelete, "faults", "", nil, nil)
+}
+
+// Reset empties the journal, restarts fault counters and rewinds cassettes.
+func (c *Client) Reset(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "reset", "", nil, nil)
+}
+
+// Deliver has the sandbox deliver webhooks, and returns every attempt as
+// it was journaled.
+func (c *Client) Deliver(ctx context.Context, wh Webhook) ([]Entry, error) {
+	var out []Entry
+	if err := c.do(ctx, http.MethodPost, "deliver", "application/json", wh, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AdminError is a refusal from the admin API, with the sandbox's reason.
+type AdminError struct {
+	Method, URL string
+	Status      int
+	Detail      string
+}
+
+func (e *AdminError) Error() string {
+	return fmt.Sprintf("sandbox %s %s: %d %s: %s", e.Method, e.URL, e.Status, http.StatusText(e.Status), e.Detail)
+}
+
+func (c *Client) do(ctx context.Context, method, path, contentType string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("sandbox %s %s: encode: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	u := c.base + AdminPrefix + path
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return fmt.Errorf("sandbox %s %s: %w", method, u, err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("sandbox %s %s: %w", method, u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("sandbox %s %s: read answer: %w", method, u, err)
+	}
+	if resp.StatusCode >= 300 {
+		var p problem
+		detail := strings.TrimSpace(string(b))
+		if json.Unmarshal(b, &p) == nil && p.Detail != "" {
+			detail = p.Detail
+		}
+		return &AdminError{Method: method, URL: u, Status: resp.StatusCode, Detail: detail}
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("sandbox %s %s: decode answer: %w", method, u, err)
+		}
+	}
+	return nil
+}

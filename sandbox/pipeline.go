@@ -1,0 +1,419 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/replay"
+)
+
+// maxRequestBody bounds what the sandbox reads of a request body.
+const maxRequestBody = 32 << 20
+
+// Rules of the findings the sandbox journals beside the contract's own.
+const (
+	RuleVendorUnknown = "vendor-unknown" // the first path segment names no vendor
+	RuleBodyTooLarge  = "request-body-too-large"
+	RulePreferUnknown = "prefer-status-undeclared" // Prefer: code=N names an undeclared status
+)
+
+// answer is what the sandbox sends back for one call.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+	source string
+}
+
+// ServeHTTP runs the pipeline described in the package documentation.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, AdminPrefix) || r.URL.Path+"/" == AdminPrefix {
+		s.serveAdmin(w, r)
+		return
+	}
+	start := time.Now()
+	// The request's header map is the server's own for this request and
+	// nothing changes it after the handler returns; the journal keeps it.
+	e := &Entry{Kind: KindCall, Time: start, Method: r.Method, Query: r.URL.RawQuery, RequestHeader: r.Header}
+	e.CorrelationID = r.Header.Get("X-Correlation-Id")
+	if e.CorrelationID == "" {
+		e.CorrelationID = r.Header.Get("X-Request-Id")
+	}
+	if e.CorrelationID == "" {
+		e.CorrelationID = "tether-" + strconv.FormatUint(s.seq.Add(1), 10)
+	}
+	w.Header().Set("X-Correlation-Id", e.CorrelationID)
+
+	ans, reqBody, applied := s.pipeline(w, r, e)
+	e.Took = time.Since(start)
+	var respBody []byte
+	if ans != nil {
+		e.Status, e.Source = ans.status, ans.source
+		e.ResponseHeader = ans.header
+		var cut bool
+		respBody, cut = keep(ans.body)
+		e.BodyCut = e.BodyCut || cut
+		if !applied {
+			writeAnswer(w, ans)
+		}
+	}
+	s.journal.add(e, reqBody, respBody)
+	if s.cfg.onCall != nil {
+		s.cfg.onCall(*e)
+	}
+}
+
+// pipeline answers one call. It returns the answer to write and journal,
+// and the request body as journaled; applied is true when the answer is
+// already on the wire (or deliberately never will be, for a reset or a
+// hang), in which case ans may be nil.
+func (s *Sandbox) pipeline(w http.ResponseWriter, r *http.Request, e *Entry) (ans *answer, reqBody []byte, applied bool) {
+	ans, body, applied := s.serve(w, r, e)
+	reqBody, cut := keep(body)
+	e.BodyCut = cut
+	return ans, reqBody, applied
+}
+
+// readBody reads a request body up to one byte past maxRequestBody, with
+// one allocation when the length is declared.
+func readBody(r *http.Request) ([]byte, error) {
+	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if r.ContentLength > 0 && r.ContentLength <= maxRequestBody {
+		b := make([]byte, r.ContentLength)
+		_, err := io.ReadFull(r.Body, b)
+		return b, err
+	}
+	return io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+}
+
+func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answer, []byte, bool) {
+	name, rest := splitVendor(r.URL.Path)
+	e.Path = rest
+	body, err := readBody(r)
+	if err != nil {
+		return problemAnswer(http.StatusBadRequest, SourceRoute, "the request body could not be read: "+err.Error(), nil), nil, false
+	}
+	if len(body) > maxRequestBody {
+		e.Findings = append(e.Findings, finding(RuleBodyTooLarge, "", fmt.Sprintf("the body is over %d bytes", maxRequestBody)))
+		return problemAnswer(http.StatusRequestEntityTooLarge, SourceRoute, "the request body is too large for the sandbox", nil), body, false
+	}
+	v := s.vendors[name]
+	if v == nil {
+		msg := fmt.Sprintf("no vendor %q; the sandbox serves %s, each under /<vendor>/", name, strings.Join(s.Vendors(), ", "))
+		e.Findings = append(e.Findings, finding(RuleVendorUnknown, "", msg))
+		return problemAnswer(http.StatusNotFound, SourceRoute, msg, nil), body, false
+	}
+	e.Vendor = v.Name
+
+	// Route and validate.
+	cr := contractRequest(r, rest, body)
+	m, problems := v.Contract.ValidateRequest(cr)
+	if m == nil {
+		return s.routeMiss(v, cr, problems, e), body, false
+	}
+	op := m.Operation
+	e.Operation = op.ID
+	problems = withoutSecurity(problems)
+	e.Findings = append(e.Findings, problems...)
+	if s.cfg.strict && contracts.HasErrors(problems) {
+		return violationAnswer(problems), body, false
+	}
+
+	// Authenticate.
+	decl := v.declared(op, s.cfg.seed)
+	cr.Body = nil
+	auth := s.tenants.authenticate(v.schemes, op, cr)
+	e.Tenant = auth.tenant
+	if auth.status != 0 {
+		a := errorAnswer(decl, auth.status, SourceAuth, auth.reason)
+		if auth.challenge != "" && auth.status == http.StatusUnauthorized {
+			a.header.Set("WWW-Authenticate", auth.challenge)
+		}
+		return a, body, false
+	}
+
+	// Fault plan.
+	d := s.faults.Load().decide(v.Name, op.ID, op.Method, op.Path)
+	if d.delay > 0 {
+		t := time.NewTimer(d.delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			e.Fault = fmt.Sprintf("latency %s; the client gave up first", d.delay)
+			return nil, body, true
+		}
+		e.Fault = "latency " + d.delay.String()
+	}
+	if f := d.fault; f != nil {
+		if e.Fault != "" {
+			e.Fault += "; "
+		}
+		e.Fault += f.String()
+		switch f.Kind {
+		case "status":
+			return errorAnswer(decl, f.Status, SourceFault, "the fault plan answers "+strconv.Itoa(f.Status)), body, false
+		case "rate-limit":
+			a := errorAnswer(decl, http.StatusTooManyRequests, SourceFault, "rate limited by the fault plan")
+			a.header.Set("Retry-After", d.retryAfter)
+			return a, body, false
+		case "hang":
+			hang(r.Context(), w, time.Duration(f.For))
+			return nil, body, true
+		case "reset":
+			if resetConnection(w) != nil {
+				// A connection that cannot be taken over (HTTP/2) is
+				// aborted instead, which the client also sees as a failure.
+				panic(http.ErrAbortHandler)
+			}
+			return nil, body, true
+		}
+	}
+
+	// Answer.
+	a := s.answer(v, decl, op, r, rest, body, auth.tenant, e)
+	if f := d.fault; f != nil {
+		switch f.Kind {
+		case "truncate":
+			a.source = SourceFault
+			if writeTruncated(w, a.status, a.header, a.body) != nil {
+				panic(http.ErrAbortHandler)
+			}
+			return a, body, true
+		case "malformed":
+			a.source = SourceFault
+			a.body = malformedBody(a.body, a.header.Get("Content-Type"))
+		}
+	}
+	return a, body, false
+}
+
+// answer gives the operation's answer: the status a Prefer header asks
+// for, else a recorded one, else the declared success.
+func (s *Sandbox) answer(v *vendor, decl *opAnswers, op *contracts.Operation, r *http.Request, rest string, body []byte, tenant string, e *Entry) *answer {
+	if code, ok := preferredStatus(r.Header); ok {
+		if a := decl.byStatus[code]; a != nil {
+			return a.copy()
+		}
+		msg := fmt.Sprintf("Prefer asks for %d, but %s declares %s", code, op.ID, declaredStatuses(decl))
+		e.Findings = append(e.Findings, finding(RulePreferUnknown, op.ID, msg))
+		return problemAnswer(http.StatusBadRequest, SourceRoute, msg, nil)
+	}
+	if t, _ := v.replayFor(tenant); t != nil {
+		rr, _ := http.NewRequestWithContext(r.Context(), r.Method, "http://sandbox"+rest, bytes.NewReader(body))
+		if rr != nil {
+			rr.URL.RawQuery = r.URL.RawQuery
+			rr.Header = r.Header
+			resp, err := t.RoundTrip(rr)
+			var miss *replay.MissError
+			switch {
+			case err == nil:
+				rb, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				h := resp.Header.Clone()
+				h.Del("Content-Length")
+				return &answer{status: resp.StatusCode, header: h, body: rb, source: SourceCassette}
+			case !errors.As(err, &miss):
+				e.Findings = append(e.Findings, finding("cassette-error", op.ID, err.Error()))
+			}
+		}
+	}
+	if decl.success == nil {
+		msg := fmt.Sprintf("the sandbox cannot answer %s: ", op.ID)
+		if decl.err != nil {
+			msg += decl.err.Error()
+		} else {
+			msg += "the contract declares no response"
+		}
+		return problemAnswer(http.StatusNotImplemented, SourceRoute, msg, nil)
+	}
+	return decl.success.copy()
+}
+
+// routeMiss answers a request no operation matches, as the vendor would.
+func (s *Sandbox) routeMiss(v *vendor, cr *http.Request, problems []contracts.Problem, e *Entry) *answer {
+	e.Findings = append(e.Findings, problems...)
+	status, msg := http.StatusNotFound, "no operation matches"
+	if len(problems) > 0 {
+		msg = problems[0].Message
+	}
+	var h http.Header
+	_, err := v.Contract.Find(cr.Method, cr.URL.RequestURI())
+	var le *contracts.LookupError
+	if errors.As(err, &le) && le.Rule == contracts.RuleMethodNotAllowed {
+		status = http.StatusMethodNotAllowed
+		var allow []string
+		for _, c := range le.Candidates {
+			allow = append(allow, c.Method)
+		}
+		sort.Strings(allow)
+		h = http.Header{"Allow": {strings.Join(allow, ", ")}}
+	}
+	return problemAnswer(status, SourceRoute, msg, h)
+}
+
+// splitVendor splits "/crm/v2/deals" into "crm" and "/v2/deals".
+func splitVendor(p string) (string, string) {
+	p = strings.TrimPrefix(p, "/")
+	name, rest, _ := strings.Cut(p, "/")
+	return name, "/" + rest
+}
+
+// contractRequest is r as the vendor would have received it: without the
+// vendor's name in its path, with the body read.
+func contractRequest(r *http.Request, rest string, body []byte) *http.Request {
+	cr := *r
+	u := *r.URL
+	u.Path = rest
+	if u.RawPath != "" {
+		_, u.RawPath = splitVendor(u.RawPath)
+	}
+	cr.URL = &u
+	cr.RequestURI = ""
+	cr.Body = io.NopCloser(bytes.NewReader(body))
+	cr.ContentLength = int64(len(body))
+	return &cr
+}
+
+// withoutSecurity drops the contract's own credential findings: the
+// sandbox checks credentials itself, per tenant.
+func withoutSecurity(ps []contracts.Problem) []contracts.Problem {
+	out := ps[:0]
+	for _, p := range ps {
+		if p.Rule != contracts.RuleSecurityMissing {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var preferCode = regexp.MustCompile(`(?i)(?:^|[,;\s])code=(\d{3})\b`)
+
+// preferredStatus reads "Prefer: code=404", the way clients of mock servers
+// ask for a declared answer other than the success.
+func preferredStatus(h http.Header) (int, bool) {
+	for _, v := range h.Values("Prefer") {
+		if m := preferCode.FindStringSubmatch(v); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+func declaredStatuses(d *opAnswers) string {
+	var codes []string
+	for c := range d.byStatus {
+		codes = append(codes, strconv.Itoa(c))
+	}
+	if len(codes) == 0 {
+		return "no status"
+	}
+	sort.Strings(codes)
+	return strings.Join(codes, ", ")
+}
+
+// copy is a shallow copy of a rendered answer: its header and body are
+// shared, and must be cloned before they are changed.
+func (a *answer) copy() *answer { c := *a; return &c }
+
+// exampleAnswer renders a declared response once, for every call after.
+func exampleAnswer(ex *contracts.ExampleResponse) *answer {
+	h := ex.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if ex.ContentType != "" {
+		h.Set("Content-Type", ex.ContentType)
+	}
+	src := SourceSynthesised
+	if ex.Source == contracts.SourceContract {
+		src = SourceExample
+	}
+	return &answer{status: ex.Status, header: h, body: ex.Body, source: src}
+}
+
+// errorAnswer answers status with the body the contract declares for it,
+// or a problem+json body saying why when it declares none.
+func errorAnswer(d *opAnswers, status int, source, why string) *answer {
+	if a := d.byStatus[status]; a != nil {
+		a = a.copy()
+		a.header = a.header.Clone()
+		a.source = source
+		return a
+	}
+	return problemAnswer(status, source, why, nil)
+}
+
+// problem is an RFC 9457 problem+json body.
+type problem struct {
+	Type       string      `json:"type"`
+	Title      string      `json:"title"`
+	Status     int         `json:"status"`
+	Detail     string      `json:"detail,omitempty"`
+	Violations []violation `json:"violations,omitempty"`
+}
+
+type violation struct {
+	Rule     string `json:"rule"`
+	Path     string `json:"path,omitempty"`
+	Message  string `json:"message"`
+	Location string `json:"location,omitempty"` // where in the contract
+}
+
+func problemAnswer(status int, source, detail string, h http.Header) *answer {
+	return problemBody(problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail}, source, h)
+}
+
+func problemBody(p problem, source string, h http.Header) *answer {
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Content-Type", "application/problem+json")
+	b, _ := json.Marshal(p)
+	return &answer{status: p.Status, header: h, body: b, source: source}
+}
+
+// violationAnswer refuses a request that breaks the contract, naming each
+// violation.
+func violationAnswer(ps []contracts.Problem) *answer {
+	p := problem{Type: "about:blank", Title: "Bad Request", Status: http.StatusBadRequest,
+		Detail: fmt.Sprintf("the request breaks the contract in %d place(s)", len(ps))}
+	for _, pr := range ps {
+		if pr.Level != contracts.LevelError {
+			continue
+		}
+		p.Violations = append(p.Violations, violation{Rule: pr.Rule, Path: pr.Path, Message: pr.Message, Location: pr.Location()})
+	}
+	return problemBody(p, SourceValidation, nil)
+}
+
+func finding(rule, op, msg string) contracts.Problem {
+	return contracts.Problem{Rule: rule, Level: contracts.LevelError, Operation: op, Message: msg}
+}
+
+func writeAnswer(w http.ResponseWriter, a *answer) {
+	h := w.Header()
+	for k, vs := range a.header {
+		h[k] = vs
+	}
+	if a.status == http.StatusNoContent || a.status == http.StatusNotModified || a.status < 200 {
+		w.WriteHeader(a.status)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(a.body)))
+	w.WriteHeader(a.status)
+	w.Write(a.body)
+}

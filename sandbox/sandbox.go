@@ -1,0 +1,343 @@
+// Package sandbox impersonates vendor APIs from their contracts, so that
+// connectors are tested against something that behaves like the vendor,
+// misbehaves on demand and sees every call.
+//
+// One [Sandbox] serves any number of vendors on one listener, each under its
+// own base URL: http://HOST:PORT/<vendor><server base path>. Every request
+// goes through one pipeline:
+//
+//  1. route: the vendor by the first path segment, then the operation by
+//     the contract. An unknown path is answered 404 and a known path with
+//     the wrong method 405, as the vendor would, and both are journaled as
+//     findings.
+//  2. validate: the request against the contract. Violations are journaled;
+//     with [Strict] they are answered 400 with a problem+json body naming
+//     each one.
+//  3. authenticate: the operation's security requirements, against the
+//     credentials registered per tenant with [WithTenant]. No credential,
+//     or one nobody registered, is answered 401; a token without a scope
+//     the operation needs, 403; both with the contract's declared error
+//     body where it has one.
+//  4. fault plan: the faults of [WithFault], or those set through the
+//     admin API while running.
+//  5. answer: from the vendor's cassettes (through a [replay.Transport],
+//     one per tenant, so tenants never consume each other's recordings),
+//     else the contract's example, else a synthesised one. The status is
+//     the operation's success status, unless a fault or a `Prefer: code=N`
+//     request header chooses another declared one.
+//  6. journal: request, answer, timings, tenant, operation, correlation ID
+//     and findings, in a ring of [WithJournalCap] entries.
+//
+// The admin API lives under /__tether/ on the same listener; [Client]
+// drives it, for an in-process sandbox and a containerised one alike.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/fixtures"
+	"github.com/tetherkit/tether/replay"
+)
+
+// AdminPrefix is where the admin API is served.
+const AdminPrefix = "/__tether/"
+
+// Vendor is one impersonated API.
+type Vendor struct {
+	// Name is the first path segment of the vendor's base URL. Empty means
+	// the contract file's base name without its extension.
+	Name string
+	// Contract is what the vendor promises. The sandbox checks credentials
+	// itself, per tenant, so the contract's own credential check is not
+	// reported as a validation finding.
+	Contract *contracts.Contract
+	// Cassettes answer the calls they recorded, before any example.
+	Cassettes []*fixtures.Cassette
+}
+
+// Sandbox is a running impersonation of one or more vendors. Make one with
+// [Start]; it is safe for concurrent use.
+type Sandbox struct {
+	cfg     *config
+	vendors map[string]*vendor
+	order   []*vendor
+	tenants *tenants
+	faults  atomic.Pointer[faultTable]
+	plan    atomic.Pointer[FaultPlan]
+	journal *journal
+	seq     atomic.Uint64 // correlation IDs handed out
+
+	ln       net.Listener
+	srv      *http.Server
+	url      string
+	closeErr error
+	closed   sync.Once
+}
+
+// vendor is a Vendor with what the pipeline caches for it.
+type vendor struct {
+	Vendor
+	basePath string
+	schemes  map[string]contracts.SecurityScheme
+
+	mu      sync.Mutex
+	answers map[string]*opAnswers // by operation ID, built on first call
+	replays map[string]*replay.Transport
+}
+
+// opAnswers is what the contract declares an operation answers, rendered
+// once.
+type opAnswers struct {
+	success  *answer
+	byStatus map[int]*answer
+	err      error
+}
+
+// Start makes a sandbox for vendors and starts serving it, on a free port of
+// 127.0.0.1 unless [WithAddr] says otherwise. Close it when done.
+func Start(vendors []Vendor, opts ...Option) (*Sandbox, error) {
+	s, err := newSandbox(vendors, opts)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", s.cfg.addr)
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	s.ln = ln
+	s.url = "http://" + listenURLHost(ln.Addr())
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// listenURLHost names a listening address the way a client reaches it: an
+// unspecified IP becomes the loopback address.
+func listenURLHost(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return a.String()
+	}
+	if tcp.IP == nil || tcp.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+	}
+	return tcp.String()
+}
+
+func newSandbox(vendors []Vendor, opts []Option) (*Sandbox, error) {
+	cfg, err := configure(opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(vendors) == 0 {
+		return nil, errors.New("start sandbox: no vendors: pass at least one sandbox.Vendor with a contract")
+	}
+	s := &Sandbox{cfg: cfg, vendors: map[string]*vendor{}, journal: newJournal(cfg.journalCap)}
+	for i, v := range vendors {
+		if v.Contract == nil {
+			return nil, fmt.Errorf("start sandbox: vendor %d (%q) has no contract", i, v.Name)
+		}
+		if v.Name == "" {
+			base := filepath.Base(v.Contract.File())
+			v.Name = strings.TrimSuffix(base, filepath.Ext(base))
+		}
+		if !validName(v.Name) {
+			return nil, fmt.Errorf("start sandbox: vendor name %q must be letters, digits, '-', '_' or '.', and not start with '_'", v.Name)
+		}
+		if _, dup := s.vendors[v.Name]; dup {
+			return nil, fmt.Errorf("start sandbox: two vendors are called %q; set Vendor.Name to tell them apart", v.Name)
+		}
+		vd := &vendor{Vendor: v, schemes: v.Contract.SecuritySchemes(), answers: map[string]*opAnswers{}, replays: map[string]*replay.Transport{}}
+		if servers := v.Contract.Servers(); len(servers) > 0 {
+			vd.basePath = servers[0].BasePath
+		}
+		if _, err := vd.replayFor(""); err != nil {
+			return nil, fmt.Errorf("start sandbox: vendor %q: %w", v.Name, err)
+		}
+		s.vendors[v.Name] = vd
+		s.order = append(s.order, vd)
+	}
+	ts, err := newTenants(cfg.tenants)
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	s.tenants = ts
+	if err := s.SetFaults(&FaultPlan{Seed: cfg.seed, Faults: cfg.faults}); err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	return s, nil
+}
+
+func validName(n string) bool {
+	if n == "" || n[0] == '_' || n == "." || n == ".." {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// URL is the sandbox's root, "http://127.0.0.1:PORT", without a trailing
+// slash. The admin API is under URL + "/__tether/".
+func (s *Sandbox) URL() string { return s.url }
+
+// VendorURL is the base URL of the vendor called name: the root, the
+// vendor's name and its contract's first server base path, so that it
+// plus a path template of the contract is a call the contract declares.
+// It panics if no vendor has that name, which is a mistake in the test.
+func (s *Sandbox) VendorURL(name string) string {
+	v, ok := s.vendors[name]
+	if !ok {
+		panic(fmt.Sprintf("sandbox: no vendor %q; the vendors are %s", name, strings.Join(s.Vendors(), ", ")))
+	}
+	return s.url + "/" + v.Name + v.basePath
+}
+
+// Vendors lists the vendors' names in the order given to [Start].
+func (s *Sandbox) Vendors() []string {
+	out := make([]string, len(s.order))
+	for i, v := range s.order {
+		out[i] = v.Name
+	}
+	return out
+}
+
+// Client is an admin client for this sandbox, with an HTTP client of its own.
+func (s *Sandbox) Client() *Client { return NewClient(s.url, nil) }
+
+// Close stops serving and waits for calls in progress to end, as
+// httptest.Server.Close does. Deliveries in progress are cancelled.
+func (s *Sandbox) Close() error {
+	s.closed.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.srv.Shutdown(ctx); err != nil {
+			// Hanging faults hold connections; cut them rather than wait.
+			s.closeErr = s.srv.Close()
+		}
+	})
+	return s.closeErr
+}
+
+// SetFaults replaces the fault plan while the sandbox runs; a nil plan or
+// one without faults clears it. Counters (first N calls, windows) restart.
+func (s *Sandbox) SetFaults(plan *FaultPlan) error {
+	if plan == nil {
+		plan = &FaultPlan{}
+	}
+	for i, f := range plan.Faults {
+		if err := f.Validate(); err != nil {
+			return fmt.Errorf("fault %d (%s): %w", i+1, f, err)
+		}
+		if f.Vendor != "" {
+			if _, ok := s.vendors[f.Vendor]; !ok {
+				return fmt.Errorf("fault %d (%s): no vendor %q; the vendors are %s", i+1, f, f.Vendor, strings.Join(s.Vendors(), ", "))
+			}
+		}
+	}
+	cp := &FaultPlan{Seed: plan.Seed, Faults: append([]Fault(nil), plan.Faults...)}
+	s.plan.Store(cp)
+	s.faults.Store(newFaultTable(cp.Seed, cp.Faults, s.cfg.now))
+	return nil
+}
+
+// Faults returns a copy of the fault plan in force.
+func (s *Sandbox) Faults() *FaultPlan {
+	p := s.plan.Load()
+	return &FaultPlan{Seed: p.Seed, Faults: append([]Fault(nil), p.Faults...)}
+}
+
+// Reset empties the journal, restarts the fault counters and rewinds every
+// cassette, as if the sandbox had just started with the faults in force.
+func (s *Sandbox) Reset() {
+	s.journal.reset()
+	s.SetFaults(s.Faults())
+	for _, v := range s.order {
+		v.mu.Lock()
+		v.replays = map[string]*replay.Transport{}
+		v.mu.Unlock()
+	}
+}
+
+// Journal returns the journaled entries that pass f, oldest first.
+func (s *Sandbox) Journal(f JournalFilter) JournalPage { return s.journal.query(f) }
+
+// replayFor is the cassette transport of one tenant, made on first use.
+func (v *vendor) replayFor(tenant string) (*replay.Transport, error) {
+	if len(v.Cassettes) == 0 {
+		return nil, nil
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if t := v.replays[tenant]; t != nil {
+		return t, nil
+	}
+	t, err := replay.NewTransport(v.Cassettes, replay.MatchOn("method", "path", "query", "body"))
+	if err != nil {
+		return nil, err
+	}
+	v.replays[tenant] = t
+	return t, nil
+}
+
+// declared renders what the contract declares op answers, once.
+func (v *vendor) declared(op *contracts.Operation, seed uint64) *opAnswers {
+	v.mu.Lock()
+	a := v.answers[op.ID]
+	v.mu.Unlock()
+	if a != nil {
+		return a
+	}
+	a = &opAnswers{byStatus: map[int]*answer{}}
+	rs, err := v.Contract.ExampleResponses(op.ID, seed)
+	a.err = err
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Status < rs[j].Status })
+	for i := range rs {
+		r := &rs[i]
+		if _, seen := a.byStatus[r.Status]; !seen && !r.Default {
+			a.byStatus[r.Status] = exampleAnswer(r)
+		}
+		if a.success == nil && r.Status >= 200 && r.Status < 300 {
+			a.success = exampleAnswer(r)
+		}
+	}
+	// An operation that only redirects (a download link, say) answers
+	// with its redirect.
+	for i := range rs {
+		if a.success == nil && rs[i].Status >= 300 && rs[i].Status < 400 {
+			a.success = exampleAnswer(&rs[i])
+		}
+	}
+	if a.success == nil {
+		for i := range rs {
+			if rs[i].Default {
+				ok := rs[i]
+				ok.Status, ok.Default = http.StatusOK, false
+				a.success = exampleAnswer(&ok)
+				break
+			}
+		}
+	}
+	v.mu.Lock()
+	if prev := v.answers[op.ID]; prev != nil {
+		a = prev
+	} else {
+		v.answers[op.ID] = a
+	}
+	v.mu.Unlock()
+	return a
+}

@@ -1,0 +1,219 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tetherkit/tether/replay"
+)
+
+// Signature styles for [Signature.Style].
+const (
+	SignHex         = "hex"               // HEADER: PREFIX<hex HMAC-SHA256 of the body>, as GitHub signs
+	SignTimestamped = "timestamped"       // HEADER: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">, as Stripe signs
+	SignStandard    = "standard-webhooks" // webhook-id, webhook-timestamp, webhook-signature, per standardwebhooks.com
+)
+
+// Webhook asks the sandbox to deliver events to a receiver, such as a
+// connector's webhook endpoint. It is plain data: the admin API takes it
+// as JSON.
+type Webhook struct {
+	// Vendor is the vendor the events come from: its contract's webhooks
+	// are what Event names, and the journal files the attempts under it.
+	Vendor string `json:"vendor"`
+	// Event names a webhook of the vendor's contract to synthesise a
+	// payload for, valid against its schema and fixed by the sandbox's
+	// seed. Give Event, Events or File.
+	Event string `json:"event,omitempty"`
+	// Events are given in full, in delivery order.
+	Events []WebhookEvent `json:"events,omitempty"`
+	// File is an events file on the sandbox's host, in the format
+	// replay.LoadEvents reads.
+	File string `json:"file,omitempty"`
+	// Target is the receiver's URL.
+	Target string `json:"target"`
+	// Signature signs each attempt; the zero value sends no signature.
+	Signature Signature `json:"signature,omitempty"`
+	// Duplicates delivers each event this many times in a row (0 and 1
+	// mean once), as a vendor that lost an acknowledgement does.
+	Duplicates int `json:"duplicates,omitempty"`
+	// Reorder delivers the events in an order shuffled by the sandbox's
+	// seed, as a vendor with parallel senders does.
+	Reorder bool `json:"reorder,omitempty"`
+	// Delay waits this long between deliveries.
+	Delay Duration `json:"delay,omitempty"`
+	// Retries re-sends a delivery the receiver did not answer with a 2xx
+	// up to this many times, waiting Backoff, then twice that, and so on,
+	// as vendors do.
+	Retries int      `json:"retries,omitempty"`
+	Backoff Duration `json:"backoff,omitempty"`
+}
+
+// WebhookEvent is one event to deliver: a name for the journal, headers,
+// and the exact body.
+type WebhookEvent struct {
+	Name   string      `json:"name"`
+	Header http.Header `json:"header,omitempty"`
+	Body   string      `json:"body"`
+}
+
+// Signature says how deliveries are signed, with HMAC-SHA256 and a
+// timestamp in every style.
+type Signature struct {
+	Style  string `json:"style,omitempty"`  // SignHex, SignTimestamped or SignStandard
+	Header string `json:"header,omitempty"` // for hex and timestamped: the header to set
+	Prefix string `json:"prefix,omitempty"` // for hex: before the digest, such as "sha256="
+	Secret string `json:"secret,omitempty"` // for standard-webhooks: base64, optionally after "whsec_"
+}
+
+func (sig Signature) signer() (replay.Signer, error) {
+	switch sig.Style {
+	case "":
+		if sig.Secret != "" || sig.Header != "" {
+			return nil, &usageError{"signature: give a style (" + SignHex + ", " + SignTimestamped + " or " + SignStandard + ")"}
+		}
+		return nil, nil
+	case SignHex, SignTimestamped:
+		if sig.Header == "" || sig.Secret == "" {
+			return nil, &usageError{fmt.Sprintf("signature style %s needs a header and a secret", sig.Style)}
+		}
+		if sig.Style == SignHex {
+			return replay.HMACSHA256(sig.Header, sig.Secret, replay.SignaturePrefix(sig.Prefix)), nil
+		}
+		return replay.TimestampedHMAC(sig.Header, sig.Secret), nil
+	case SignStandard:
+		s, err := replay.StandardWebhooks(sig.Secret)
+		if err != nil {
+			return nil, &usageError{"signature: " + err.Error()}
+		}
+		return s, nil
+	}
+	return nil, &usageError{fmt.Sprintf("signature style %q is unknown; use %s, %s or %s", sig.Style, SignHex, SignTimestamped, SignStandard)}
+}
+
+// Deliver sends the webhook's events to its target, journals every attempt
+// and its answer as a [KindDelivery] entry, and returns those entries. A
+// receiver that fails is in the entries, not the error; the error is for a
+// webhook that cannot be delivered as asked, or for ctx ending.
+func (s *Sandbox) Deliver(ctx context.Context, wh Webhook) ([]Entry, error) {
+	events, err := s.webhookEvents(wh)
+	if err != nil {
+		return nil, err
+	}
+	opts := []replay.DeliverOption{}
+	signer, err := wh.Signature.signer()
+	if err != nil {
+		return nil, err
+	}
+	if signer != nil {
+		opts = append(opts, replay.SignWith(signer))
+	}
+	if wh.Duplicates > 1 {
+		opts = append(opts, replay.Duplicate(wh.Duplicates))
+	}
+	if wh.Duplicates < 0 || wh.Retries < 0 || wh.Delay < 0 || wh.Backoff < 0 {
+		return nil, &usageError{"webhook: duplicates, retries, delay and backoff cannot be negative"}
+	}
+	if wh.Reorder {
+		opts = append(opts, replay.OutOfOrder(int64(s.cfg.seed)))
+	}
+	if wh.Delay > 0 {
+		opts = append(opts, replay.Delay(time.Duration(wh.Delay)))
+	}
+	if wh.Retries > 0 {
+		backoff := time.Duration(wh.Backoff)
+		if backoff == 0 {
+			backoff = time.Second
+		}
+		opts = append(opts, replay.Retry(wh.Retries, backoff))
+	}
+	var out []Entry
+	opts = append(opts, replay.OnAttempt(func(d replay.Delivery) {
+		e := deliveryEntry(wh.Vendor, d)
+		body, cut := keep(d.Body)
+		e.BodyCut = cut
+		s.journal.add(&e, body, nil)
+		e.RequestBody = string(body)
+		if s.cfg.onCall != nil {
+			s.cfg.onCall(e)
+		}
+		out = append(out, e)
+	}))
+	_, err = replay.Deliver(ctx, replay.Endpoint(wh.Target), events, opts...)
+	if err != nil && ctx.Err() == nil {
+		return out, &usageError{err.Error()}
+	}
+	return out, err
+}
+
+// webhookEvents gathers the events a webhook asks for.
+func (s *Sandbox) webhookEvents(wh Webhook) ([]replay.Event, error) {
+	v := s.vendors[wh.Vendor]
+	if v == nil {
+		return nil, &usageError{fmt.Sprintf("webhook: no vendor %q; the vendors are %s", wh.Vendor, strings.Join(s.Vendors(), ", "))}
+	}
+	given := 0
+	for _, b := range []bool{wh.Event != "", len(wh.Events) > 0, wh.File != ""} {
+		if b {
+			given++
+		}
+	}
+	if given != 1 {
+		return nil, &usageError{"webhook: give exactly one of event (a webhook of the contract), events, or file"}
+	}
+	if wh.Target == "" {
+		return nil, &usageError{"webhook: no target URL"}
+	}
+	switch {
+	case wh.File != "":
+		evs, err := replay.LoadEvents(wh.File)
+		if err != nil {
+			return nil, &usageError{err.Error()}
+		}
+		return evs, nil
+	case wh.Event != "":
+		val, err := v.Contract.ExampleValue(wh.Event, s.cfg.seed)
+		if err != nil {
+			return nil, &usageError{fmt.Sprintf("webhook: synthesise %q from %s: %v", wh.Event, v.Name, err)}
+		}
+		body, err := json.Marshal(val)
+		if err != nil {
+			return nil, fmt.Errorf("webhook: encode %q: %w", wh.Event, err)
+		}
+		return []replay.Event{{Name: wh.Event, Headers: http.Header{"Content-Type": {"application/json"}}, Body: body}}, nil
+	}
+	out := make([]replay.Event, len(wh.Events))
+	for i, ev := range wh.Events {
+		if ev.Name == "" {
+			return nil, &usageError{fmt.Sprintf("webhook: event %d has no name", i+1)}
+		}
+		h := ev.Header.Clone()
+		if h == nil {
+			h = http.Header{}
+		}
+		if h.Get("Content-Type") == "" && json.Valid([]byte(ev.Body)) {
+			h.Set("Content-Type", "application/json")
+		}
+		out[i] = replay.Event{Name: ev.Name, Headers: h, Body: []byte(ev.Body)}
+	}
+	return out, nil
+}
+
+func deliveryEntry(vendor string, d replay.Delivery) Entry {
+	e := Entry{
+		Kind: KindDelivery, Time: d.Sent, Took: d.Took, Vendor: vendor, Method: http.MethodPost,
+		Event: d.Name, Target: d.URL, Attempt: d.Attempt, Copy: d.Copy, Status: d.Status,
+		RequestHeader: d.Header, Source: SourceTarget,
+	}
+	if d.Header != nil {
+		e.CorrelationID = d.Header.Get("webhook-id")
+	}
+	if d.Err != nil {
+		e.Error = d.Err.Error()
+	}
+	return e
+}
