@@ -57,6 +57,7 @@ func commands() []command {
 		{"cassette", "check recorded interactions: scan for secrets, lint, import HAR", runCassette},
 		{"record", "record a real vendor through a redacting, validating proxy", runRecord},
 		{"replay", "deliver events to a connector, capture its vendor calls, compare", runReplay},
+		{"sandbox", "impersonate vendors from their contracts: faults, auth, journal", runSandbox},
 		{"version", "print tether's version", runVersion},
 	}
 }

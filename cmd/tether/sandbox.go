@@ -1,0 +1,291 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/fixtures"
+	"github.com/tetherkit/tether/sandbox"
+)
+
+const sandboxHelp = `Usage:
+  tether sandbox serve --contract [NAME=]FILE... [--cassettes PATH...]
+                       [--faults FILE] [--port N] [--host ADDR]
+                       [--strict] [--seed N] [--quiet]
+
+sandbox serve impersonates vendors from their contracts until Ctrl-C. Each
+vendor gets a base URL of its own on one port:
+
+  http://HOST:PORT/<vendor><the contract's server base path>
+
+so that base URL plus a path template of the contract is a valid call.
+Point your connector's vendor base URLs there. Every call is routed to an
+operation, validated against the contract, checked for credentials,
+put through the fault plan, answered (from a cassette, else the
+contract's example, else one synthesised from its schema), and printed as
+one line:
+
+  15:04:05.123 crm GET /v2/deals/d_1 200 synthesised 0.4ms getDeal
+
+The admin API is at http://HOST:PORT/__tether/: health, journal (with
+filters), faults (GET, PUT, POST, DELETE), reset and deliver. With no
+tenants registered, any credential of the right shape is accepted; a
+missing one gets 401.
+
+  --contract [NAME=]FILE  an OpenAPI 3.x or Swagger 2.0 contract; repeat for
+                          several vendors. NAME is the vendor's path
+                          segment (default: the file name without extension)
+  --cassettes PATH        a cassette, or a directory of them; repeat. With
+                          one vendor they all answer for it; with several,
+                          a cassette answers for the vendor whose server host
+                          it recorded, or give NAME=PATH
+  --faults FILE           a fault plan (YAML): status codes, 429 with
+                          Retry-After, latency, hangs, resets, truncated or
+                          malformed bodies, per operation or for all
+  --port N                the port to listen on (default 8787; 0 for any)
+  --host ADDR             the address to listen on (default 127.0.0.1;
+                          0.0.0.0 in a container)
+  --strict                answer requests that break the contract with 400
+                          and a problem+json body, instead of only journaling
+  --seed N                seed for synthesised answers and fault draws
+                          (default 1, or the fault file's seed)
+  --quiet                 do not print a line per call
+
+Fault file example:
+  seed: 7
+  faults:
+    - {kind: status, status: 503, operation: createDeal, first: 2}
+    - {kind: rate-limit, limit: 5, per: 1s}
+    - {kind: latency, min: 10ms, max: 80ms, probability: 0.5}
+
+Exit codes: 0 stopped by Ctrl-C, 2 could not start (bad flags, a contract,
+cassette or fault file that does not load, the port in use).
+
+Example:
+  tether sandbox serve --contract crm=contracts/crm.yaml \
+      --contract chat=contracts/chat.yaml --cassettes cassettes/ --port 8787
+`
+
+func runSandbox(env *environ, args []string) int {
+	if len(args) == 0 || isHelp(args[0]) {
+		w, code := env.stderr, exitCannot
+		if len(args) > 0 {
+			w, code = env.stdout, exitOK
+		}
+		fmt.Fprint(w, sandboxHelp)
+		return code
+	}
+	if args[0] != "serve" {
+		return fail(env, usageError{fmt.Sprintf("sandbox: unknown subcommand %q; the one there is is serve", args[0])})
+	}
+	return runSandboxServe(env, args[1:])
+}
+
+func runSandboxServe(env *environ, args []string) int {
+	fl := flag.NewFlagSet("sandbox serve", flag.ContinueOnError)
+	fl.SetOutput(io.Discard)
+	var contractArgs, cassetteArgs stringList
+	fl.Var(&contractArgs, "contract", "")
+	fl.Var(&cassetteArgs, "cassettes", "")
+	faultsFile := fl.String("faults", "", "")
+	port := fl.Int("port", 8787, "")
+	host := fl.String("host", "127.0.0.1", "")
+	strict := fl.Bool("strict", false, "")
+	seedText := fl.String("seed", "", "")
+	quiet := fl.Bool("quiet", false, "")
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(env.stdout, sandboxHelp)
+			return exitOK
+		}
+		return fail(env, usageError{"sandbox serve: " + err.Error()})
+	}
+	switch {
+	case len(contractArgs) == 0:
+		return fail(env, usageError{"sandbox serve: --contract is required (the vendor to impersonate)"})
+	case *port < 0 || *port > 65535:
+		return fail(env, usageError{fmt.Sprintf("sandbox serve: --port %d is not a port", *port)})
+	case fl.NArg() > 0:
+		return fail(env, usageError{fmt.Sprintf("sandbox serve: unexpected argument %q", fl.Arg(0))})
+	}
+
+	start := time.Now()
+	vendors, err := loadVendors(contractArgs, cassetteArgs)
+	if err != nil {
+		return fail(env, fmt.Errorf("sandbox serve: %w", err))
+	}
+	opts := []sandbox.Option{sandbox.WithAddr(net.JoinHostPort(*host, strconv.Itoa(*port)))}
+	if *strict {
+		opts = append(opts, sandbox.Strict())
+	}
+	var seed *uint64
+	if *seedText != "" {
+		n, err := strconv.ParseUint(*seedText, 10, 64)
+		if err != nil {
+			return fail(env, usageError{fmt.Sprintf("sandbox serve: --seed %q: want a whole number", *seedText)})
+		}
+		seed = &n
+	}
+	if *faultsFile != "" {
+		plan, err := sandbox.LoadFaults(*faultsFile)
+		if err != nil {
+			return fail(env, err)
+		}
+		if seed == nil && plan.Seed != 0 {
+			seed = &plan.Seed
+		}
+		opts = append(opts, sandbox.WithFault(plan.Faults...))
+	}
+	if seed != nil {
+		opts = append(opts, sandbox.WithSeed(*seed))
+	}
+	var mu sync.Mutex
+	if !*quiet {
+		opts = append(opts, sandbox.OnCall(func(e sandbox.Entry) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintln(env.stdout, callLine(e))
+		}))
+	}
+	sb, err := sandbox.Start(vendors, opts...)
+	if err != nil {
+		return fail(env, fmt.Errorf("sandbox serve: %w", err))
+	}
+	mu.Lock()
+	fmt.Fprintf(env.stdout, "tether sandbox: %d vendor(s) on %s, ready in %s\n", len(vendors), sb.URL(), time.Since(start).Round(time.Millisecond))
+	for _, v := range sb.Health().Vendors {
+		fmt.Fprintf(env.stdout, "  %-16s %s%s  (%s, %d operations, %d cassettes)\n", v.Name, sb.URL(), v.BasePath, v.Contract, v.Operations, v.Cassettes)
+	}
+	fmt.Fprintf(env.stdout, "  %-16s %s%s\n", "admin", sb.URL(), sandbox.AdminPrefix)
+	mu.Unlock()
+
+	if env.interrupted != nil {
+		<-env.interrupted
+	} else {
+		select {}
+	}
+	mu.Lock()
+	fmt.Fprintln(env.stdout, "tether sandbox: stopping")
+	mu.Unlock()
+	if err := sb.Close(); err != nil {
+		return fail(env, fmt.Errorf("sandbox serve: stop: %w", err))
+	}
+	return exitOK
+}
+
+// callLine is the line printed for one journaled call or delivery.
+func callLine(e sandbox.Entry) string {
+	took := fmt.Sprintf("%.1fms", float64(e.Took)/float64(time.Millisecond))
+	if e.Kind == sandbox.KindDelivery {
+		s := fmt.Sprintf("%s %s deliver %s to %s attempt %d: %d %s", e.Time.Format("15:04:05.000"), e.Vendor, e.Event, e.Target, e.Attempt, e.Status, took)
+		if e.Error != "" {
+			s += " " + e.Error
+		}
+		return s
+	}
+	target := e.Path
+	if e.Query != "" {
+		target += "?" + e.Query
+	}
+	s := fmt.Sprintf("%s %s %s %s %d %s %s", e.Time.Format("15:04:05.000"), e.Vendor, e.Method, target, e.Status, e.Source, took)
+	if e.Operation != "" {
+		s += " " + e.Operation
+	}
+	if e.Tenant != "" && e.Tenant != sandbox.DefaultTenant {
+		s += " tenant=" + e.Tenant
+	}
+	if e.Fault != "" {
+		s += " fault=" + strconv.Quote(e.Fault)
+	}
+	for _, f := range e.Findings {
+		s += "\n    " + f.Rule + ": " + f.Message
+	}
+	return s
+}
+
+// loadVendors loads each --contract and gives each vendor its cassettes.
+func loadVendors(contractArgs, cassetteArgs []string) ([]sandbox.Vendor, error) {
+	var vendors []sandbox.Vendor
+	byName := map[string]int{}
+	hosts := map[string]int{}
+	for _, arg := range contractArgs {
+		name, file := splitNamed(arg)
+		c, err := contracts.Load(file)
+		if err != nil {
+			return nil, err
+		}
+		v := sandbox.Vendor{Name: name, Contract: c}
+		if v.Name == "" {
+			v.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+		}
+		byName[v.Name] = len(vendors)
+		for _, s := range c.Servers() {
+			if u, err := url.Parse(s.Resolved); err == nil && u.Host != "" {
+				hosts[strings.ToLower(u.Hostname())] = len(vendors)
+			}
+		}
+		vendors = append(vendors, v)
+	}
+	for _, arg := range cassetteArgs {
+		name, path := splitNamed(arg)
+		if name != "" {
+			if _, ok := byName[name]; !ok {
+				return nil, fmt.Errorf("--cassettes %s: no vendor %q", arg, name)
+			}
+		}
+		files, err := cassetteFiles([]string{path})
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			c, err := fixtures.Load(f)
+			if err != nil {
+				return nil, err
+			}
+			i, err := vendorOf(c, name, byName, hosts, len(vendors))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			vendors[i].Cassettes = append(vendors[i].Cassettes, c)
+		}
+	}
+	return vendors, nil
+}
+
+// vendorOf picks the vendor a cassette answers for.
+func vendorOf(c *fixtures.Cassette, name string, byName, hosts map[string]int, n int) (int, error) {
+	switch {
+	case name != "":
+		return byName[name], nil
+	case n == 1:
+		return 0, nil
+	}
+	for _, it := range c.Interactions {
+		if u, err := url.Parse(it.Request.URL); err == nil {
+			if i, ok := hosts[strings.ToLower(u.Hostname())]; ok {
+				return i, nil
+			}
+		}
+	}
+	return 0, errors.New("no vendor's server host matches the hosts this cassette recorded; give --cassettes NAME=PATH")
+}
+
+// splitNamed splits "name=path" into its parts; a plain path has no name.
+// A path holding "=" but no valid name before it stays whole.
+func splitNamed(arg string) (string, string) {
+	name, path, ok := strings.Cut(arg, "=")
+	if !ok || name == "" || strings.ContainsAny(name, `/\.`) {
+		return "", arg
+	}
+	return name, path
+}

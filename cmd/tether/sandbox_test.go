@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is written by the serving command and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor polls out until re matches, and returns the match.
+func waitFor(t *testing.T, out *lockedBuffer, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %s in the output:\n%s", re, out.String())
+	return nil
+}
+
+func TestSandboxServe(t *testing.T) {
+	dir := t.TempDir()
+	faults := filepath.Join(dir, "faults.yaml")
+	if err := os.WriteFile(faults, []byte("seed: 4\nfaults:\n  - {kind: status, status: 503, operation: createDeal, first: 1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb lockedBuffer
+	stop := make(chan struct{})
+	env := &environ{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, interrupted: stop}
+	done := make(chan int)
+	go func() {
+		done <- run(env, []string{"sandbox", "serve", "--contract", "crm=../../sandbox/testdata/crm.yaml",
+			"--cassettes", "../../sandbox/testdata/crm_deals.yaml", "--faults", faults, "--port", "0"})
+	}()
+	base := waitFor(t, &out, regexp.MustCompile(`crm +(http://127\.0\.0\.1:\d+/crm/v2) `))[1]
+	waitFor(t, &out, regexp.MustCompile(`admin +http://.*/__tether/`))
+
+	req, _ := http.NewRequest("GET", base+"/deals/d_7", nil)
+	req.Header.Set("Authorization", "Bearer t")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /deals/d_7 = %d", resp.StatusCode)
+	}
+	waitFor(t, &out, regexp.MustCompile(`crm GET /v2/deals/d_7 200 cassette [0-9.]+ms getDeal`))
+
+	req, _ = http.NewRequest("POST", base+"/deals", strings.NewReader(`{"name":"n","amount":-1}`))
+	req.Header.Set("Authorization", "Bearer t")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Errorf("POST /deals under the fault file = %d, want 503", resp.StatusCode)
+	}
+	waitFor(t, &out, regexp.MustCompile(`crm POST /v2/deals 503 fault .* createDeal fault=".*503.*"\n +request-body-invalid: `))
+
+	close(stop)
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("exit %d after Ctrl-C, want 0; stderr:\n%s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox serve did not stop on Ctrl-C")
+	}
+	if !strings.Contains(out.String(), "stopping") {
+		t.Errorf("no word of stopping:\n%s", out.String())
+	}
+}
+
+func TestSandboxServeRefuses(t *testing.T) {
+	dir := t.TempDir()
+	badFaults := filepath.Join(dir, "faults.yaml")
+	os.WriteFile(badFaults, []byte("faults:\n  - kind: status\n    status: 99\n"), 0o644)
+	tests := []struct {
+		reason string
+		args   []string
+		want   string
+	}{
+		{"no contract", []string{"sandbox", "serve"}, "--contract is required"},
+		{"an unknown subcommand", []string{"sandbox", "run"}, `unknown subcommand "run"`},
+		{"a missing contract file", []string{"sandbox", "serve", "--contract", filepath.Join(dir, "none.yaml")}, "none.yaml"},
+		{"a bad fault file names file and line", []string{"sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--faults", badFaults}, "faults.yaml:2"},
+		{"a bad port", []string{"sandbox", "serve", "--contract", "x.yaml", "--port", "70000"}, "--port 70000"},
+		{"a cassette for an unknown vendor", []string{"sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--cassettes", "erp=" + dir}, `no vendor "erp"`},
+	}
+	for _, tc := range tests {
+		code, _, errs := runCLI(tc.args...)
+		if code != exitCannot || !strings.Contains(errs, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and %q", tc.reason, code, errs, tc.want)
+		}
+	}
+	code, out, _ := runCLI("sandbox", "serve", "--help")
+	if code != exitOK || !strings.Contains(out, "Fault file example") {
+		t.Errorf("--help: exit %d\n%s", code, out)
+	}
+}
