@@ -2,7 +2,9 @@
 // through testcontainers-go: [Build] compiles a Go main package into a
 // FROM scratch image cached by content, [Run] starts it and waits until it
 // answers its health check, and [DockerAvailable] says whether an engine is
-// there at all.
+// there at all. [StartSandbox] does both for `tether sandbox serve` with
+// given contracts, cassettes and faults, and hands back the same admin
+// client an in-process sandbox gives.
 //
 // The package reads no environment variables itself, but testcontainers-go
 // does: DOCKER_HOST selects the engine, TESTCONTAINERS_RYUK_DISABLED=true is

@@ -2,8 +2,8 @@ package container
 
 import "time"
 
-// Option configures [Run]. Make one with [WithHealthPath] or
-// [WithStartupTimeout].
+// Option configures [Run] and [StartSandbox]. Make one with
+// [WithHealthPath] or [WithStartupTimeout].
 type Option struct{ apply func(*runConfig) }
 
 type runConfig struct {

@@ -1,0 +1,308 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tetherkit/tether/internal/atomicfile"
+	"github.com/tetherkit/tether/sandbox"
+)
+
+// SandboxSpec says which vendors a containerised sandbox impersonates, and
+// how. Paths are host paths; [StartSandbox] copies the files into the image.
+type SandboxSpec struct {
+	// Vendors are the vendors to impersonate; at least one.
+	Vendors []Vendor
+	// Faults is a fault plan file (YAML or JSON), optional.
+	Faults string
+	// Strict makes the sandbox answer calls that break a contract with 400.
+	Strict bool
+	// Seed seeds synthesised answers and fault draws. Zero leaves the
+	// sandbox's default: 1, or the fault file's seed.
+	Seed uint64
+	// Dir is the directory the tether binary is built in, with
+	// `go build github.com/tetherkit/tether/cmd/tether`; empty means the
+	// current one. It must lie in a module that is, or requires, tether.
+	Dir string
+}
+
+// Vendor is one vendor of a [SandboxSpec]: its contract and the cassettes
+// that answer for it.
+type Vendor struct {
+	// Name is the vendor's path segment in the sandbox's URLs: letters,
+	// digits, '-' and '_'. Empty means the contract's file name without its
+	// extension.
+	Name string
+	// Contract is the vendor's OpenAPI or Swagger file. Files it refers to
+	// with a relative $ref are copied too, keeping their places relative to
+	// it, so a contract split over several files loads as it does on the
+	// host. Remote $refs are not fetched.
+	Contract string
+	// Cassettes are cassette files, or directories whose *.yaml and *.yml
+	// files (at any depth) are cassettes. All of them answer for this vendor.
+	Cassettes []string
+}
+
+// Sandbox is a sandbox running in a container, started by [StartSandbox].
+// Stop it with [Container.Terminate].
+type Sandbox struct {
+	*Container
+	// Client drives the sandbox's admin API, as [sandbox.Sandbox.Client]
+	// does for one in the same process.
+	Client *sandbox.Client
+	// Inside is the sandbox's root URL as seen from inside the container,
+	// where the sandbox can reach itself, e.g. as a webhook target.
+	Inside string
+	// Image is the image the container runs; Image.Cached says whether it
+	// was already built.
+	Image Image
+	// Healthy is the time from the call of StartSandbox to the first healthy
+	// answer: compiling tether, building the image unless it was cached,
+	// and starting the container.
+	Healthy time.Duration
+}
+
+// Where StartSandbox puts things in the image, and where tether listens.
+const (
+	sandboxPort     = 8080
+	contractsDir    = "/contracts"
+	cassettesDir    = "/cassettes"
+	faultsDir       = "/faults"
+	sandboxMain     = "github.com/tetherkit/tether/cmd/tether"
+	sandboxRepo     = "tether-sandbox"
+	sandboxHealth   = sandbox.AdminPrefix + "health"
+	sandboxInsideAt = "http://127.0.0.1:8080"
+)
+
+// StartSandbox builds (see [Build]) a FROM scratch image holding the tether
+// binary and spec's contracts, cassettes and fault file, runs
+// `tether sandbox serve` in a container of it (see [Run]) and returns once
+// the sandbox answers GET /__tether/health with 200. The image is tagged by
+// its content, so a later call with the same binary and files skips the
+// build. The health path is set before opts, which may change the startup
+// timeout.
+//
+// When StartSandbox returns an error no container is left behind.
+// Otherwise the caller must call [Container.Terminate], with t.Cleanup or
+// defer right after the call, so that the container goes even when a test
+// fails.
+func StartSandbox(ctx context.Context, spec SandboxSpec, opts ...Option) (*Sandbox, error) {
+	start := time.Now()
+	files, args, err := spec.layout()
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	img, err := Build(ctx, BuildSpec{
+		Main:  sandboxMain,
+		Dir:   spec.Dir,
+		Repo:  sandboxRepo,
+		Port:  sandboxPort,
+		Args:  args,
+		Files: files,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	c, err := Run(ctx, img, append([]Option{WithHealthPath(sandboxHealth)}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	return &Sandbox{
+		Container: c,
+		Client:    sandbox.NewClient(c.URL(), nil),
+		Inside:    sandboxInsideAt,
+		Image:     img,
+		Healthy:   time.Since(start),
+	}, nil
+}
+
+var vendorName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// layout returns the files to copy into the image, keyed by image path,
+// and the arguments that follow the tether binary.
+func (s SandboxSpec) layout() (map[string]string, []string, error) {
+	if len(s.Vendors) == 0 {
+		return nil, nil, errors.New("no vendors given")
+	}
+	files := map[string]string{}
+	args := []string{"sandbox", "serve"}
+	seen := map[string]bool{}
+	for _, v := range s.Vendors {
+		name := v.Name
+		if name == "" {
+			base := filepath.Base(v.Contract)
+			name = strings.TrimSuffix(base, filepath.Ext(base))
+		}
+		if !vendorName.MatchString(name) {
+			return nil, nil, fmt.Errorf("vendor %q of contract %s: want a name of letters, digits, '-' and '_'", name, v.Contract)
+		}
+		if seen[name] {
+			return nil, nil, fmt.Errorf("vendor %q given twice", name)
+		}
+		seen[name] = true
+
+		dst, err := addContract(files, path.Join(contractsDir, name), v.Contract)
+		if err != nil {
+			return nil, nil, fmt.Errorf("vendor %s: %w", name, err)
+		}
+		args = append(args, "--contract", name+"="+dst)
+		for i, src := range v.Cassettes {
+			dst, err := addCassettes(files, path.Join(cassettesDir, name, strconv.Itoa(i)), src)
+			if err != nil {
+				return nil, nil, fmt.Errorf("vendor %s: %w", name, err)
+			}
+			args = append(args, "--cassettes", name+"="+dst)
+		}
+	}
+	if s.Faults != "" {
+		dst := path.Join(faultsDir, filepath.Base(s.Faults))
+		files[dst] = s.Faults
+		args = append(args, "--faults", dst)
+	}
+	if s.Strict {
+		args = append(args, "--strict")
+	}
+	if s.Seed != 0 {
+		args = append(args, "--seed", strconv.FormatUint(s.Seed, 10))
+	}
+	args = append(args, "--host", "0.0.0.0", "--port", strconv.Itoa(sandboxPort), "--quiet")
+	return files, args, nil
+}
+
+// addContract adds the contract at src, and every file it refers to with a
+// relative $ref, under dir, laid out as they are relative to their closest
+// common directory. It returns the contract's image path.
+func addContract(files map[string]string, dir, src string) (string, error) {
+	src, err := filepath.Abs(src)
+	if err != nil {
+		return "", fmt.Errorf("contract %s: %w", src, err)
+	}
+	all := []string{src}
+	queued := map[string]bool{src: true}
+	for i := 0; i < len(all); i++ {
+		refs, err := fileRefs(all[i])
+		if err != nil {
+			return "", err
+		}
+		for _, ref := range refs {
+			if !queued[ref] {
+				queued[ref] = true
+				all = append(all, ref)
+			}
+		}
+	}
+	root := filepath.Dir(src)
+	for _, f := range all {
+		for !within(root, f) {
+			root = filepath.Dir(root)
+		}
+	}
+	var contract string
+	for _, f := range all {
+		rel, err := filepath.Rel(root, f)
+		if err != nil {
+			return "", err
+		}
+		dst := path.Join(dir, filepath.ToSlash(rel))
+		files[dst] = f
+		if f == src {
+			contract = dst
+		}
+	}
+	return contract, nil
+}
+
+// within reports whether file lies under dir.
+func within(dir, file string) bool {
+	rel, err := filepath.Rel(dir, file)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// fileRefs returns the absolute paths of the files that the YAML or JSON
+// document at file refers to with a relative $ref.
+func fileRefs(file string) ([]string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read contract: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("read contract %s: %w", file, err)
+	}
+	var refs []string
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if k.Value == "$ref" && v.Kind == yaml.ScalarNode {
+					target, _, _ := strings.Cut(v.Value, "#")
+					if target != "" && !strings.Contains(target, "://") {
+						refs = append(refs, filepath.Join(filepath.Dir(file), filepath.FromSlash(target)))
+					}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&doc)
+	for _, ref := range refs {
+		if info, err := os.Stat(ref); err != nil {
+			return nil, fmt.Errorf("contract %s refers to a file: %w", file, err)
+		} else if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("contract %s refers to %s, which is not a regular file", file, ref)
+		}
+	}
+	return refs, nil
+}
+
+// addCassettes adds the cassette file src, or the cassettes in the
+// directory src, under dir and returns the image path to pass to tether.
+func addCassettes(files map[string]string, dir, src string) (string, error) {
+	info, err := os.Stat(src)
+	if err != nil {
+		return "", fmt.Errorf("cassettes: %w", err)
+	}
+	if !info.IsDir() {
+		dst := path.Join(dir, filepath.Base(src))
+		files[dst] = src
+		return dst, nil
+	}
+	n := 0
+	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		// The same files tether itself would load from the directory.
+		if ext := filepath.Ext(p); (ext != ".yaml" && ext != ".yml") || atomicfile.IsTemp(p) || !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		files[path.Join(dir, filepath.ToSlash(rel))] = p
+		n++
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("cassettes in %s: %w", src, err)
+	}
+	if n == 0 {
+		return "", fmt.Errorf("cassettes: no *.yaml or *.yml file in %s", src)
+	}
+	return dir, nil
+}
