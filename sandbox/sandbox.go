@@ -91,9 +91,10 @@ type vendor struct {
 	basePath string
 	schemes  map[string]contracts.SecurityScheme
 
+	answers sync.Map // operation ID -> *opAnswers, built on first call
+
 	mu      sync.Mutex
-	answers map[string]*opAnswers // by operation ID, built on first call
-	replays map[string]*replay.Transport
+	replays map[string]*replay.Transport // by tenant
 }
 
 // opAnswers is what the contract declares an operation answers, rendered
@@ -158,7 +159,7 @@ func newSandbox(vendors []Vendor, opts []Option) (*Sandbox, error) {
 		if _, dup := s.vendors[v.Name]; dup {
 			return nil, fmt.Errorf("start sandbox: two vendors are called %q; set Vendor.Name to tell them apart", v.Name)
 		}
-		vd := &vendor{Vendor: v, schemes: v.Contract.SecuritySchemes(), answers: map[string]*opAnswers{}, replays: map[string]*replay.Transport{}}
+		vd := &vendor{Vendor: v, schemes: v.Contract.SecuritySchemes(), replays: map[string]*replay.Transport{}}
 		if servers := v.Contract.Servers(); len(servers) > 0 {
 			vd.basePath = servers[0].BasePath
 		}
@@ -296,13 +297,10 @@ func (v *vendor) replayFor(tenant string) (*replay.Transport, error) {
 
 // declared renders what the contract declares op answers, once.
 func (v *vendor) declared(op *contracts.Operation, seed uint64) *opAnswers {
-	v.mu.Lock()
-	a := v.answers[op.ID]
-	v.mu.Unlock()
-	if a != nil {
-		return a
+	if a, ok := v.answers.Load(op.ID); ok {
+		return a.(*opAnswers)
 	}
-	a = &opAnswers{byStatus: map[int]*answer{}}
+	a := &opAnswers{byStatus: map[int]*answer{}}
 	rs, err := v.Contract.ExampleResponses(op.ID, seed)
 	a.err = err
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Status < rs[j].Status })
@@ -332,12 +330,6 @@ func (v *vendor) declared(op *contracts.Operation, seed uint64) *opAnswers {
 			}
 		}
 	}
-	v.mu.Lock()
-	if prev := v.answers[op.ID]; prev != nil {
-		a = prev
-	} else {
-		v.answers[op.ID] = a
-	}
-	v.mu.Unlock()
-	return a
+	prev, _ := v.answers.LoadOrStore(op.ID, a)
+	return prev.(*opAnswers)
 }
