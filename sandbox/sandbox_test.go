@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -285,5 +287,46 @@ func TestStartErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %q does not say %q", tc.reason, err, tc.want)
 		}
+	}
+}
+
+// TestMemoryBoundedByTheJournalRing: the journal is a ring, so a long run
+// keeps a fixed number of entries and the heap stops growing.
+func TestMemoryBoundedByTheJournalRing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: 45,000 calls")
+	}
+	s, err := newSandbox([]Vendor{{Name: "crm", Contract: loadContract(t, "crm.yaml")}}, []Option{WithJournalCap(500)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(n int) {
+		for i := 0; i < n; i++ {
+			req := httptest.NewRequest("GET", "/crm/v2/deals?limit=5", nil)
+			req.Header.Set("Authorization", "Bearer t")
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				t.Fatalf("call %d: %d %s", i, rec.Code, rec.Body)
+			}
+		}
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	run(5000)
+	before := heap()
+	run(40000)
+	after := heap()
+	p := s.Journal(JournalFilter{})
+	if len(p.Entries) != 500 || p.Dropped != 44500 {
+		t.Errorf("journal holds %d entries and dropped %d, want 500 and 44500", len(p.Entries), p.Dropped)
+	}
+	// 40,000 kept entries would take tens of megabytes.
+	if grew := int64(after) - int64(before); grew > 4<<20 {
+		t.Errorf("the heap grew by %d bytes over 40,000 calls with a ring of 500", grew)
 	}
 }
