@@ -72,7 +72,7 @@ func parseEvents(name string, data []byte) ([]Event, error) {
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.SequenceNode {
-		return nil, &fixtures.Error{File: name, Line: root.Line, Column: root.Column, Msg: "want a list of events, found " + kindName(root), Hint: listHint}
+		return nil, &fixtures.Error{File: name, Line: root.Line, Column: root.Column, Msg: "want a list of events, found " + yamlerror.Describe(root), Hint: listHint}
 	}
 	if len(root.Content) == 0 {
 		return nil, &fixtures.Error{File: name, Line: root.Line, Column: root.Column, Msg: "holds no events", Hint: listHint}
@@ -108,7 +108,7 @@ func errAt(n *yaml.Node, hint, format string, args ...any) error {
 func parseEvent(n *yaml.Node) (Event, error) {
 	n = resolveAlias(n)
 	if n.Kind != yaml.MappingNode {
-		return Event{}, errAt(n, "write each event as {name, headers, body}", "want a map, found %s", kindName(n))
+		return Event{}, errAt(n, "write each event as {name, headers, body}", "want a map, found %s", yamlerror.Describe(n))
 	}
 	var ev Event
 	var nameNode, bodyNode *yaml.Node
@@ -118,7 +118,7 @@ func parseEvent(n *yaml.Node) (Event, error) {
 		switch k.Value {
 		case "name":
 			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-				return Event{}, errAt(v, "", "name must be a string, found %s", kindName(v))
+				return Event{}, errAt(v, "", "name must be a string, found %s", yamlerror.Describe(v))
 			}
 			nameNode = v
 			ev.Name = v.Value
@@ -172,7 +172,7 @@ func parseHeaders(n *yaml.Node) (http.Header, error) {
 		return http.Header{}, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil, errAt(n, hint, "headers must be a map, found %s", kindName(n))
+		return nil, errAt(n, hint, "headers must be a map, found %s", yamlerror.Describe(n))
 	}
 	h := http.Header{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -187,12 +187,12 @@ func parseHeaders(n *yaml.Node) (http.Header, error) {
 			for _, item := range v.Content {
 				item = resolveAlias(item)
 				if item.Kind != yaml.ScalarNode {
-					return nil, errAt(item, hint, "header %s: a value must be a string, found %s", k.Value, kindName(item))
+					return nil, errAt(item, hint, "header %s: a value must be a string, found %s", k.Value, yamlerror.Describe(item))
 				}
 				h.Add(k.Value, item.Value)
 			}
 		default:
-			return nil, errAt(v, hint, "header %s: want a value or a list of values, found %s", k.Value, kindName(v))
+			return nil, errAt(v, hint, "header %s: want a value or a list of values, found %s", k.Value, yamlerror.Describe(v))
 		}
 	}
 	return h, nil
@@ -226,7 +226,7 @@ func writeJSONDepth(b *bytes.Buffer, n *yaml.Node, depth int) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := resolveAlias(n.Content[i])
 			if k.Kind != yaml.ScalarNode {
-				return errAt(k, "JSON object keys are strings", "body: a map key must be a string, found %s", kindName(k))
+				return errAt(k, "JSON object keys are strings", "body: a map key must be a string, found %s", yamlerror.Describe(k))
 			}
 			if k.Value == "<<" && k.Tag == "!!merge" {
 				return errAt(k, "write the keys out", "body: YAML merge keys are not supported")
@@ -256,7 +256,7 @@ func writeJSONDepth(b *bytes.Buffer, n *yaml.Node, depth int) error {
 	case yaml.ScalarNode:
 		return writeJSONScalar(b, n)
 	default:
-		return errAt(n, "", "body: unexpected %s", kindName(n))
+		return errAt(n, "", "body: unexpected %s", yamlerror.Describe(n))
 	}
 	return nil
 }
@@ -292,23 +292,6 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 		n = n.Alias
 	}
 	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a map"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "null"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	return "nothing"
 }
 
 // yamlSyntaxError gives a parser error the file and line it names.

@@ -128,21 +128,6 @@ func deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.ShortTag() == "!!null" {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "something else"
-}
-
 // fields walks the pairs of a mapping, refusing unknown and repeated keys.
 func (p *planParser) fields(m *yaml.Node, what string, known []string, each func(key string, value *yaml.Node) error) error {
 	seen := map[string]int{}
@@ -181,21 +166,21 @@ func contains(list []string, s string) bool {
 func (p *planParser) plan(top *yaml.Node) (*FaultPlan, error) {
 	top = deref(top)
 	if top.Kind != yaml.MappingNode {
-		return nil, p.fail(top, "the top level is %s; it must be a mapping with faults: (a list of faults) and seed:", describe(top))
+		return nil, p.fail(top, "the top level is %s; it must be a mapping with faults: (a list of faults) and seed:", yamlerror.Describe(top))
 	}
 	plan := &FaultPlan{}
 	err := p.fields(top, "the plan", planFields, func(key string, v *yaml.Node) error {
 		switch key {
 		case "seed":
 			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" || v.Decode(&plan.Seed) != nil {
-				return p.fail(v, "seed is %s; it must be a whole number from 0 to %d", describe(v), uint64(1<<64-1))
+				return p.fail(v, "seed is %s; it must be a whole number from 0 to %d", yamlerror.Describe(v), uint64(1<<64-1))
 			}
 		case "faults":
 			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
 				return nil
 			}
 			if v.Kind != yaml.SequenceNode {
-				return p.fail(v, "faults is %s; it must be a list of faults, each item starting with \"- kind:\"", describe(v))
+				return p.fail(v, "faults is %s; it must be a list of faults, each item starting with \"- kind:\"", yamlerror.Describe(v))
 			}
 			for i, item := range v.Content {
 				f, err := p.fault(i+1, item)
@@ -218,11 +203,11 @@ func (p *planParser) fault(index int, item *yaml.Node) (Fault, error) {
 	item = deref(item)
 	what := fmt.Sprintf("fault %d", index)
 	if item.Kind != yaml.MappingNode {
-		return f, p.fail(item, "%s is %s; it must be a mapping such as {kind: status, status: 503}", what, describe(item))
+		return f, p.fail(item, "%s is %s; it must be a mapping such as {kind: status, status: 503}", what, yamlerror.Describe(item))
 	}
 	err := p.fields(item, what, faultFields, func(key string, v *yaml.Node) error {
 		if v.Kind != yaml.ScalarNode {
-			return p.fail(v, "%s: %s is %s; it must be a single value", what, key, describe(v))
+			return p.fail(v, "%s: %s is %s; it must be a single value", what, key, yamlerror.Describe(v))
 		}
 		null := v.ShortTag() == "!!null"
 		whole := func(dst *int, example string) error {
@@ -230,7 +215,7 @@ func (p *planParser) fault(index int, item *yaml.Node) (Fault, error) {
 				return nil
 			}
 			if v.ShortTag() != "!!int" || v.Decode(dst) != nil {
-				msg := fmt.Sprintf("%s: %s is %s; it must be a whole number, such as %s", what, key, describe(v), example)
+				msg := fmt.Sprintf("%s: %s is %s; it must be a whole number, such as %s", what, key, yamlerror.Describe(v), example)
 				if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 					msg += ", without quotes"
 				}
@@ -286,7 +271,7 @@ func (p *planParser) fault(index int, item *yaml.Node) (Fault, error) {
 			}
 			tag := v.ShortTag()
 			if (tag != "!!float" && tag != "!!int") || v.Decode(&f.Probability) != nil {
-				return p.fail(v, "%s: probability is %s; it must be a number from 0 to 1, such as 0.25", what, describe(v))
+				return p.fail(v, "%s: probability is %s; it must be a number from 0 to 1, such as 0.25", what, yamlerror.Describe(v))
 			}
 		}
 		return nil

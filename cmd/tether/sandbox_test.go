@@ -1,37 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// lockedBuffer is written by the serving command and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // waitFor polls out until re matches, and returns the match.
-func waitFor(t *testing.T, out *lockedBuffer, re *regexp.Regexp) []string {
+func waitFor(t *testing.T, out *syncBuffer, re *regexp.Regexp) []string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -50,7 +30,7 @@ func TestSandboxServe(t *testing.T) {
 	if err := os.WriteFile(faults, []byte("seed: 4\nfaults:\n  - {kind: status, status: 503, operation: createDeal, first: 1}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out, errb lockedBuffer
+	var out, errb syncBuffer
 	stop := make(chan struct{})
 	env := &environ{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, interrupted: stop}
 	done := make(chan int)

@@ -1,12 +1,14 @@
 // Package yamlerror reads the positions out of yaml.v3's error texts, so
 // every file tether parses reports its YAML errors at the same, corrected
-// lines.
+// lines, and names nodes the same way in its messages.
 package yamlerror
 
 import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 var position = regexp.MustCompile(`line (\d+):\s*`)
@@ -33,4 +35,24 @@ func Syntax(err error) (line int, msg, hint string) {
 		hint = "a [ or { opened on this line is not closed"
 	}
 	return line, msg, hint
+}
+
+// Describe names what a node is, for messages such as "faults is a
+// mapping; it must be a list": "a mapping", "a list", "an alias", "null",
+// or a scalar's value quoted.
+func Describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!null" {
+			return "null"
+		}
+		return strconv.Quote(n.Value)
+	}
+	return "nothing"
 }

@@ -35,3 +35,27 @@ func TestSplitWithoutPosition(t *testing.T) {
 		t.Errorf("Split = %d, %q; want 0 and the text without its prefix", line, msg)
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	tests := []struct{ doc, want, reason string }{
+		{"{a: 1}", "a mapping", "a flow mapping"},
+		{"- 1\n", "a list", "a block list"},
+		{"~", "null", "null written as ~"},
+		{"", "nothing", "an empty document has no node"},
+		{"fast", `"fast"`, "a scalar is quoted"},
+		{"12", `"12"`, "numbers are scalars too"},
+	}
+	for _, tc := range tests {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(tc.doc), &doc); err != nil {
+			t.Fatal(err)
+		}
+		n := &doc
+		if len(doc.Content) > 0 {
+			n = doc.Content[0]
+		}
+		if got := Describe(n); got != tc.want {
+			t.Errorf("%s: Describe(%q) = %q, want %q", tc.reason, tc.doc, got, tc.want)
+		}
+	}
+}
