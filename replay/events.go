@@ -303,7 +303,7 @@ func yamlSyntaxError(name string, err error) error {
 // Target is where [Deliver] sends events: an in-process [Handler] or a
 // running [Endpoint].
 type Target interface {
-	deliver(ctx context.Context, req *http.Request) (int, error)
+	deliver(ctx context.Context, req *http.Request) (answered, error)
 	url() string
 }
 
@@ -320,34 +320,49 @@ type handlerTarget struct{ h http.Handler }
 
 func (t handlerTarget) url() string { return "http://connector.invalid/" }
 
-func (t handlerTarget) deliver(ctx context.Context, req *http.Request) (status int, err error) {
+// answered is what a connector answered to one delivery.
+type answered struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// maxAnswerBody is how much of a connector's answer a Delivery keeps.
+const maxAnswerBody = 64 << 10
+
+func (t handlerTarget) deliver(ctx context.Context, req *http.Request) (a answered, err error) {
 	if t.h == nil {
-		return 0, errors.New("replay.Handler(nil): pass the connector's http.Handler")
+		return a, errors.New("replay.Handler(nil): pass the connector's http.Handler")
 	}
 	rec := httptest.NewRecorder()
 	req.RemoteAddr = "192.0.2.1:1234"
 	req.RequestURI = req.URL.RequestURI()
 	defer func() {
 		if p := recover(); p != nil {
-			status, err = 0, fmt.Errorf("connector panicked: %v", p)
+			a, err = answered{}, fmt.Errorf("connector panicked: %v", p)
 		}
 	}()
 	t.h.ServeHTTP(rec, req)
-	return rec.Code, nil
+	body := rec.Body.Bytes()
+	if len(body) > maxAnswerBody {
+		body = body[:maxAnswerBody]
+	}
+	return answered{status: rec.Code, header: rec.Header(), body: body}, nil
 }
 
 type endpointTarget struct{ raw string }
 
 func (t endpointTarget) url() string { return t.raw }
 
-func (t endpointTarget) deliver(ctx context.Context, req *http.Request) (int, error) {
+func (t endpointTarget) deliver(ctx context.Context, req *http.Request) (answered, error) {
 	resp, err := http.DefaultTransport.RoundTrip(req)
 	if err != nil {
-		return 0, err
+		return answered{}, err
 	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBody))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
-	return resp.StatusCode, nil
+	return answered{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
 
 // DeliverOption changes how [Deliver] sends events.
@@ -471,6 +486,11 @@ type Delivery struct {
 	Body   []byte        // the body sent: the event's Body itself, not a copy
 	Sent   time.Time     // when the request was sent
 	Took   time.Duration // how long the answer (or the failure) took to come
+
+	// AnswerHeader and Answer are the connector's answer: its headers and
+	// the first 64 KiB of its body. Both are nil when it gave none.
+	AnswerHeader http.Header
+	Answer       []byte
 }
 
 // ok reports whether d was answered with a 2xx status.
@@ -557,7 +577,8 @@ func deliverOnce(ctx context.Context, to Target, target string, ev Event, s Sign
 	}
 	// The connector may change the request's headers; keep what was sent.
 	d := Delivery{Name: ev.Name, URL: target, Header: req.Header.Clone(), Body: ev.Body, Sent: time.Now()}
-	d.Status, d.Err = to.deliver(ctx, req)
+	a, err := to.deliver(ctx, req)
+	d.Status, d.Answer, d.AnswerHeader, d.Err = a.status, a.body, a.header, err
 	d.Took = time.Since(d.Sent)
 	return d, nil
 }
