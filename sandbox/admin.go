@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -37,7 +38,7 @@ type VendorInfo struct {
 
 // Health reports what the sandbox serves.
 func (s *Sandbox) Health() Health {
-	h := Health{Status: "ok", Tenants: s.tenants.names, Faults: len(s.plan.Load().Faults)}
+	h := Health{Status: "ok", Tenants: slices.Clone(s.tenants.names), Faults: len(s.faults.Load().plan.Faults)}
 	for _, v := range s.order {
 		h.Vendors = append(h.Vendors, VendorInfo{
 			Name: v.Name, BasePath: "/" + v.Name + v.basePath, Contract: filepath.Base(v.Contract.File()),
@@ -121,8 +122,7 @@ func (s *Sandbox) serveFaults(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet:
 		writeJSON(w, http.StatusOK, s.Faults())
 	case http.MethodDelete:
-		cur := s.Faults()
-		if err := s.SetFaults(&FaultPlan{Seed: cur.Seed}); err != nil {
+		if err := s.SetFaults(&FaultPlan{Seed: s.Faults().Seed}); err != nil {
 			adminError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
@@ -138,10 +138,11 @@ func (s *Sandbox) serveFaults(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if r.Method == http.MethodPost {
-			cur := s.Faults()
-			plan = &FaultPlan{Seed: cur.Seed, Faults: append(cur.Faults, plan.Faults...)}
+			err = s.AddFaults(plan.Faults...)
+		} else {
+			err = s.SetFaults(plan)
 		}
-		if err := s.SetFaults(plan); err != nil {
+		if err != nil {
 			adminError(w, http.StatusBadRequest, err.Error())
 			return
 		}

@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"bytes"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -172,6 +174,11 @@ func (j *journal) reset() {
 // MaxJournalBody bytes.
 func (r *record) entry() Entry {
 	e := r.Entry
+	// The ring shares header maps with the answers it journaled (cached
+	// answers among them); what leaves it is the caller's own.
+	e.RequestHeader = e.RequestHeader.Clone()
+	e.ResponseHeader = e.ResponseHeader.Clone()
+	e.Findings = slices.Clone(e.Findings)
 	var cut1, cut2 bool
 	if e.RequestBody == "" {
 		e.RequestBody, cut1 = clip(r.reqBody)
@@ -193,10 +200,11 @@ func clip(b []byte) (string, bool) {
 	return string(b), false
 }
 
-// keep is what the journal holds of a body: at most MaxJournalBody bytes.
+// keep is what the journal holds of a body: at most MaxJournalBody bytes,
+// copied when cut so that a large body is not kept alive by its head.
 func keep(b []byte) ([]byte, bool) {
 	if len(b) > MaxJournalBody {
-		return b[:MaxJournalBody:MaxJournalBody], true
+		return bytes.Clone(b[:MaxJournalBody]), true
 	}
 	return b, false
 }

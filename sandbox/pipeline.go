@@ -117,8 +117,16 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answ
 	}
 	e.Vendor = v.Name
 
-	// Route and validate.
+	// Route and validate. A HEAD the contract does not declare is
+	// answered as its GET would be, without the body, as servers do.
 	cr := contractRequest(r, rest, body)
+	if r.Method == http.MethodHead {
+		if _, err := v.Contract.Find(http.MethodHead, cr.URL.RequestURI()); err != nil {
+			if _, err := v.Contract.Find(http.MethodGet, cr.URL.RequestURI()); err == nil {
+				cr.Method = http.MethodGet
+			}
+		}
+	}
 	m, problems := v.Contract.ValidateRequest(cr)
 	if m == nil {
 		return s.routeMiss(v, cr, problems, e), body, false
@@ -145,7 +153,7 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answ
 	}
 
 	// Fault plan.
-	d := s.faults.Load().decide(v.Name, op.ID, op.Method, op.Path)
+	d := s.faults.Load().table.decide(v.Name, op.ID, op.Method, op.Path)
 	if d.delay > 0 {
 		t := time.NewTimer(d.delay)
 		select {
@@ -184,6 +192,15 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answ
 
 	// Answer.
 	a := s.answer(v, decl, op, r, rest, body, auth.tenant, e)
+	if f := d.fault; f != nil && (f.Kind == "truncate" || f.Kind == "malformed") && !hasBody(r.Method, a.status) {
+		// An answer without a body cannot be cut short or spoiled; the
+		// nearest failure a client can see is a broken connection.
+		e.Fault += "; the answer has no body, so the connection is reset instead"
+		if resetConnection(w) != nil {
+			panic(http.ErrAbortHandler)
+		}
+		return nil, body, true
+	}
 	if f := d.fault; f != nil {
 		switch f.Kind {
 		case "truncate":
@@ -219,6 +236,11 @@ func (s *Sandbox) answer(v *vendor, decl *opAnswers, op *contracts.Operation, r 
 			resp, err := t.RoundTrip(rr)
 			var miss *replay.MissError
 			switch {
+			case err == nil && resp.StatusCode < 200:
+				resp.Body.Close()
+				e.Findings = append(e.Findings, finding("cassette-status-informational", op.ID,
+					fmt.Sprintf("the recorded answer has status %d, which cannot be replayed as a final answer", resp.StatusCode)))
+				return problemAnswer(http.StatusBadGateway, SourceCassette, "the recorded answer is informational (1xx)", nil)
 			case err == nil:
 				rb, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
@@ -402,6 +424,11 @@ func violationAnswer(ps []contracts.Problem) *answer {
 
 func finding(rule, op, msg string) contracts.Problem {
 	return contracts.Problem{Rule: rule, Level: contracts.LevelError, Operation: op, Message: msg}
+}
+
+// hasBody reports whether an answer to method with status carries a body.
+func hasBody(method string, status int) bool {
+	return method != http.MethodHead && status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 func writeAnswer(w http.ResponseWriter, a *answer) {

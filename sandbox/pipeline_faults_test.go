@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -102,8 +103,28 @@ func TestFaultsSeenByAPlainClient(t *testing.T) {
 	t.Run("a connection reset", func(t *testing.T) {
 		s := startCRM(t, WithFault(Reset()))
 		_, _, err := get(t, s, plain, "/deals")
-		if err == nil || !(strings.Contains(err.Error(), "reset") || strings.Contains(err.Error(), "EOF")) {
+		if !errors.Is(err, syscall.ECONNRESET) {
 			t.Errorf("got %v, want a reset connection", err)
+		}
+	})
+	t.Run("a truncated answer without a body resets instead", func(t *testing.T) {
+		s := startCRM(t, WithFault(Truncate().On("ping")))
+		_, _, err := get(t, s, plain, "/ping")
+		if !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("got %v, want a reset connection for a 204", err)
+		}
+	})
+	t.Run("Close does not wait for a hang", func(t *testing.T) {
+		s, err := Start([]Vendor{{Name: "crm", Contract: loadContract(t, "crm.yaml")}}, WithFault(Hang(time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go get(t, s, plain, "/deals")
+		time.Sleep(200 * time.Millisecond) // the call reaches its hang
+		t0 := time.Now()
+		s.Close()
+		if took := time.Since(t0); took > 2*time.Second {
+			t.Errorf("Close took %s with a call hanging", took)
 		}
 	})
 	t.Run("a truncated body", func(t *testing.T) {

@@ -39,6 +39,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -73,13 +74,15 @@ type Sandbox struct {
 	vendors map[string]*vendor
 	order   []*vendor
 	tenants *tenants
-	faults  atomic.Pointer[faultTable]
-	plan    atomic.Pointer[FaultPlan]
+	faults  atomic.Pointer[faultState]
+	faultMu sync.Mutex // serialises changes to the plan
 	journal *journal
+	client  *Client
 	seq     atomic.Uint64 // correlation IDs handed out
 
 	ln       net.Listener
 	srv      *http.Server
+	stop     context.CancelFunc // ends the calls and deliveries in progress
 	url      string
 	closeErr error
 	closed   sync.Once
@@ -118,7 +121,10 @@ func Start(vendors []Vendor, opts ...Option) (*Sandbox, error) {
 	}
 	s.ln = ln
 	s.url = "http://" + listenURLHost(ln.Addr())
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	base, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return base }}
+	s.client = NewClient(s.url, nil)
 	go s.srv.Serve(ln)
 	return s, nil
 }
@@ -217,26 +223,51 @@ func (s *Sandbox) Vendors() []string {
 	return out
 }
 
-// Client is an admin client for this sandbox, with an HTTP client of its own.
-func (s *Sandbox) Client() *Client { return NewClient(s.url, nil) }
+// Client is the sandbox's admin client, the same on every call.
+func (s *Sandbox) Client() *Client { return s.client }
 
 // Close stops serving and waits for calls in progress to end, as
-// httptest.Server.Close does. Deliveries in progress are cancelled.
+// httptest.Server.Close does. Calls held by a hang or latency fault, and
+// deliveries asked for through the admin API, are cancelled first; a
+// delivery started with [Sandbox.Deliver] ends with its own context.
 func (s *Sandbox) Close() error {
 	s.closed.Do(func() {
+		s.stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := s.srv.Shutdown(ctx); err != nil {
-			// Hanging faults hold connections; cut them rather than wait.
 			s.closeErr = s.srv.Close()
 		}
+		s.client.hc.CloseIdleConnections()
 	})
 	return s.closeErr
 }
 
+// faultState is the plan in force and the table that applies it, swapped
+// together.
+type faultState struct {
+	plan  *FaultPlan
+	table *faultTable
+}
+
 // SetFaults replaces the fault plan while the sandbox runs; a nil plan or
 // one without faults clears it. Counters (first N calls, windows) restart.
+// A plan's Seed of 0 means the sandbox's own seed ([WithSeed]).
 func (s *Sandbox) SetFaults(plan *FaultPlan) error {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	return s.setFaults(plan)
+}
+
+// AddFaults adds faults to the plan in force; counters restart.
+func (s *Sandbox) AddFaults(faults ...Fault) error {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	cur := s.faults.Load().plan
+	return s.setFaults(&FaultPlan{Seed: cur.Seed, Faults: append(slices.Clone(cur.Faults), faults...)})
+}
+
+func (s *Sandbox) setFaults(plan *FaultPlan) error {
 	if plan == nil {
 		plan = &FaultPlan{}
 	}
@@ -249,24 +280,56 @@ func (s *Sandbox) SetFaults(plan *FaultPlan) error {
 				return fmt.Errorf("fault %d (%s): no vendor %q; the vendors are %s", i+1, f, f.Vendor, strings.Join(s.Vendors(), ", "))
 			}
 		}
+		if err := s.checkOperation(f); err != nil {
+			return fmt.Errorf("fault %d (%s): %w", i+1, f, err)
+		}
 	}
-	cp := &FaultPlan{Seed: plan.Seed, Faults: append([]Fault(nil), plan.Faults...)}
-	s.plan.Store(cp)
-	s.faults.Store(newFaultTable(cp.Seed, cp.Faults, s.cfg.now))
+	cp := &FaultPlan{Seed: plan.Seed, Faults: slices.Clone(plan.Faults)}
+	if cp.Seed == 0 {
+		cp.Seed = s.cfg.seed
+	}
+	s.faults.Store(&faultState{plan: cp, table: newFaultTable(cp.Seed, cp.Faults, s.cfg.now)})
 	return nil
+}
+
+// checkOperation makes sure a fault's operation exists, so that a typo in
+// a fault file is an error rather than a fault that never fires.
+func (s *Sandbox) checkOperation(f Fault) error {
+	if f.Operation == "" {
+		return nil
+	}
+	var names []string
+	for _, v := range s.order {
+		if f.Vendor != "" && v.Name != f.Vendor {
+			continue
+		}
+		for _, op := range v.Contract.Operations() {
+			if op.ID == f.Operation || strings.EqualFold(op.Method+" "+op.Path, f.Operation) {
+				return nil
+			}
+			names = append(names, op.ID)
+		}
+	}
+	msg := fmt.Sprintf("no operation %q; name one by its operationId or as \"METHOD /path/template\"", f.Operation)
+	if near := closest(f.Operation, names); near != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	return errors.New(msg)
 }
 
 // Faults returns a copy of the fault plan in force.
 func (s *Sandbox) Faults() *FaultPlan {
-	p := s.plan.Load()
-	return &FaultPlan{Seed: p.Seed, Faults: append([]Fault(nil), p.Faults...)}
+	p := s.faults.Load().plan
+	return &FaultPlan{Seed: p.Seed, Faults: slices.Clone(p.Faults)}
 }
 
 // Reset empties the journal, restarts the fault counters and rewinds every
 // cassette, as if the sandbox had just started with the faults in force.
 func (s *Sandbox) Reset() {
 	s.journal.reset()
-	s.SetFaults(s.Faults())
+	s.faultMu.Lock()
+	s.setFaults(s.faults.Load().plan)
+	s.faultMu.Unlock()
 	for _, v := range s.order {
 		v.mu.Lock()
 		v.replays = map[string]*replay.Transport{}

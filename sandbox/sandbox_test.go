@@ -259,6 +259,32 @@ func TestJournal(t *testing.T) {
 	}
 }
 
+func TestJournalEntriesAreTheCallersOwn(t *testing.T) {
+	s := startCRM(t)
+	call(t, "GET", s.VendorURL("crm")+"/deals", "", "Authorization", "Bearer t")
+	e := lastEntry(t, s)
+	e.ResponseHeader.Set("X-Changed", "1")
+	e.RequestHeader.Set("X-Changed", "1")
+	resp, _ := call(t, "GET", s.VendorURL("crm")+"/deals", "", "Authorization", "Bearer t")
+	if resp.Header.Get("X-Changed") != "" {
+		t.Error("changing a journaled entry's headers changed the next answer")
+	}
+	if first := s.Journal(JournalFilter{}).Entries[0]; first.RequestHeader.Get("X-Changed") != "" {
+		t.Error("changing a journaled entry changed the journal")
+	}
+}
+
+func TestHeadIsAnsweredAsGet(t *testing.T) {
+	s := startCRM(t)
+	resp, body := call(t, "HEAD", s.VendorURL("crm")+"/deals", "", "Authorization", "Bearer t")
+	if resp.StatusCode != 200 || body != "" || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("HEAD /deals = %d %q %v, want 200 with GET's headers and no body", resp.StatusCode, body, resp.Header)
+	}
+	if e := lastEntry(t, s); e.Operation != "listDeals" {
+		t.Errorf("HEAD journaled as %q, want listDeals", e.Operation)
+	}
+}
+
 func TestStartErrors(t *testing.T) {
 	c := loadContract(t, "crm.yaml")
 	tests := []struct {
@@ -276,6 +302,7 @@ func TestStartErrors(t *testing.T) {
 		{"a zero option", []Vendor{{Contract: c}}, []Option{{}}, "zero sandbox.Option"},
 		{"a fault for an unknown vendor", []Vendor{{Contract: c}}, []Option{WithFault(Status(503).ForVendor("erp"))}, `no vendor "erp"`},
 		{"a bad journal cap", []Vendor{{Contract: c}}, []Option{WithJournalCap(0)}, "at least 1"},
+		{"a fault for a misspelt operation", []Vendor{{Contract: c}}, []Option{WithFault(Status(503).On("createDeel"))}, `no operation "createDeel"; name one by its operationId or as "METHOD /path/template" (did you mean "createDeal"?)`},
 	}
 	for _, tc := range tests {
 		s, err := Start(tc.vendors, tc.opts...)
@@ -291,42 +318,57 @@ func TestStartErrors(t *testing.T) {
 }
 
 // TestMemoryBoundedByTheJournalRing: the journal is a ring, so a long run
-// keeps a fixed number of entries and the heap stops growing.
+// keeps a fixed number of entries and the heap stops growing; and it keeps
+// the head of a large body only, not the whole.
 func TestMemoryBoundedByTheJournalRing(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: 45,000 calls")
+		t.Skip("-short: 47,000 calls")
 	}
 	s, err := newSandbox([]Vendor{{Name: "crm", Contract: loadContract(t, "crm.yaml")}}, []Option{WithJournalCap(500)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(n int) {
+	big := `{"name":"` + strings.Repeat("x", 1<<20) + `","amount":1}`
+	run := func(n int, bigEvery int) {
 		for i := 0; i < n; i++ {
 			req := httptest.NewRequest("GET", "/crm/v2/deals?limit=5", nil)
+			if bigEvery > 0 && i%bigEvery == 0 {
+				req = httptest.NewRequest("POST", "/crm/v2/deals", strings.NewReader(big))
+				req.Header.Set("Content-Type", "application/json")
+			}
 			req.Header.Set("Authorization", "Bearer t")
 			rec := httptest.NewRecorder()
 			s.ServeHTTP(rec, req)
-			if rec.Code != 200 {
+			if rec.Code != 200 && rec.Code != 201 {
 				t.Fatalf("call %d: %d %s", i, rec.Code, rec.Body)
 			}
 		}
 	}
-	heap := func() uint64 {
+	heap := func() int64 {
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
+		return int64(m.HeapAlloc)
 	}
-	run(5000)
+	run(5000, 0)
 	before := heap()
-	run(40000)
+	run(40000, 0)
 	after := heap()
 	p := s.Journal(JournalFilter{})
 	if len(p.Entries) != 500 || p.Dropped != 44500 {
 		t.Errorf("journal holds %d entries and dropped %d, want 500 and 44500", len(p.Entries), p.Dropped)
 	}
 	// 40,000 kept entries would take tens of megabytes.
-	if grew := int64(after) - int64(before); grew > 4<<20 {
+	if grew := after - before; grew > 4<<20 {
 		t.Errorf("the heap grew by %d bytes over 40,000 calls with a ring of 500", grew)
+	}
+
+	// A ring of 500 holding 50 bodies of 1 MiB keeps 50 heads of 64 KiB
+	// (3.2 MiB), not 50 MiB.
+	run(2000, 10)
+	full := heap()
+	s.Reset()
+	if kept := full - heap(); kept > 12<<20 {
+		t.Errorf("the journal of 500 entries kept %d bytes; large bodies are kept whole", kept)
 	}
 }

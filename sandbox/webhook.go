@@ -61,8 +61,9 @@ type WebhookEvent struct {
 	Body   string      `json:"body"`
 }
 
-// Signature says how deliveries are signed, with HMAC-SHA256 and a
-// timestamp in every style.
+// Signature says how deliveries are signed, with HMAC-SHA256: the hex
+// style signs the body alone, as GitHub does; the other two sign a
+// timestamp with it, and send it.
 type Signature struct {
 	Style  string `json:"style,omitempty"`  // SignHex, SignTimestamped or SignStandard
 	Header string `json:"header,omitempty"` // for hex and timestamped: the header to set
@@ -136,8 +137,8 @@ func (s *Sandbox) Deliver(ctx context.Context, wh Webhook) ([]Entry, error) {
 		e := deliveryEntry(wh.Vendor, d)
 		body, cut := keep(d.Body)
 		e.BodyCut = cut
-		s.journal.add(&e, body, nil)
-		e.RequestBody = string(body)
+		s.journal.add(&e, body, d.Answer)
+		e.RequestBody, e.ResponseBody = string(body), string(d.Answer)
 		if s.cfg.onCall != nil {
 			s.cfg.onCall(e)
 		}
@@ -207,7 +208,7 @@ func deliveryEntry(vendor string, d replay.Delivery) Entry {
 	e := Entry{
 		Kind: KindDelivery, Time: d.Sent, Took: d.Took, Vendor: vendor, Method: http.MethodPost,
 		Event: d.Name, Target: d.URL, Attempt: d.Attempt, Copy: d.Copy, Status: d.Status,
-		RequestHeader: d.Header, Source: SourceTarget,
+		RequestHeader: d.Header, ResponseHeader: d.AnswerHeader, Source: SourceTarget,
 	}
 	if d.Header != nil {
 		e.CorrelationID = d.Header.Get("webhook-id")

@@ -7,9 +7,11 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +42,14 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		st, r.statuses = r.statuses[0], r.statuses[1:]
 	}
 	w.WriteHeader(st)
+	fmt.Fprintf(w, "answer %d", len(r.got))
+}
+
+// received returns what has arrived so far.
+func (r *receiver) received() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
 }
 
 func startReceiver(t *testing.T, statuses ...int) (*receiver, string) {
@@ -121,13 +131,13 @@ func TestDeliverySignatures(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.reason, err)
 		}
-		if len(attempts) != 1 || len(rc.got) != 1 {
-			t.Fatalf("%s: %d attempts, %d received", tc.reason, len(attempts), len(rc.got))
+		if len(attempts) != 1 || len(rc.received()) != 1 {
+			t.Fatalf("%s: %d attempts, %d received", tc.reason, len(attempts), len(rc.received()))
 		}
-		if why := tc.verify(rc.got[0].header, rc.got[0].body); why != "" {
+		if why := tc.verify(rc.received()[0].header, rc.received()[0].body); why != "" {
 			t.Errorf("%s: %s", tc.reason, why)
 		}
-		if ps := s.vendors["crm"].Contract.ValidateEvent("deal.updated", rc.got[0].body); len(ps) > 0 {
+		if ps := s.vendors["crm"].Contract.ValidateEvent("deal.updated", rc.received()[0].body); len(ps) > 0 {
 			t.Errorf("%s: the synthesised event breaks the contract: %v", tc.reason, ps)
 		}
 	}
@@ -146,7 +156,7 @@ func TestDeliveryDuplicatesReorderRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 		var bodies []string
-		for _, g := range rc.got {
+		for _, g := range rc.received() {
 			bodies = append(bodies, string(g.body))
 		}
 		want := []string{`{"n":0}`, `{"n":0}`, `{"n":0}`, `{"n":1}`, `{"n":1}`, `{"n":1}`}
@@ -161,7 +171,7 @@ func TestDeliveryDuplicatesReorderRetries(t *testing.T) {
 				t.Fatal(err)
 			}
 			var ns []string
-			for _, g := range rc.got {
+			for _, g := range rc.received() {
 				var v struct{ N int }
 				json.Unmarshal(g.body, &v)
 				ns = append(ns, strconv.Itoa(v.N))
@@ -188,14 +198,15 @@ func TestDeliveryDuplicatesReorderRetries(t *testing.T) {
 		for _, a := range attempts {
 			statuses = append(statuses, a.Status)
 		}
-		if !equalInts(statuses, []int{500, 503, 200}) || len(rc.got) != 3 {
+		if !equalInts(statuses, []int{500, 503, 200}) || len(rc.received()) != 3 {
 			t.Fatalf("attempts answered %v, want 500, 503, 200", statuses)
 		}
-		if id := rc.got[0].header.Get("webhook-id"); id == "" || rc.got[2].header.Get("webhook-id") != id {
-			t.Errorf("a retry changed the webhook-id: %q then %q", id, rc.got[2].header.Get("webhook-id"))
+		if id := rc.received()[0].header.Get("webhook-id"); id == "" || rc.received()[2].header.Get("webhook-id") != id {
+			t.Errorf("a retry changed the webhook-id: %q then %q", id, rc.received()[2].header.Get("webhook-id"))
 		}
 		j := s.Journal(JournalFilter{Kind: KindDelivery})
-		if len(j.Entries) != 3 || j.Entries[2].Attempt != 3 || j.Entries[0].RequestBody != `{"n":0}` || j.Entries[0].Event != "deal.updated" {
+		if len(j.Entries) != 3 || j.Entries[2].Attempt != 3 || j.Entries[0].RequestBody != `{"n":0}` || j.Entries[0].Event != "deal.updated" ||
+			j.Entries[1].ResponseBody != "answer 2" || j.Entries[1].Status != 503 {
 			t.Errorf("journal of deliveries: %+v", j.Entries)
 		}
 	})
@@ -210,8 +221,8 @@ func TestDeliveryDuplicatesReorderRetries(t *testing.T) {
 		if _, err := s.Deliver(context.Background(), Webhook{Vendor: "crm", File: "testdata/events.yaml", Target: target}); err != nil {
 			t.Fatal(err)
 		}
-		if len(rc.got) != 2 || rc.got[0].header.Get("Content-Type") != "application/json" {
-			t.Errorf("received %d events", len(rc.got))
+		if len(rc.received()) != 2 || rc.received()[0].header.Get("Content-Type") != "application/json" {
+			t.Errorf("received %d events", len(rc.received()))
 		}
 	})
 }
