@@ -132,7 +132,8 @@ func (f Fault) ForVendor(name string) Fault { f.Vendor = name; return f }
 func (f Fault) FirstN(n int) Fault { f.First = n; return f }
 
 // WithProbability returns f applied to each matching call with chance p,
-// drawn from the plan's seed.
+// drawn from the plan's seed. 0 and 1 both mean every call, as a fault
+// with no probability set does; to turn a fault off, remove it.
 func (f Fault) WithProbability(p float64) Fault { f.Probability = p; return f }
 
 // RetryAfterDate returns the rate-limit fault f sending Retry-After as an

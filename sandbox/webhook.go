@@ -51,7 +51,14 @@ type Webhook struct {
 	// as vendors do.
 	Retries int      `json:"retries,omitempty"`
 	Backoff Duration `json:"backoff,omitempty"`
+	// Timeout bounds the whole delivery, retries included, so that a
+	// receiver that never answers cannot hold it forever. Zero means
+	// [DefaultDeliveryTimeout] unless the caller's context ends sooner.
+	Timeout Duration `json:"timeout,omitempty"`
 }
+
+// DefaultDeliveryTimeout bounds a delivery whose Webhook sets no Timeout.
+const DefaultDeliveryTimeout = 2 * time.Minute
 
 // WebhookEvent is one event to deliver: a name for the journal, headers,
 // and the exact body.
@@ -116,9 +123,15 @@ func (s *Sandbox) Deliver(ctx context.Context, wh Webhook) ([]Entry, error) {
 	if wh.Duplicates > 1 {
 		opts = append(opts, replay.Duplicate(wh.Duplicates))
 	}
-	if wh.Duplicates < 0 || wh.Retries < 0 || wh.Delay < 0 || wh.Backoff < 0 {
-		return nil, &usageError{"webhook: duplicates, retries, delay and backoff cannot be negative"}
+	if wh.Duplicates < 0 || wh.Retries < 0 || wh.Delay < 0 || wh.Backoff < 0 || wh.Timeout < 0 {
+		return nil, &usageError{"webhook: duplicates, retries, delay, backoff and timeout cannot be negative"}
 	}
+	timeout := time.Duration(wh.Timeout)
+	if timeout == 0 {
+		timeout = DefaultDeliveryTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	if wh.Reorder {
 		opts = append(opts, replay.OutOfOrder(int64(s.cfg.seed)))
 	}

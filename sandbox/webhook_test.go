@@ -226,3 +226,19 @@ func TestDeliveryDuplicatesReorderRetries(t *testing.T) {
 		}
 	})
 }
+
+func TestDeliveryTimeout(t *testing.T) {
+	s := startCRM(t)
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
+	defer srv.Close()
+	defer close(block)
+	t0 := time.Now()
+	attempts, err := s.Deliver(context.Background(), Webhook{Vendor: "crm", Event: "deal.updated", Target: srv.URL, Timeout: Duration(200 * time.Millisecond)})
+	if err == nil || time.Since(t0) > 5*time.Second {
+		t.Errorf("a receiver that never answers: %v after %s, want the timeout's error", err, time.Since(t0))
+	}
+	if len(attempts) != 1 || attempts[0].Error == "" {
+		t.Errorf("attempts %+v, want the one attempt with its error", attempts)
+	}
+}

@@ -21,8 +21,8 @@ import (
 
 const sandboxHelp = `Usage:
   tether sandbox serve --contract [NAME=]FILE... [--cassettes PATH...]
-                       [--faults FILE] [--port N] [--host ADDR]
-                       [--strict] [--seed N] [--quiet]
+                       [--faults FILE] [--tenant NAME=CREDENTIAL...]
+                       [--port N] [--host ADDR] [--strict] [--seed N] [--quiet]
 
 sandbox serve impersonates vendors from their contracts until Ctrl-C. Each
 vendor gets a base URL of its own on one port:
@@ -40,8 +40,8 @@ one line:
 
 The admin API is at http://HOST:PORT/__tether/: health, journal (with
 filters), faults (GET, PUT, POST, DELETE), reset and deliver. With no
-tenants registered, any credential of the right shape is accepted; a
-missing one gets 401.
+--tenant, any credential of the right shape is accepted; a missing one
+gets 401.
 
   --contract [NAME=]FILE  an OpenAPI 3.x or Swagger 2.0 contract; repeat for
                           several vendors. NAME is the vendor's path
@@ -53,6 +53,15 @@ missing one gets 401.
   --faults FILE           a fault plan (YAML): status codes, 429 with
                           Retry-After, latency, hangs, resets, truncated or
                           malformed bodies, per operation or for all
+  --tenant NAME=CREDENTIAL
+                          register a credential of tenant NAME; repeat for
+                          more credentials or tenants. CREDENTIAL is
+                          bearer:TOKEN[;SCOPE,SCOPE...] (also for OAuth2),
+                          api-key:KEY or basic:USER:PASSWORD. A call is
+                          answered as the tenant whose credential it
+                          carries; an unknown one gets 401, a token without
+                          a scope the operation needs 403. These are the
+                          sandbox's own test credentials, never real ones
   --port N                the port to listen on (default 8787; 0 for any)
   --host ADDR             the address to listen on (default 127.0.0.1;
                           0.0.0.0 in a container)
@@ -95,8 +104,9 @@ func runSandbox(env *environ, args []string) int {
 func runSandboxServe(env *environ, args []string) int {
 	fl := flag.NewFlagSet("sandbox serve", flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
-	var contractArgs, cassetteArgs stringList
+	var contractArgs, cassetteArgs, tenantArgs stringList
 	fl.Var(&contractArgs, "contract", "")
+	fl.Var(&tenantArgs, "tenant", "")
 	fl.Var(&cassetteArgs, "cassettes", "")
 	faultsFile := fl.String("faults", "", "")
 	port := fl.Int("port", 8787, "")
@@ -133,6 +143,11 @@ func runSandboxServe(env *environ, args []string) int {
 		return fail(env, fmt.Errorf("sandbox serve: %w", err))
 	}
 	opts := []sandbox.Option{sandbox.WithAddr(net.JoinHostPort(*host, strconv.Itoa(*port)))}
+	tenantOpts, err := tenantOptions(tenantArgs)
+	if err != nil {
+		return fail(env, err)
+	}
+	opts = append(opts, tenantOpts...)
 	if *strict {
 		opts = append(opts, sandbox.Strict())
 	}
@@ -189,6 +204,53 @@ func runSandboxServe(env *environ, args []string) int {
 		return fail(env, fmt.Errorf("sandbox serve: stop: %w", err))
 	}
 	return exitOK
+}
+
+// tenantOptions reads --tenant NAME=CREDENTIAL flags, gathering each
+// tenant's credentials into one option.
+func tenantOptions(args []string) ([]sandbox.Option, error) {
+	var names []string
+	creds := map[string][]sandbox.Credential{}
+	for _, arg := range args {
+		name, cred, ok := strings.Cut(arg, "=")
+		if !ok || name == "" {
+			return nil, usageError{fmt.Sprintf("sandbox serve: --tenant %q: write NAME=CREDENTIAL, such as acme=bearer:TOKEN", arg)}
+		}
+		kind, secret, _ := strings.Cut(cred, ":")
+		var c sandbox.Credential
+		switch kind {
+		case "bearer":
+			token, scopes, _ := strings.Cut(secret, ";")
+			var list []string
+			if scopes != "" {
+				list = strings.Split(scopes, ",")
+			}
+			c = sandbox.Bearer(token, list...)
+			secret = token
+		case "api-key":
+			c = sandbox.APIKey(secret)
+		case "basic":
+			user, pass, ok := strings.Cut(secret, ":")
+			if !ok {
+				return nil, usageError{fmt.Sprintf("sandbox serve: --tenant %s: basic needs USER:PASSWORD", name)}
+			}
+			c = sandbox.Basic(user, pass)
+		default:
+			return nil, usageError{fmt.Sprintf("sandbox serve: --tenant %s: the credential must start with bearer:, api-key: or basic:", name)}
+		}
+		if secret == "" {
+			return nil, usageError{fmt.Sprintf("sandbox serve: --tenant %s: the %s credential is empty", name, kind)}
+		}
+		if _, seen := creds[name]; !seen {
+			names = append(names, name)
+		}
+		creds[name] = append(creds[name], c)
+	}
+	var opts []sandbox.Option
+	for _, n := range names {
+		opts = append(opts, sandbox.WithTenant(n, creds[n]...))
+	}
+	return opts, nil
 }
 
 // callLine is the line printed for one journaled call or delivery.
@@ -291,10 +353,10 @@ func vendorOf(c *fixtures.Cassette, name string, byName, hosts map[string]int, n
 }
 
 // splitNamed splits "name=path" into its parts; a plain path has no name.
-// A path holding "=" but no valid name before it stays whole.
+// A path holding "=" with a separator before it stays whole.
 func splitNamed(arg string) (string, string) {
 	name, path, ok := strings.Cut(arg, "=")
-	if !ok || name == "" || strings.ContainsAny(name, `/\.`) {
+	if !ok || name == "" || strings.ContainsAny(name, `/\`) {
 		return "", arg
 	}
 	return name, path

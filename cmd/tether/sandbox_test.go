@@ -107,3 +107,45 @@ func TestSandboxServeRefuses(t *testing.T) {
 		t.Errorf("--help: exit %d\n%s", code, out)
 	}
 }
+
+func TestSandboxServeTenants(t *testing.T) {
+	var out, errb syncBuffer
+	stop := make(chan struct{})
+	env := &environ{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, interrupted: stop}
+	done := make(chan int)
+	go func() {
+		done <- run(env, []string{"sandbox", "serve", "--contract", "crm.v2=../../sandbox/testdata/crm.yaml", "--port", "0",
+			"--tenant", "acme=bearer:acme-token;deals:read", "--tenant", "acme=basic:acme:pw", "--tenant", "globex=api-key:globex-key"})
+	}()
+	defer func() { close(stop); <-done }()
+	base := waitFor(t, &out, regexp.MustCompile(`crm\.v2 +(http://127\.0\.0\.1:\d+/crm\.v2/v2) `))[1]
+	tests := []struct {
+		reason, method, path, header, value string
+		status                              int
+	}{
+		{"a token with the scope", "GET", "/deals", "Authorization", "Bearer acme-token", 200},
+		{"a token without the scope", "POST", "/deals", "Authorization", "Bearer acme-token", 403},
+		{"an unknown token", "GET", "/deals", "Authorization", "Bearer nobody", 401},
+		{"basic credentials of acme", "GET", "/reports", "Authorization", "Basic YWNtZTpwdw==", 200},
+		{"the API key of globex", "GET", "/deals/d_1", "X-Api-Key", "globex-key", 200},
+	}
+	for _, tc := range tests {
+		req, _ := http.NewRequest(tc.method, base+tc.path, strings.NewReader(`{"name":"n","amount":1}`))
+		req.Header.Set(tc.header, tc.value)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d", tc.reason, resp.StatusCode, tc.status)
+		}
+	}
+	for _, bad := range []string{"acme", "acme=token:x", "acme=basic:nopassword", "acme=bearer:"} {
+		code, _, errs := runCLI("sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--tenant", bad)
+		if code != exitCannot || !strings.Contains(errs, "--tenant") {
+			t.Errorf("--tenant %s: exit %d, %s", bad, code, errs)
+		}
+	}
+}

@@ -31,6 +31,10 @@ type SandboxSpec struct {
 	// Seed seeds synthesised answers and fault draws. Zero leaves the
 	// sandbox's default: 1, or the fault file's seed.
 	Seed uint64
+	// Tenants registers credentials as `tether sandbox serve --tenant`
+	// takes them: "acme=bearer:TOKEN;deals:read", "acme=api-key:KEY",
+	// "acme=basic:USER:PASSWORD". None means any credential is accepted.
+	Tenants []string
 	// Dir is the directory the tether binary is built in, with
 	// `go build github.com/tetherkit/tether/cmd/tether`; empty means the
 	// current one. It must lie in a module that is, or requires, tether.
@@ -127,7 +131,8 @@ func StartSandbox(ctx context.Context, spec SandboxSpec, opts ...Option) (*Sandb
 	}, nil
 }
 
-var vendorName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+// vendorName is the sandbox's rule for a vendor's path segment.
+var vendorName = regexp.MustCompile(`^[A-Za-z0-9-.][A-Za-z0-9_.-]*$`)
 
 // layout returns the files to copy into the image, keyed by image path,
 // and the arguments that follow the tether binary.
@@ -144,8 +149,8 @@ func (s SandboxSpec) layout() (map[string]string, []string, error) {
 			base := filepath.Base(v.Contract)
 			name = strings.TrimSuffix(base, filepath.Ext(base))
 		}
-		if !vendorName.MatchString(name) {
-			return nil, nil, fmt.Errorf("vendor %q of contract %s: want a name of letters, digits, '-' and '_'", name, v.Contract)
+		if !vendorName.MatchString(name) || name == "." || name == ".." {
+			return nil, nil, fmt.Errorf("vendor %q of contract %s: want a name of letters, digits, '-', '_' and '.', not starting with '_'", name, v.Contract)
 		}
 		if seen[name] {
 			return nil, nil, fmt.Errorf("vendor %q given twice", name)
@@ -172,6 +177,9 @@ func (s SandboxSpec) layout() (map[string]string, []string, error) {
 	}
 	if s.Strict {
 		args = append(args, "--strict")
+	}
+	for _, t := range s.Tenants {
+		args = append(args, "--tenant", t)
 	}
 	if s.Seed != 0 {
 		args = append(args, "--seed", strconv.FormatUint(s.Seed, 10))

@@ -43,9 +43,10 @@ func TestSandboxLayout(t *testing.T) {
 			// No name: the file's; a $ref into shared/ comes along.
 			{Contract: "../../contracts/testdata/petstore.yaml"},
 		},
-		Faults: "../testdata/faults/flaky_create.yaml",
-		Strict: true,
-		Seed:   42,
+		Faults:  "../testdata/faults/flaky_create.yaml",
+		Strict:  true,
+		Seed:    42,
+		Tenants: []string{"acme=bearer:t1;deals:read", "acme=api-key:k1"},
 	}
 	files, args, err := spec.layout()
 	if err != nil {
@@ -69,7 +70,7 @@ func TestSandboxLayout(t *testing.T) {
 		"--cassettes", "crm=/cassettes/crm/1",
 		"--contract", "petstore=/contracts/petstore/petstore.yaml",
 		"--faults", "/faults/flaky_create.yaml",
-		"--strict", "--seed", "42",
+		"--strict", "--tenant", "acme=bearer:t1;deals:read", "--tenant", "acme=api-key:k1", "--seed", "42",
 		"--host", "0.0.0.0", "--port", "8080", "--quiet",
 	}
 	if diff := cmp.Diff(wantArgs, args); diff != "" {
@@ -87,8 +88,9 @@ func TestSandboxLayoutErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"no vendor to impersonate", SandboxSpec{}, "no vendors"},
-		{"a name that cannot be a path segment", SandboxSpec{Vendors: []Vendor{{Name: "c.rm", Contract: "../testdata/crm.yaml"}}}, `vendor "c.rm"`},
-		{"a default name with a dot in it", SandboxSpec{Vendors: []Vendor{{Contract: "../testdata/crm.v2.yaml"}}}, `vendor "crm.v2"`},
+		{"a name that cannot be a path segment", SandboxSpec{Vendors: []Vendor{{Name: "c/rm", Contract: "../testdata/crm.yaml"}}}, `vendor "c/rm"`},
+		{"a name that is a relative path", SandboxSpec{Vendors: []Vendor{{Name: "..", Contract: "../testdata/crm.yaml"}}}, `vendor ".."`},
+		{"a name the admin API would shadow", SandboxSpec{Vendors: []Vendor{{Name: "__tether", Contract: "../testdata/crm.yaml"}}}, `vendor "__tether"`},
 		{"one name for two vendors", SandboxSpec{Vendors: []Vendor{{Contract: "../testdata/crm.yaml"}, {Name: "crm", Contract: "../testdata/events.yaml"}}}, `vendor "crm" given twice`},
 		{"a missing contract", SandboxSpec{Vendors: []Vendor{{Contract: "../testdata/nope.yaml"}}}, "nope.yaml"},
 		{"a missing cassette", SandboxSpec{Vendors: []Vendor{{Contract: "../testdata/crm.yaml", Cassettes: []string{"nope.yaml"}}}}, "nope.yaml"},
