@@ -76,11 +76,16 @@ func (c *Contract) Find(method, target string) (*Match, error) {
 }
 
 func (c *Contract) find(method, target string) (*Match, *LookupError) {
-	method = strings.ToUpper(method)
 	path := target
 	if u, err := url.Parse(target); err == nil {
 		path = u.EscapedPath()
 	}
+	return c.findPath(method, path)
+}
+
+// findPath is find for a request whose escaped path is already known.
+func (c *Contract) findPath(method, path string) (*Match, *LookupError) {
+	method = strings.ToUpper(method)
 	if path == "" {
 		path = "/"
 	}

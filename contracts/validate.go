@@ -25,7 +25,7 @@ import (
 // in a stable order. The request body is left readable and req is not
 // modified.
 func (c *Contract) ValidateRequest(req *http.Request) (*Match, []Problem) {
-	m, err := c.find(req.Method, req.URL.String())
+	m, err := c.findPath(req.Method, req.URL.EscapedPath())
 	if err != nil {
 		return nil, []Problem{c.lookupProblem(err)}
 	}
@@ -35,7 +35,7 @@ func (c *Contract) ValidateRequest(req *http.Request) (*Match, []Problem) {
 // ValidateResponse checks resp as the answer to req: its status must be
 // declared for the operation, and its headers and body must match.
 func (c *Contract) ValidateResponse(req *http.Request, resp *http.Response) []Problem {
-	m, err := c.find(req.Method, req.URL.String())
+	m, err := c.findPath(req.Method, req.URL.EscapedPath())
 	if err != nil {
 		return []Problem{c.lookupProblem(err)}
 	}
@@ -45,7 +45,7 @@ func (c *Contract) ValidateResponse(req *http.Request, resp *http.Response) []Pr
 // ValidateExchange checks a request and its response, finding the operation
 // once. It is the cheapest way to check recorded traffic.
 func (c *Contract) ValidateExchange(req *http.Request, resp *http.Response) (*Match, []Problem) {
-	m, err := c.find(req.Method, req.URL.String())
+	m, err := c.findPath(req.Method, req.URL.EscapedPath())
 	if err != nil {
 		return nil, []Problem{c.lookupProblem(err)}
 	}
