@@ -472,5 +472,5 @@ func TestNewWebhookHandlerPanics(t *testing.T) {
 
 // testRetryPolicy makes attempts attempts without waiting.
 func testRetryPolicy(attempts int) RetryPolicy {
-	return RetryPolicy{Attempts: attempts}
+	return RetryPolicy{Attempts: attempts, Seed: 1, sleep: func(context.Context, time.Duration) error { return nil }}
 }
