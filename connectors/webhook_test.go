@@ -24,25 +24,6 @@ const (
 	testBody   = `{"id":"evt_1","type":"deal.updated","deal":{"id":42}}`
 )
 
-// memorySink is a dead-letter sink that keeps entries in memory.
-type memorySink struct {
-	mu  sync.Mutex
-	got []DeadLetter
-}
-
-func (s *memorySink) Put(_ context.Context, d DeadLetter) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.got = append(s.got, d)
-	return nil
-}
-
-func (s *memorySink) entries() []DeadLetter {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]DeadLetter(nil), s.got...)
-}
-
 // stepClock returns a clock that starts at start and moves one second on
 // each reading, so latencies are whole seconds.
 func stepClock(start time.Time) func() time.Time {
@@ -61,7 +42,7 @@ func stepClock(start time.Time) func() time.Time {
 type rig struct {
 	handler http.Handler
 	env     *Env
-	sink    *memorySink
+	sink    *MemorySink
 	logs    *bytes.Buffer
 	calls   atomic.Int32
 	events  chan Event
@@ -69,7 +50,7 @@ type rig struct {
 
 func newRig(t *testing.T, handle func(ctx context.Context, env *Env, ev Event) error, opts ...HandlerOption) *rig {
 	t.Helper()
-	r := &rig{sink: &memorySink{}, logs: &bytes.Buffer{}, events: make(chan Event, 16)}
+	r := &rig{sink: &MemorySink{}, logs: &bytes.Buffer{}, events: make(chan Event, 16)}
 	r.env = NewEnv(slog.New(slog.NewJSONHandler(&lockedWriter{w: r.logs}, nil)))
 	r.env.DeadLetters = r.sink
 	c := ConnectorFunc(func(ctx context.Context, env *Env, ev Event) error {
@@ -248,7 +229,7 @@ func TestWebhookHandler(t *testing.T) {
 			t.Errorf("%s: the connector ran %d times, want %d", tt.reason, got, tt.wantCalls)
 		}
 		var dead []string
-		for _, d := range r.sink.entries() {
+		for _, d := range r.sink.Letters() {
 			dead = append(dead, d.Class)
 		}
 		if strings.Join(dead, ",") != strings.Join(tt.wantDead, ",") {
@@ -280,7 +261,7 @@ func TestWebhookEvent(t *testing.T) {
 
 	dl := newRig(t, func(context.Context, *Env, Event) error { return Permanent(errors.New("no such deal")) })
 	dl.deliver(request(testBody, func(req *http.Request) { req.Header.Set("X-Correlation-ID", "corr-8") }))
-	got := dl.sink.entries()
+	got := dl.sink.Letters()
 	if len(got) != 1 {
 		t.Fatalf("%d dead letters, want 1", len(got))
 	}
