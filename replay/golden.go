@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tetherkit/tether/internal/atomicfile"
+	"github.com/tetherkit/tether/internal/mapkeys"
 )
 
 // goldenAbsent stands for a value one side of a [Difference] does not
@@ -161,7 +162,7 @@ func (c *goldenComparer) url(want, got string, add func(field, w, g string)) {
 		}
 		return
 	}
-	for _, name := range sortedKeys(wq, gq) {
+	for _, name := range mapkeys.SortedUnion(wq, gq) {
 		if slices.Contains(c.ignoreQuery, name) {
 			continue
 		}

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/tetherkit/tether/fixtures"
+	"github.com/tetherkit/tether/internal/mapkeys"
 )
 
 // requestKey is what matching compares, taken from a redacted request with
@@ -383,24 +384,9 @@ func keyDifferences(rec, live *requestKey) []Mismatch {
 	return out
 }
 
-// sortedKeys returns the keys of a and b, each once, sorted.
-func sortedKeys[V any](a, b map[string]V) []string {
-	keys := make([]string, 0, len(a)+len(b))
-	for k := range a {
-		keys = append(keys, k)
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // valueMismatches adds one difference per name whose values differ.
 func valueMismatches(out []Mismatch, part string, rec, live map[string][]string) []Mismatch {
-	for _, name := range sortedKeys(rec, live) {
+	for _, name := range mapkeys.SortedUnion(rec, live) {
 		if !slices.Equal(rec[name], live[name]) {
 			out = append(out, Mismatch{Part: part, Name: name, Recorded: quotedValues(rec[name]), Sent: quotedValues(live[name])})
 		}
@@ -440,7 +426,7 @@ func firstJSONDifference(path string, rec, live any) (string, string, string) {
 		if !ok {
 			break
 		}
-		for _, k := range sortedKeys(r, l) {
+		for _, k := range mapkeys.SortedUnion(r, l) {
 			rv, rok := r[k]
 			lv, lok := l[k]
 			sub := path + jsonPathKey(k)

@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -169,11 +171,7 @@ func (t *tenants) authenticate(schemes map[string]contracts.SecurityScheme, op *
 // credential is missing, -1 when one is present but nobody's, and 403
 // when a recognised token lacks a scope.
 func (t *tenants) meets(schemes map[string]contracts.SecurityScheme, req contracts.SecurityRequirement, r *http.Request) (string, int, string) {
-	names := make([]string, 0, len(req))
-	for n := range req {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(req))
 	tenant := ""
 	for _, name := range names {
 		sc, ok := schemes[name]
@@ -274,11 +272,7 @@ func bearerToken(r *http.Request) string {
 // challengeFor is the WWW-Authenticate value for the first scheme of req
 // that has one.
 func challengeFor(schemes map[string]contracts.SecurityScheme, req contracts.SecurityRequirement) string {
-	names := make([]string, 0, len(req))
-	for n := range req {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(req))
 	for _, n := range names {
 		sc := schemes[n]
 		switch {
