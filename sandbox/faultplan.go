@@ -111,6 +111,35 @@ func parseFaults(name string, data []byte) (plan *FaultPlan, err error) {
 	return p.plan(doc.Content[0])
 }
 
+// DecodeFaults reads a fault plan from n, a node of a larger YAML document
+// in the file called file, such as the faults: of a scenario. n is either
+// a plan laid out as [FaultPlan] shows, or just its list of faults (the
+// seed is then 0). Errors are as [ParseFaults] gives them, at lines of
+// file.
+func DecodeFaults(file string, n *yaml.Node) (plan *FaultPlan, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			plan, err = nil, &FaultError{File: file, Message: fmt.Sprintf("cannot read the faults: %v", r)}
+		}
+	}()
+	p := &planParser{file: file}
+	if n == nil {
+		return &FaultPlan{}, nil
+	}
+	if d := deref(n); d.Kind == yaml.SequenceNode {
+		plan := &FaultPlan{}
+		for i, item := range d.Content {
+			f, err := p.fault(i+1, item)
+			if err != nil {
+				return nil, err
+			}
+			plan.Faults = append(plan.Faults, f)
+		}
+		return plan, nil
+	}
+	return p.plan(n)
+}
+
 type planParser struct{ file string }
 
 func (p *planParser) fail(n *yaml.Node, format string, args ...any) error {

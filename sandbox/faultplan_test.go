@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestParseFaultsValid(t *testing.T) {
@@ -405,4 +407,52 @@ func BenchmarkDecide(b *testing.B) {
 			}
 		})
 	})
+}
+
+// DecodeFaults reads the faults inside a larger document, as a list or as
+// a plan, and places errors at lines of that document.
+func TestDecodeFaults(t *testing.T) {
+	const doc = `name: rate limited
+faults:
+  - kind: rate-limit
+    limit: 0
+    per: 1s
+    first: 1
+plan:
+  seed: 7
+  faults: [{kind: status, status: 503}]
+broken:
+  - kind: status
+    status: 99
+`
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(doc), &root); err != nil {
+		t.Fatal(err)
+	}
+	field := func(name string) *yaml.Node {
+		m := root.Content[0]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == name {
+				return m.Content[i+1]
+			}
+		}
+		t.Fatalf("no %s in the document", name)
+		return nil
+	}
+	list, err := DecodeFaults("s.yaml", field("faults"))
+	if err != nil || len(list.Faults) != 1 || list.Faults[0].Kind != "rate-limit" || list.Faults[0].First != 1 || list.Seed != 0 {
+		t.Errorf("list: %+v, %v", list, err)
+	}
+	plan, err := DecodeFaults("s.yaml", field("plan"))
+	if err != nil || plan.Seed != 7 || len(plan.Faults) != 1 || plan.Faults[0].Status != 503 {
+		t.Errorf("plan: %+v, %v", plan, err)
+	}
+	_, err = DecodeFaults("s.yaml", field("broken"))
+	var fe *FaultError
+	if !errors.As(err, &fe) || fe.File != "s.yaml" || fe.Line != 11 {
+		t.Errorf("broken: %v, want a FaultError at s.yaml:11, the fault's line", err)
+	}
+	if none, err := DecodeFaults("s.yaml", nil); err != nil || len(none.Faults) != 0 {
+		t.Errorf("nil node: %+v, %v", none, err)
+	}
 }

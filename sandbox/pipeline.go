@@ -235,6 +235,16 @@ func (s *Sandbox) answer(v *vendor, decl *opAnswers, op *contracts.Operation, r 
 			rr.Header = r.Header
 			resp, err := t.RoundTrip(rr)
 			var miss *replay.MissError
+			if errors.As(err, &miss) {
+				// A cassette recorded through a sandbox (tether record
+				// --upstream http://sandbox/<vendor>) has the vendor's
+				// name first in its paths.
+				rr.URL.Path = "/" + v.Name + rest
+				rr.Body = io.NopCloser(bytes.NewReader(body))
+				if resp2, err2 := t.RoundTrip(rr); err2 == nil {
+					resp, err = resp2, nil
+				}
+			}
 			switch {
 			case err == nil && resp.StatusCode < 200:
 				resp.Body.Close()

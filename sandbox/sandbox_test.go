@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -370,5 +371,30 @@ func TestMemoryBoundedByTheJournalRing(t *testing.T) {
 	s.Reset()
 	if kept := full - heap(); kept > 12<<20 {
 		t.Errorf("the journal of 500 entries kept %d bytes; large bodies are kept whole", kept)
+	}
+}
+
+// A cassette recorded through a sandbox has the vendor's name first in its
+// paths; it answers as one recorded against the vendor does.
+func TestCassetteRecordedThroughASandbox(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "crm_deals.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	through := strings.ReplaceAll(string(data), "https://api.crm.example.com/v2/", "http://127.0.0.1:18080/crm/v2/")
+	if through == string(data) {
+		t.Fatal("testdata/crm_deals.yaml no longer records https://api.crm.example.com/v2/ URLs; update this test")
+	}
+	cas, err := fixtures.Parse("crm_deals.yaml", []byte(through))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startVendors(t, []Vendor{{Name: "crm", Contract: loadContract(t, "crm.yaml"), Cassettes: []*fixtures.Cassette{cas}}})
+	resp, body := call(t, "GET", s.VendorURL("crm")+"/deals/d_7", "", "Authorization", "Bearer t")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"stage":"open"`) {
+		t.Errorf("GET /deals/d_7 = %d %s, want the recorded answer", resp.StatusCode, body)
+	}
+	if e := lastEntry(t, s); e.Source != SourceCassette {
+		t.Errorf("source %q, want %q", e.Source, SourceCassette)
 	}
 }
