@@ -18,7 +18,7 @@ import (
 )
 
 const recordHelp = `Usage:
-  tether record --upstream URL --cassette FILE [--contract FILE]... [--listen ADDR] [--append]
+  tether record --upstream URL --cassette FILE [--contract FILE]... [--as URL] [--listen ADDR] [--append]
 
 record runs a reverse proxy in front of a real vendor API. Point the client
 you want to record (a connector, curl, a test) at the address it prints;
@@ -30,6 +30,10 @@ is, and the interaction is kept, redacted, for the cassette.
   --contract FILE    validate every interaction against this contract as it
                      happens and print what breaks it; repeat for vendors
                      with several contracts
+  --as URL           keep each interaction as if made to this base URL, such
+                     as the vendor's production one, when recording through
+                     a sandbox or a staging host: the cassette then replays
+                     and lints as the vendor's own
   --listen ADDR      where the proxy listens (default 127.0.0.1:8787; use
                      127.0.0.1:0 for any free port)
   --append           keep the interactions already in FILE and add the new
@@ -54,6 +58,10 @@ Example:
       --cassette connectors/billing/cassettes/refund.yaml \
       --contract connectors/billing/contracts/stripe.yaml
   STRIPE_API_BASE=http://127.0.0.1:8787 go run ./connectors/billing/cmd/refund
+
+  # through a sandbox of the contract, kept at the vendor's URL
+  tether record --upstream http://127.0.0.1:8080/crm/v2 --as https://api.crm.example/v2 \
+      --cassette connectors/dealnotify/cassettes/crm-deal-4207.yaml
 `
 
 // stringList is a flag that may be given several times.
@@ -69,6 +77,7 @@ func runRecord(env *environ, args []string) int {
 	cassette := fl.String("cassette", "", "")
 	listen := fl.String("listen", "127.0.0.1:8787", "")
 	appendOld := fl.Bool("append", false, "")
+	recordAs := fl.String("as", "", "")
 	var contractFiles stringList
 	fl.Var(&contractFiles, "contract", "")
 	if err := fl.Parse(args); err != nil {
@@ -110,7 +119,11 @@ func runRecord(env *environ, args []string) int {
 
 	var mu sync.Mutex // keeps each interaction's lines together
 	errorsFound := 0
-	proxy, err := fixtures.NewProxy(*upstream, fixtures.ValidateAgainst(cs...), fixtures.OnRecorded(func(rec fixtures.Recorded) {
+	proxyOpts := []fixtures.Option{fixtures.ValidateAgainst(cs...)}
+	if *recordAs != "" {
+		proxyOpts = append(proxyOpts, fixtures.RecordAs(*recordAs))
+	}
+	proxy, err := fixtures.NewProxy(*upstream, append(proxyOpts, fixtures.OnRecorded(func(rec fixtures.Recorded) {
 		mu.Lock()
 		defer mu.Unlock()
 		if rec.Err != nil {
@@ -132,7 +145,7 @@ func runRecord(env *environ, args []string) int {
 			}
 			fmt.Fprintln(env.stderr)
 		}
-	}))
+	}))...)
 	if err != nil {
 		return fail(env, usageError{"record: " + err.Error()})
 	}
