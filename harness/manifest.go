@@ -1,0 +1,351 @@
+package harness
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tetherkit/tether/internal/yamlerror"
+)
+
+// ManifestFile is the name of a connector's manifest in its directory.
+const ManifestFile = "connector.yaml"
+
+// Manifest is a connector's connector.yaml: what an admin and a
+// marketplace need to know about it, and what the harness needs to run
+// it. Paths in it are relative to the connector's directory.
+//
+//	name: dealnotify
+//	version: 1.4.0
+//	summary: Posts CRM deal changes to a chat channel
+//	support: stable                 # stable | beta | deprecated
+//	vendors:
+//	  crm:  {contract: contracts/crm.openapi.yaml, secret: crm_token}
+//	  chat: {contract: contracts/chat.openapi.yaml, secret: chat_token}
+//	events:
+//	  contract: contracts/crm.openapi.yaml      # its webhooks
+//	  signature: {scheme: hmac-sha256, header: X-Crm-Signature, prefix: "sha256=", secret: crm_webhook_secret}
+//	scopes: [deals:read, chat:write]
+//	config: {schema: config.schema.json}
+//	run: {webhook: /events}
+//	compatibility: {window: 2}
+type Manifest struct {
+	Name          string            `yaml:"name"`
+	Version       string            `yaml:"version"` // semantic version, such as 1.4.0
+	Summary       string            `yaml:"summary"`
+	Support       string            `yaml:"support"` // stable, beta or deprecated
+	Vendors       map[string]Vendor `yaml:"vendors"`
+	Events        Events            `yaml:"events"`
+	Scopes        []string          `yaml:"scopes"`
+	Config        ConfigRef         `yaml:"config"`
+	Run           RunSpec           `yaml:"run"`
+	Compatibility Compatibility     `yaml:"compatibility"`
+
+	// File is the manifest's path; Dir its connector directory.
+	File, Dir string `yaml:"-"`
+
+	root *yaml.Node
+}
+
+// Vendor is an API the connector calls.
+type Vendor struct {
+	// Contract is the vendor's OpenAPI document.
+	Contract string `yaml:"contract"`
+	// Secret names the secret that holds the connector's bearer token for
+	// the vendor; the harness puts a test token there and registers it
+	// with the sandbox, with the manifest's scopes.
+	Secret string `yaml:"secret"`
+}
+
+// Events says what the connector receives.
+type Events struct {
+	// Contract is the document whose webhooks describe the events.
+	Contract string `yaml:"contract"`
+	// Vendor is the vendor that sends them; empty means the one whose
+	// contract is Contract.
+	Vendor    string    `yaml:"vendor"`
+	Signature Signature `yaml:"signature"`
+}
+
+// Signature is how deliveries are signed.
+type Signature struct {
+	// Scheme is hmac-sha256 (a hex HMAC of the body in Header, after
+	// Prefix), timestamped-hmac-sha256 ("t=...,v1=..." in Header) or
+	// standard-webhooks (the webhook-id, webhook-timestamp and
+	// webhook-signature headers).
+	Scheme string `yaml:"scheme"`
+	Header string `yaml:"header"`
+	Prefix string `yaml:"prefix"`
+	// Secret names the secret that holds the signing key.
+	Secret string `yaml:"secret"`
+}
+
+// Signature schemes.
+const (
+	SchemeHMAC             = "hmac-sha256"
+	SchemeTimestampedHMAC  = "timestamped-hmac-sha256"
+	SchemeStandardWebhooks = "standard-webhooks"
+)
+
+// ConfigRef points at the JSON Schema of the connector's configuration.
+type ConfigRef struct {
+	Schema string `yaml:"schema"`
+}
+
+// RunSpec says how the connector is run.
+type RunSpec struct {
+	// Webhook is the path deliveries are POSTed to.
+	Webhook string `yaml:"webhook"`
+	// Command runs the connector as a process, from its directory. The
+	// words {config} and {listen} are replaced by the run configuration
+	// file and the address to serve on.
+	Command []string `yaml:"command"`
+	// Image builds the connector as a container image.
+	Image *Image `yaml:"image"`
+}
+
+// Image is how the connector's container image is built: Main is the Go
+// main package (relative to the connector's directory) compiled as a
+// static binary, and Dockerfile the FROM scratch file that packages it.
+type Image struct {
+	Dockerfile string `yaml:"dockerfile"`
+	Main       string `yaml:"main"`
+}
+
+// Compatibility says which earlier releases must still pass.
+type Compatibility struct {
+	Window int `yaml:"window"`
+}
+
+// Error is a mistake in a connector's files, at the place it was found.
+type Error struct {
+	File string
+	Line int // 0 when unknown
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return e.File + ": " + e.Msg
+}
+
+var (
+	namePattern   = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+	semverPattern = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+	secretPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// LoadManifest reads and checks dir's connector.yaml. Every mistake is an
+// *[Error] at the line it is on: unknown fields, wrong types, a missing
+// required field, a file it names that is not there.
+func LoadManifest(dir string) (*Manifest, error) {
+	path := filepath.Join(dir, ManifestFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: "read manifest: " + errors.Unwrap(err).Error() + "; a connector directory holds a " + ManifestFile}
+	}
+	return parseManifest(path, dir, data)
+}
+
+func parseManifest(path, dir string, data []byte) (m *Manifest, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the manifest: %v", r)}
+		}
+	}()
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		line, msg, hint := yamlerror.Syntax(err)
+		if hint != "" {
+			msg += "; " + hint
+		}
+		return nil, &Error{File: path, Line: line, Msg: "invalid YAML: " + msg}
+	}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, &Error{File: path, Line: 1, Msg: "the manifest must be a mapping with name, version, vendors, events, scopes, config and run"}
+	}
+	m = &Manifest{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(m); err != nil {
+		return nil, typeError(path, err)
+	}
+	m.File, m.Dir, m.root = path, dir, root.Content[0]
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// typeError turns yaml.v3's decoding error into an *Error at its first
+// line, in words a person writing the file uses.
+func typeError(path string, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) || len(te.Errors) == 0 {
+		line, msg := yamlerror.Split(err.Error())
+		return &Error{File: path, Line: line, Msg: msg}
+	}
+	line, msg := yamlerror.Split(te.Errors[0])
+	if f, _, ok := strings.Cut(strings.TrimPrefix(msg, "field "), " not found in type"); ok && strings.HasPrefix(msg, "field ") {
+		msg = "unknown field " + f
+	}
+	msg = strings.ReplaceAll(msg, "!!", "")
+	return &Error{File: path, Line: line, Msg: msg}
+}
+
+// line returns the line of the value at the path of keys, or of the
+// closest enclosing one that exists.
+func (m *Manifest) line(keys ...string) int {
+	return lineOf(m.root, keys...)
+}
+
+func lineOf(n *yaml.Node, keys ...string) int {
+	line := n.Line
+	for _, k := range keys {
+		if n.Kind != yaml.MappingNode {
+			break
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+				line = n.Content[i].Line
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return line
+}
+
+func (m *Manifest) fail(keys []string, format string, args ...any) error {
+	return &Error{File: m.File, Line: m.line(keys...), Msg: fmt.Sprintf(format, args...)}
+}
+
+func (m *Manifest) check() error {
+	k := func(keys ...string) []string { return keys }
+	switch {
+	case m.Name == "":
+		return m.fail(nil, "name is missing; name the connector, such as dealnotify")
+	case !namePattern.MatchString(m.Name):
+		return m.fail(k("name"), "name %q: use lower-case letters, digits and hyphens, starting with a letter", m.Name)
+	case m.Version == "":
+		return m.fail(nil, "version is missing; give a semantic version such as 1.0.0")
+	case !semverPattern.MatchString(m.Version):
+		return m.fail(k("version"), "version %q is not a semantic version such as 1.4.0", m.Version)
+	case m.Support != "" && !slices.Contains([]string{"stable", "beta", "deprecated"}, m.Support):
+		return m.fail(k("support"), "support %q: use stable, beta or deprecated", m.Support)
+	case len(m.Vendors) == 0:
+		return m.fail(nil, "vendors is missing; name each API the connector calls with its contract")
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Vendors)) {
+		v := m.Vendors[name]
+		if !namePattern.MatchString(name) {
+			return m.fail(k("vendors", name), "vendor name %q: use lower-case letters, digits and hyphens", name)
+		}
+		if err := m.file(k("vendors", name, "contract"), "vendors."+name+".contract", v.Contract); err != nil {
+			return err
+		}
+		if v.Secret != "" && !secretPattern.MatchString(v.Secret) {
+			return m.fail(k("vendors", name, "secret"), "secret name %q: use letters, digits and underscores", v.Secret)
+		}
+	}
+	if err := m.file(k("events", "contract"), "events.contract", m.Events.Contract); err != nil {
+		return err
+	}
+	if m.Events.Vendor != "" {
+		if _, ok := m.Vendors[m.Events.Vendor]; !ok {
+			return m.fail(k("events", "vendor"), "events.vendor %q is not among the vendors (%s)", m.Events.Vendor, strings.Join(slices.Sorted(maps.Keys(m.Vendors)), ", "))
+		}
+	} else if m.EventVendor() == "" {
+		return m.fail(k("events"), "no vendor has the contract %s; name the vendor that sends the events in events.vendor", m.Events.Contract)
+	}
+	sig := m.Events.Signature
+	switch sig.Scheme {
+	case "":
+	case SchemeHMAC, SchemeTimestampedHMAC:
+		if sig.Header == "" {
+			return m.fail(k("events", "signature"), "signature scheme %s needs the header the signature is sent in", sig.Scheme)
+		}
+	case SchemeStandardWebhooks:
+	default:
+		return m.fail(k("events", "signature", "scheme"), "signature scheme %q: use %s, %s or %s", sig.Scheme, SchemeHMAC, SchemeTimestampedHMAC, SchemeStandardWebhooks)
+	}
+	if sig.Scheme != "" && !secretPattern.MatchString(sig.Secret) {
+		return m.fail(k("events", "signature"), "signature needs secret: the name of the secret that holds the signing key")
+	}
+	for i, s := range m.Scopes {
+		if strings.TrimSpace(s) == "" || strings.ContainsAny(s, " \t") {
+			return m.fail(k("scopes"), "scope %d %q: a scope is one word, such as deals:read", i+1, s)
+		}
+	}
+	if m.Config.Schema != "" {
+		if err := m.file(k("config", "schema"), "config.schema", m.Config.Schema); err != nil {
+			return err
+		}
+	}
+	if !strings.HasPrefix(m.Run.Webhook, "/") {
+		return m.fail(k("run", "webhook"), "run.webhook %q: give the path deliveries are POSTed to, such as /events", m.Run.Webhook)
+	}
+	for i, w := range m.Run.Command {
+		if w == "" {
+			return m.fail(k("run", "command"), "run.command word %d is empty", i+1)
+		}
+	}
+	if img := m.Run.Image; img != nil {
+		if err := m.file(k("run", "image", "dockerfile"), "run.image.dockerfile", img.Dockerfile); err != nil {
+			return err
+		}
+		if img.Main == "" {
+			return m.fail(k("run", "image"), "run.image.main is missing; name the Go main package to build, such as ./cmd/%s", m.Name)
+		}
+	}
+	if m.Compatibility.Window < 0 {
+		return m.fail(k("compatibility", "window"), "compatibility.window %d: give how many earlier minor releases must pass, 0 or more", m.Compatibility.Window)
+	}
+	return nil
+}
+
+// file checks that the field at keys names a file in the connector's
+// directory.
+func (m *Manifest) file(keys []string, field, rel string) error {
+	if rel == "" {
+		return m.fail(keys, "%s is missing", field)
+	}
+	if filepath.IsAbs(rel) || !filepath.IsLocal(rel) {
+		return m.fail(keys, "%s %q must be a path inside the connector's directory", field, rel)
+	}
+	if _, err := os.Stat(filepath.Join(m.Dir, rel)); err != nil {
+		return m.fail(keys, "%s: %s does not exist in %s", field, rel, m.Dir)
+	}
+	return nil
+}
+
+// EventVendor is the vendor that sends the connector's events.
+func (m *Manifest) EventVendor() string {
+	if m.Events.Vendor != "" {
+		return m.Events.Vendor
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.Vendors)) {
+		if filepath.Clean(m.Vendors[name].Contract) == filepath.Clean(m.Events.Contract) {
+			return name
+		}
+	}
+	return ""
+}
+
+// Path is rel inside the connector's directory.
+func (m *Manifest) Path(rel string) string { return filepath.Join(m.Dir, rel) }

@@ -1,0 +1,345 @@
+package harness
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tetherkit/tether/internal/yamlerror"
+	"github.com/tetherkit/tether/replay"
+	"github.com/tetherkit/tether/sandbox"
+)
+
+// ScenarioDir is where a connector keeps its scenarios.
+const ScenarioDir = "scenarios"
+
+// Scenario is one run of a connector, read from a YAML file in its
+// scenarios/ directory. Paths in it are relative to the connector's
+// directory.
+//
+//	# A deal moves to won above the minimum amount: one message.
+//	description: a won deal is posted to the channel
+//	tenant: acme                        # default "acme"
+//	events: [events/deal-won.yaml]      # delivered in this order
+//	deliver: {duplicates: 2}            # optional: duplicates, reorder, retries
+//	config: {channel: C0DEALS001, stages: [won], min_amount: 10000}
+//	cassettes:                          # by vendor, answering before the contract's examples
+//	  crm: [cassettes/crm-deal-4207.yaml]
+//	faults:                             # a sandbox fault plan, or just its list
+//	  - {kind: rate-limit, vendor: chat, operation: postMessage, limit: 0, per: 1s, first: 1}
+//	expect:
+//	  outcome: handled                  # handled | rejected | dead-lettered | retry
+//	  golden: golden/won.json           # the outbound calls, rewritten with -update
+//	  ignore: [body $.ts]               # fields that differ from run to run
+//
+// Events files are in the format [replay.LoadEvents] reads. Each
+// delivery of an event must end in the expected outcome, except a
+// repeated delivery of an event already handled, which must be answered
+// as a duplicate. The golden file holds the calls the connector makes to
+// the sandbox, in order, with their Authorization (redacted),
+// Content-Type and Idempotency-Key headers.
+type Scenario struct {
+	Name        string // the file's base name without .yaml
+	File        string
+	Description string
+	Tenant      string
+	Events      []ScenarioEvent
+	Deliver     DeliverSpec
+	Config      map[string]any
+	Cassettes   map[string][]string // by vendor
+	Faults      *sandbox.FaultPlan
+	Expect      Expect
+
+	// ConfigLine is where config: is, for errors about the configuration.
+	ConfigLine int
+
+	cassetteLines map[string]int
+	configNode    *yaml.Node
+}
+
+// configLine is the line of the value at a JSON path such as
+// "$.stages[0]" inside config:, or of config: itself.
+func (s *Scenario) configLine(path string) int {
+	n := s.configNode
+	if n == nil {
+		return s.ConfigLine
+	}
+	line := s.ConfigLine
+	for _, part := range strings.FieldsFunc(strings.TrimPrefix(path, "$"), func(r rune) bool { return r == '.' || r == '[' || r == ']' }) {
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			next = field(n, part)
+		case yaml.SequenceNode:
+			var i int
+			if _, err := fmt.Sscan(part, &i); err == nil && i >= 0 && i < len(n.Content) {
+				next = n.Content[i]
+			}
+		}
+		if next == nil {
+			break
+		}
+		n, line = next, next.Line
+	}
+	return line
+}
+
+// localFile returns rel inside dir, when it is a path inside dir to a
+// file that exists.
+func localFile(dir, rel string) (string, error) {
+	if rel == "" || filepath.IsAbs(rel) || !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("%q must be a path inside the connector's directory", rel)
+	}
+	p := filepath.Join(dir, rel)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%s does not exist in %s", rel, dir)
+	}
+	return p, nil
+}
+
+// ScenarioEvent is one event to deliver, with the file it came from.
+type ScenarioEvent struct {
+	File  string
+	Event replay.Event
+}
+
+// DeliverSpec says how the events are delivered.
+type DeliverSpec struct {
+	Duplicates int  `yaml:"duplicates"` // deliver each event this many times (0 and 1: once)
+	Reorder    bool `yaml:"reorder"`    // shuffle the order by the run's seed
+	Retries    int  `yaml:"retries"`    // redeliver an event not answered 2xx, as vendors do
+}
+
+// Expect is what the scenario must show.
+type Expect struct {
+	Outcome string   `yaml:"outcome"`
+	Golden  string   `yaml:"golden"`
+	Ignore  []string `yaml:"ignore"`
+}
+
+// Outcomes a scenario can expect, as the SDK's webhook handler answers
+// them.
+const (
+	OutcomeHandled      = "handled"
+	OutcomeRejected     = "rejected"
+	OutcomeDeadLettered = "dead-lettered"
+	OutcomeRetry        = "retry"
+	OutcomeDuplicate    = "duplicate"
+)
+
+var expectable = []string{OutcomeHandled, OutcomeRejected, OutcomeDeadLettered, OutcomeRetry}
+
+var scenarioFields = []string{"description", "tenant", "events", "deliver", "config", "cassettes", "faults", "expect"}
+
+// scenarioYAML is a scenario as written, apart from faults, which
+// sandbox.DecodeFaults reads from the node.
+type scenarioYAML struct {
+	Description string              `yaml:"description"`
+	Tenant      string              `yaml:"tenant"`
+	Events      []string            `yaml:"events"`
+	Deliver     DeliverSpec         `yaml:"deliver"`
+	Config      map[string]any      `yaml:"config"`
+	Cassettes   map[string][]string `yaml:"cassettes"`
+	Faults      yaml.Node           `yaml:"faults"`
+	Expect      Expect              `yaml:"expect"`
+}
+
+// DefaultTenant is the tenant of a scenario that names none.
+const DefaultTenant = "acme"
+
+// LoadScenario reads the scenario at path for the connector in dir. Every
+// mistake is an *[Error] at its line, including an events, cassette or
+// golden file that does not exist (a golden file may be missing when
+// update is true, as the run writes it).
+func LoadScenario(dir, path string, update bool) (sc *Scenario, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sc, err = nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the scenario: %v", r)}
+		}
+	}()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: "read scenario: " + err.Error()}
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		line, msg, hint := yamlerror.Syntax(err)
+		if hint != "" {
+			msg += "; " + hint
+		}
+		return nil, &Error{File: path, Line: line, Msg: "invalid YAML: " + msg}
+	}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, &Error{File: path, Line: 1, Msg: "a scenario is a mapping with events, config and expect"}
+	}
+	top := root.Content[0]
+	var raw scenarioYAML
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&raw); err != nil {
+		return nil, typeError(path, err)
+	}
+	at := func(keys ...string) int { return lineOf(top, keys...) }
+	fail := func(line int, format string, args ...any) error {
+		return &Error{File: path, Line: line, Msg: fmt.Sprintf(format, args...)}
+	}
+	sc = &Scenario{
+		Name:        strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)),
+		File:        path,
+		Description: raw.Description,
+		Tenant:      raw.Tenant,
+		Deliver:     raw.Deliver,
+		Config:      raw.Config,
+		Expect:      raw.Expect,
+		ConfigLine:  at("config"),
+		configNode:  field(top, "config"),
+	}
+	if sc.Tenant == "" {
+		sc.Tenant = DefaultTenant
+	}
+	if !namePattern.MatchString(sc.Tenant) {
+		return nil, fail(at("tenant"), "tenant %q: use lower-case letters, digits and hyphens", sc.Tenant)
+	}
+	if sc.Config == nil {
+		sc.Config = map[string]any{}
+	}
+	exists := func(key string, i int, rel string) (string, error) {
+		line := at(key)
+		if n := field(top, key); n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
+			line = n.Content[i].Line
+		}
+		p, err := localFile(dir, rel)
+		if err != nil {
+			return "", fail(line, "%s: %v", key, err)
+		}
+		return p, nil
+	}
+	if len(raw.Events) == 0 {
+		return nil, fail(at("events"), "events is missing; list the events files to deliver, in order")
+	}
+	for i, rel := range raw.Events {
+		p, err := exists("events", i, rel)
+		if err != nil {
+			return nil, err
+		}
+		evs, err := replay.LoadEvents(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: events: %w", path, at("events"), err)
+		}
+		for _, ev := range evs {
+			sc.Events = append(sc.Events, ScenarioEvent{File: p, Event: ev})
+		}
+	}
+	sc.Cassettes = map[string][]string{}
+	for _, vendor := range slices.Sorted(maps.Keys(raw.Cassettes)) {
+		list := field(field(top, "cassettes"), vendor)
+		for i, rel := range raw.Cassettes[vendor] {
+			line := at("cassettes", vendor)
+			if list != nil && list.Kind == yaml.SequenceNode && i < len(list.Content) {
+				line = list.Content[i].Line
+			}
+			p, err := localFile(dir, rel)
+			if err != nil {
+				return nil, fail(line, "cassettes.%s: %v", vendor, err)
+			}
+			sc.Cassettes[vendor] = append(sc.Cassettes[vendor], p)
+		}
+	}
+	sc.cassetteLines = map[string]int{}
+	for vendor := range raw.Cassettes {
+		sc.cassetteLines[vendor] = at("cassettes", vendor)
+	}
+	if raw.Deliver.Duplicates < 0 || raw.Deliver.Retries < 0 {
+		return nil, fail(at("deliver"), "deliver: duplicates and retries are 0 or more")
+	}
+	if raw.Faults.Kind != 0 {
+		plan, err := sandbox.DecodeFaults(path, &raw.Faults)
+		if err != nil {
+			return nil, err
+		}
+		sc.Faults = plan
+	}
+	switch {
+	case sc.Expect.Outcome == "":
+		return nil, fail(at("expect"), "expect.outcome is missing; say how each event must end: %s", strings.Join(expectable, ", "))
+	case !slices.Contains(expectable, sc.Expect.Outcome):
+		return nil, fail(at("expect", "outcome"), "expect.outcome %q: use %s", sc.Expect.Outcome, strings.Join(expectable, ", "))
+	case sc.Expect.Golden == "":
+		return nil, fail(at("expect"), "expect.golden is missing; name the file of expected outbound calls, such as golden/%s.json", sc.Name)
+	}
+	if update {
+		if rel := sc.Expect.Golden; filepath.IsAbs(rel) || !filepath.IsLocal(rel) {
+			return nil, fail(at("expect", "golden"), "expect.golden %q must be a path inside the connector's directory", rel)
+		}
+		sc.Expect.Golden = filepath.Join(dir, sc.Expect.Golden)
+	} else {
+		p, err := exists("expect", 0, sc.Expect.Golden)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Line = at("expect", "golden")
+				e.Msg += " (run with -update to write it)"
+			}
+			return nil, err
+		}
+		sc.Expect.Golden = p
+	}
+	for _, pat := range sc.Expect.Ignore {
+		if !strings.HasPrefix(pat, "body $") && !strings.HasPrefix(pat, "header ") && !strings.HasPrefix(pat, "query ") {
+			return nil, fail(at("expect", "ignore"), "ignore %q: write body $.path, header Name or query name", pat)
+		}
+	}
+	return sc, nil
+}
+
+// field returns the value of key in mapping m, or nil.
+func field(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// LoadScenarios reads every *.yaml in dir's scenarios directory, in name
+// order.
+func LoadScenarios(dir string, update bool) ([]*Scenario, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, ScenarioDir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(paths)
+	var out []*Scenario
+	for _, p := range paths {
+		sc, err := LoadScenario(dir, p, update)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// ignoreOptions turns expect.ignore into replay options.
+func (s *Scenario) ignoreOptions() []replay.Option {
+	var opts []replay.Option
+	for _, pat := range s.Expect.Ignore {
+		switch {
+		case strings.HasPrefix(pat, "body "):
+			opts = append(opts, replay.IgnoreField(strings.TrimPrefix(pat, "body ")))
+		case strings.HasPrefix(pat, "header "):
+			opts = append(opts, replay.IgnoreHeader(strings.TrimPrefix(pat, "header ")))
+		case strings.HasPrefix(pat, "query "):
+			opts = append(opts, replay.IgnoreQuery(strings.TrimPrefix(pat, "query ")))
+		}
+	}
+	return opts
+}
