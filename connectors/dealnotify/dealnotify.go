@@ -1,0 +1,270 @@
+// Package dealnotify is an example connector: when a CRM deal moves into
+// one of the configured stages and is worth at least the configured
+// amount, it posts a message about it to a chat channel.
+//
+// For each signed deal.updated webhook it
+//
+//  1. skips the event when the stage it reports is not configured (no
+//     call at all);
+//  2. fetches the deal from the CRM (GET /deals/{id}), since the webhook
+//     carries only the change;
+//  3. skips the deal when it is now in another stage, or worth less than
+//     min_amount;
+//  4. posts the message, rendered from the configured template, with
+//     chat.postMessage and an Idempotency-Key derived from the event, so
+//     that a retry never posts twice.
+//
+// The chat API answers failures the way Slack's does, with 200 and
+// {"ok": false, "error": "..."}; ratelimited and internal_error are
+// retried, every other error code is permanent. HTTP 429 and 5xx are
+// retried too, waiting at least as long as Retry-After says. An event
+// that still fails after the retries ends in the dead-letter sink.
+//
+// The connector is tested in-process by the harness; see
+// dealnotify_test.go and the scenarios directory.
+package dealnotify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/tetherkit/tether/connectors"
+)
+
+// Name is the connector's name in its manifest, metrics and logs.
+const Name = "dealnotify"
+
+// Secrets the connector reads from its environment.
+const (
+	SecretCRMToken      = "crm_token"          // bearer token for the CRM API
+	SecretChatToken     = "chat_token"         // bearer token for the chat API
+	SecretWebhookSecret = "crm_webhook_secret" // the key the CRM signs webhooks with
+)
+
+// DefaultTemplate is the message when the configuration gives none.
+const DefaultTemplate = "{{.Name}} moved to {{.Stage}}: {{.Amount}} {{.Currency}} (owner {{.Owner}}) {{.URL}}"
+
+// Config is the connector's configuration; config.schema.json describes
+// it for admins.
+type Config struct {
+	Channel   string   `json:"channel"`
+	Stages    []string `json:"stages"`
+	MinAmount float64  `json:"min_amount"`
+	Template  string   `json:"template"`
+}
+
+var channelPattern = regexp.MustCompile(`^[CG][A-Z0-9]{8,12}$`)
+
+// ParseConfig reads the configuration from its JSON form, as the harness
+// and a run configuration give it.
+func ParseConfig(raw map[string]any) (Config, error) {
+	data, err := json.Marshal(raw)
+	if err != nil {
+		return Config{}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	switch {
+	case !channelPattern.MatchString(c.Channel):
+		return Config{}, fmt.Errorf("config: channel %q is not a channel ID such as C0DEALS001", c.Channel)
+	case len(c.Stages) == 0:
+		return Config{}, errors.New("config: stages is empty; list the stages to announce, such as [won]")
+	case c.MinAmount < 0:
+		return Config{}, fmt.Errorf("config: min_amount %v is negative", c.MinAmount)
+	}
+	if c.Template == "" {
+		c.Template = DefaultTemplate
+	}
+	return c, nil
+}
+
+// Connector announces deals. Make one with [New].
+type Connector struct {
+	cfg  Config
+	tmpl *template.Template
+}
+
+// New returns the connector for cfg.
+func New(cfg Config) (*Connector, error) {
+	tmpl, err := template.New("message").Option("missingkey=error").Parse(cfg.Template)
+	if err != nil {
+		return nil, fmt.Errorf("config: template: %w", err)
+	}
+	return &Connector{cfg: cfg, tmpl: tmpl}, nil
+}
+
+// Retry is how the connector retries a delivery that failed for a reason
+// that may pass: four attempts within ten seconds, well inside the time
+// the CRM waits for an answer.
+var Retry = connectors.RetryPolicy{Base: 100 * time.Millisecond, Max: 2 * time.Second, Budget: 10 * time.Second, Attempts: 4}
+
+// Setup builds the connector's webhook handler for env: it reads the
+// configuration and secrets, verifies the CRM's signature, retries with
+// [Retry] and dead-letters what still fails. A binary serves it with
+// connectors.Main; the harness calls it in-process.
+func Setup(env *connectors.Env) (http.Handler, error) {
+	cfg, err := ParseConfig(env.Config)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range []string{SecretCRMToken, SecretChatToken, SecretWebhookSecret} {
+		if env.Secrets[s] == "" {
+			return nil, fmt.Errorf("secret %s is not set", s)
+		}
+	}
+	c, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return connectors.NewWebhookHandler(c, env,
+		connectors.WithName(Name),
+		connectors.WithVerifier(connectors.VerifyHex("X-Crm-Signature", "sha256=", env.Secrets[SecretWebhookSecret])),
+		connectors.WithRetry(Retry),
+		connectors.WithDeadLetterExhausted(),
+	), nil
+}
+
+// dealEvent is the part of a deal webhook the connector reads.
+type dealEvent struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+	Data struct {
+		DealID string `json:"deal_id"`
+		Stage  string `json:"stage"`
+	} `json:"data"`
+}
+
+// Deal is a CRM deal, as getDeal answers it.
+type Deal struct {
+	ID       string  `json:"id"`
+	Name     string  `json:"name"`
+	Stage    string  `json:"stage"`
+	Amount   float64 `json:"amount"`
+	Currency string  `json:"currency"`
+	Owner    struct {
+		Name string `json:"name"`
+	} `json:"owner"`
+	URL string `json:"url"`
+}
+
+// Handle announces the deal an event is about, when it matches.
+func (c *Connector) Handle(ctx context.Context, env *connectors.Env, ev connectors.Event) error {
+	if ev.Type != "deal.updated" {
+		env.Logger.InfoContext(ctx, "event ignored: not a deal.updated", "type", ev.Type)
+		return nil
+	}
+	var e dealEvent
+	if err := json.Unmarshal(ev.Body, &e); err != nil {
+		return connectors.Permanent(fmt.Errorf("decode deal.updated: %w", err))
+	}
+	if e.Data.DealID == "" {
+		return connectors.Permanent(errors.New("deal.updated has no data.deal_id"))
+	}
+	if !slices.Contains(c.cfg.Stages, e.Data.Stage) {
+		env.Logger.InfoContext(ctx, "deal filtered out: stage not announced", "deal", e.Data.DealID, "stage", e.Data.Stage)
+		return nil
+	}
+	deal, err := c.fetchDeal(ctx, env, e.Data.DealID)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(c.cfg.Stages, deal.Stage) || deal.Amount < c.cfg.MinAmount {
+		env.Logger.InfoContext(ctx, "deal filtered out", "deal", deal.ID, "stage", deal.Stage, "amount", deal.Amount)
+		return nil
+	}
+	var text strings.Builder
+	if err := c.tmpl.Execute(&text, map[string]any{
+		"Name": deal.Name, "Stage": deal.Stage, "Amount": deal.Amount,
+		"Currency": deal.Currency, "Owner": deal.Owner.Name, "URL": deal.URL,
+	}); err != nil {
+		return connectors.Permanent(fmt.Errorf("render message: %w", err))
+	}
+	if err := c.post(ctx, env, ev.ID, text.String()); err != nil {
+		return err
+	}
+	env.Logger.InfoContext(ctx, "deal announced", "deal", deal.ID, "channel", c.cfg.Channel)
+	return nil
+}
+
+func (c *Connector) fetchDeal(ctx context.Context, env *connectors.Env, id string) (Deal, error) {
+	crm := env.Vendor("crm")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, crm.BaseURL+"/deals/"+url.PathEscape(id), nil)
+	if err != nil {
+		return Deal{}, connectors.Permanent(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+env.Secrets[SecretCRMToken])
+	req.Header.Set("Accept", "application/json")
+	resp, err := crm.Client.Do(req)
+	if err != nil {
+		return Deal{}, fmt.Errorf("get deal %s: %w", id, err)
+	}
+	defer resp.Body.Close()
+	if err := connectors.CheckResponse(resp, time.Now()); err != nil {
+		return Deal{}, fmt.Errorf("get deal %s: %w", id, err)
+	}
+	var d Deal
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&d); err != nil {
+		// A body cut short or garbled in transit may come whole next time.
+		return Deal{}, fmt.Errorf("get deal %s: decode: %w", id, err)
+	}
+	return d, nil
+}
+
+// chatAnswer is chat.postMessage's answer, success or failure.
+type chatAnswer struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error"`
+}
+
+// retryableChatErrors are the error codes that may pass on a later try.
+var retryableChatErrors = []string{"ratelimited", "internal_error"}
+
+func (c *Connector) post(ctx context.Context, env *connectors.Env, eventID, text string) error {
+	chat := env.Vendor("chat")
+	body, err := json.Marshal(map[string]any{"channel": c.cfg.Channel, "text": text, "unfurl_links": false})
+	if err != nil {
+		return connectors.Permanent(err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, chat.BaseURL+"/chat.postMessage", bytes.NewReader(body))
+	if err != nil {
+		return connectors.Permanent(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+env.Secrets[SecretChatToken])
+	req.Header.Set("Content-Type", "application/json")
+	connectors.SetIdempotencyKey(req, connectors.IdempotencyKey(eventID, "post-message"))
+	resp, err := chat.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("post message: %w", err)
+	}
+	defer resp.Body.Close()
+	if err := connectors.CheckResponse(resp, time.Now()); err != nil {
+		return fmt.Errorf("post message: %w", err)
+	}
+	var a chatAnswer
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&a); err != nil {
+		return fmt.Errorf("post message: decode: %w", err)
+	}
+	if !a.OK {
+		err := fmt.Errorf("post message: chat answered error %q", a.Error)
+		if slices.Contains(retryableChatErrors, a.Error) {
+			return err
+		}
+		return connectors.Permanent(err)
+	}
+	return nil
+}
