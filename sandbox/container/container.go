@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	dockercontainer "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -69,11 +70,23 @@ func Run(ctx context.Context, img Image, opts ...Option) (*Container, error) {
 		return nil, fmt.Errorf("run image %q: no reference or port; make the image with Build", img.Ref)
 	}
 	port := fmt.Sprintf("%d/tcp", img.Port)
-	ctr, err := testcontainers.Run(ctx, img.Ref,
+	reqOpts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithExposedPorts(port),
 		testcontainers.WithWaitStrategyAndDeadline(cfg.startupTimeout,
 			wait.ForHTTP(cfg.healthPath).WithPort(port).WithStartupTimeout(cfg.startupTimeout)),
-	)
+	}
+	if len(cfg.cmd) > 0 {
+		reqOpts = append(reqOpts, testcontainers.WithCmd(cfg.cmd...))
+	}
+	if len(cfg.binds) > 0 || cfg.hostGateway {
+		reqOpts = append(reqOpts, testcontainers.WithHostConfigModifier(func(hc *dockercontainer.HostConfig) {
+			hc.Binds = append(hc.Binds, cfg.binds...)
+			if cfg.hostGateway {
+				hc.ExtraHosts = append(hc.ExtraHosts, HostGateway+":host-gateway")
+			}
+		}))
+	}
+	ctr, err := testcontainers.Run(ctx, img.Ref, reqOpts...)
 	if err != nil {
 		// testcontainers hands back a container that started but never
 		// became healthy; remove it so the caller has nothing to clean up.
@@ -89,6 +102,18 @@ func Run(ctx context.Context, img Image, opts ...Option) (*Container, error) {
 // URL returns the base URL of the published port, such as
 // "http://localhost:32768", with no trailing slash.
 func (c *Container) URL() string { return c.url }
+
+// Logs returns what the container's program has written to its standard
+// output and error so far.
+func (c *Container) Logs(ctx context.Context) (string, error) {
+	rc, err := c.ctr.Logs(ctx)
+	if err != nil {
+		return "", fmt.Errorf("logs of container %s: %w", c.ID(), err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	return string(data), err
+}
 
 // ID returns the engine's ID of the container.
 func (c *Container) ID() string { return c.ctr.GetContainerID() }

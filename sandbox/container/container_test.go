@@ -15,45 +15,13 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 
+	"github.com/tetherkit/tether/internal/dockertest"
 	"github.com/tetherkit/tether/sandbox/container"
 )
 
-// TestMain gives testcontainers-go the settings it needs here before its
-// first call, which is when it reads them, so that a plain `go test` works
-// without the CI script. Values already set win.
-//   - The Ryuk reaper container is off because its image comes from a
-//     registry that may be out of reach; each test removes what it starts.
-//   - Published ports are reached on localhost when the engine is local.
-//     Inside a container testcontainers-go would otherwise guess the bridge
-//     gateway, which need not route to an engine running beside the tests.
-func TestMain(m *testing.M) {
-	setDefaultEnv("TESTCONTAINERS_RYUK_DISABLED", "true")
-	if host := os.Getenv("DOCKER_HOST"); host == "" || strings.HasPrefix(host, "unix://") {
-		setDefaultEnv("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { dockertest.Main(m) }
 
-func setDefaultEnv(key, value string) {
-	if _, ok := os.LookupEnv(key); !ok {
-		os.Setenv(key, value)
-	}
-}
-
-// requireDocker skips t when no Docker engine is reachable, or fails it when
-// TETHER_REQUIRE_DOCKER=1 (as in CI), so that a missing engine is never
-// mistaken for a pass there.
-func requireDocker(t *testing.T) {
-	t.Helper()
-	err := container.DockerAvailable(t.Context())
-	if err == nil {
-		return
-	}
-	if os.Getenv("TETHER_REQUIRE_DOCKER") == "1" {
-		t.Fatalf("docker engine not reachable (%v); TETHER_REQUIRE_DOCKER=1 makes this a failure", err)
-	}
-	t.Skipf("docker engine not reachable (%v); set TETHER_REQUIRE_DOCKER=1 to make this a failure", err)
-}
+func requireDocker(t *testing.T) { dockertest.Require(t) }
 
 // TestBuildAndRun builds an image of testdata/hello, runs it twice, and
 // checks that the second build is served from the cache and that every

@@ -42,6 +42,11 @@ type BuildSpec struct {
 	// Files maps absolute paths in the image to files on the host to copy
 	// there, such as contracts or cassettes the program reads at startup.
 	Files map[string]string
+	// Dockerfile, when set, is a Dockerfile on the host to build with
+	// instead of the generated one, such as a connector's own. Its build
+	// context holds the binary at ./NAME (NAME being the last element of
+	// Main) and Files under ./rootfs/; Port and Args are then its business.
+	Dockerfile string
 }
 
 // Image is a local image built by [Build].
@@ -169,6 +174,16 @@ func writeBuildContext(ctx context.Context, dir, name string, spec BuildSpec) (s
 		}
 	}
 
+	if spec.Dockerfile != "" {
+		// The given Dockerfile copies the binary from the context's root.
+		if err := os.Rename(filepath.Join(rootfs, name), filepath.Join(dir, name)); err != nil {
+			return "", err
+		}
+		if err := copyFile(spec.Dockerfile, filepath.Join(dir, "Dockerfile")); err != nil {
+			return "", err
+		}
+		return contextDigest(dir)
+	}
 	entrypoint, err := json.Marshal(append([]string{binary}, spec.Args...))
 	if err != nil {
 		return "", err

@@ -9,6 +9,34 @@ type Option struct{ apply func(*runConfig) }
 type runConfig struct {
 	healthPath     string
 	startupTimeout time.Duration
+	cmd            []string
+	binds          []string
+	hostGateway    bool
+}
+
+// WithCmd gives the container these arguments, after the image's
+// entrypoint, instead of the image's CMD.
+func WithCmd(args ...string) Option {
+	return Option{func(c *runConfig) { c.cmd = args }}
+}
+
+// WithBind mounts the host directory hostDir at containerDir, so that the
+// program's files (a run configuration, its state) are shared with the
+// caller.
+func WithBind(hostDir, containerDir string) Option {
+	return Option{func(c *runConfig) { c.binds = append(c.binds, hostDir+":"+containerDir) }}
+}
+
+// HostGateway is the name a container started with [WithHostGateway]
+// reaches the host by.
+const HostGateway = "host.docker.internal"
+
+// WithHostGateway lets the program reach servers of the host at
+// [HostGateway], as Docker Desktop does everywhere: a server the caller
+// runs on the host, listening on all interfaces, is then at
+// http://host.docker.internal:PORT inside the container.
+func WithHostGateway() Option {
+	return Option{func(c *runConfig) { c.hostGateway = true }}
 }
 
 // WithHealthPath sets the path [Run] polls until it answers 200.
