@@ -169,6 +169,9 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 		}
 	}
 	sbOpts := []sandbox.Option{sandbox.WithSeed(o.seed)}
+	if a, ok := o.target.(sandboxAddresser); ok {
+		sbOpts = append(sbOpts, sandbox.WithAddr(a.sandboxAddr()))
+	}
 	if len(creds) > 0 {
 		sbOpts = append(sbOpts, sandbox.WithTenant(sc.Tenant, creds...))
 	}
@@ -269,6 +272,7 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 	}
 
 	res.Findings = append(res.Findings, checkRetryAfter(page.Entries)...)
+	res.Findings = append(res.Findings, checkCassettesUsed(sc, page.Entries)...)
 
 	letters, err := connectors.ReadDeadLetters(filepath.Join(rc.StateDir, connectors.DeadLetterFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -315,6 +319,22 @@ func checkRetryAfter(entries []sandbox.Entry) []Finding {
 					Hint:     "wait at least as long as Retry-After before calling the vendor again"})
 			}
 			break
+		}
+	}
+	return out
+}
+
+// checkCassettesUsed warns of a vendor whose cassettes answered no call:
+// the scenario then runs on the contract's examples, not on what was
+// recorded, which is rarely what its author meant.
+func checkCassettesUsed(sc *Scenario, entries []sandbox.Entry) []Finding {
+	var out []Finding
+	for _, vendor := range slices.Sorted(maps.Keys(sc.Cassettes)) {
+		used := slices.ContainsFunc(entries, func(e sandbox.Entry) bool { return e.Vendor == vendor && e.Source == sandbox.SourceCassette })
+		if !used {
+			out = append(out, Finding{ID: "cassette-unused", Level: LevelWarning, Location: sc.File,
+				Message: fmt.Sprintf("no call to %s was answered from its cassettes %s", vendor, strings.Join(sc.Cassettes[vendor], ", ")),
+				Hint:    "a recorded interaction answers only a call with the same method, path, query and body; check what the connector sent in the golden file"})
 		}
 	}
 	return out

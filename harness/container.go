@@ -1,0 +1,111 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tetherkit/tether/connectors"
+	"github.com/tetherkit/tether/sandbox/container"
+)
+
+// Container runs the connector as a container of the image the manifest's
+// run.image describes: its Go main package compiled as a static binary and
+// packaged with its own FROM scratch Dockerfile (cached by content). Each
+// scenario starts a container with the run configuration and state
+// directory mounted from the host, and the sandbox reached at
+// host.docker.internal. It needs a Docker engine; testcontainers-go reads
+// its settings (DOCKER_HOST, TESTCONTAINERS_RYUK_DISABLED,
+// TESTCONTAINERS_HOST_OVERRIDE) from the environment.
+func Container() Target { return containerTarget{} }
+
+type containerTarget struct{}
+
+// containerPort is where the connector listens inside its container.
+const containerPort = 8080
+
+// Paths inside the container.
+const (
+	containerRunDir   = "/run/tether"
+	containerStateDir = "/state"
+)
+
+func (containerTarget) prepare(ctx context.Context, c *Connector, _ string) (starter, error) {
+	img := c.Manifest.Run.Image
+	if img == nil {
+		return nil, fmt.Errorf("%s: run.image is not set, so the connector cannot run as a container; set it, or run it as a process", c.Manifest.File)
+	}
+	if err := container.DockerAvailable(ctx); err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(c.Manifest.Dir)
+	if err != nil {
+		return nil, err
+	}
+	image, err := container.Build(ctx, container.BuildSpec{
+		Main:       img.Main,
+		Dir:        dir,
+		Repo:       "tether-connector-" + c.Manifest.Name,
+		Port:       containerPort,
+		Dockerfile: filepath.Join(dir, img.Dockerfile),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, rc *connectors.RunConfig, work string) (instance, error) {
+		return startContainer(ctx, image, rc, work)
+	}, nil
+}
+
+// sandboxAddr makes the sandbox listen where a container reaches it.
+func (containerTarget) sandboxAddr() string { return "0.0.0.0:0" }
+
+// sandboxAddresser is a Target that needs the sandbox on another address
+// than the loopback one.
+type sandboxAddresser interface{ sandboxAddr() string }
+
+func startContainer(ctx context.Context, image container.Image, rc *connectors.RunConfig, work string) (instance, error) {
+	inside := *rc
+	inside.Listen = fmt.Sprintf(":%d", containerPort)
+	inside.StateDir = containerStateDir
+	inside.Vendors = map[string]string{}
+	for name, u := range rc.Vendors {
+		inside.Vendors[name] = strings.Replace(u, "//127.0.0.1:", "//"+container.HostGateway+":", 1)
+	}
+	runDir := filepath.Join(work, "run")
+	for _, d := range []string{runDir, rc.StateDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeRunConfig(filepath.Join(runDir, "run.json"), &inside); err != nil {
+		return nil, err
+	}
+	ctr, err := container.Run(ctx, image,
+		container.WithCmd("--config", containerRunDir+"/run.json", "--listen", inside.Listen),
+		container.WithBind(runDir, containerRunDir),
+		container.WithBind(rc.StateDir, containerStateDir),
+		container.WithHostGateway(),
+		container.WithHealthPath(connectors.HealthPath),
+		container.WithStartupTimeout(60*time.Second),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &containerInstance{ctr: ctr}, nil
+}
+
+type containerInstance struct{ ctr *container.Container }
+
+func (c *containerInstance) url() string { return c.ctr.URL() }
+
+func (c *containerInstance) stop() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	logs, lerr := c.ctr.Logs(ctx)
+	return logs, errors.Join(lerr, c.ctr.Terminate(ctx))
+}
