@@ -1,8 +1,11 @@
 package harness
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,13 +19,17 @@ import (
 
 const dealnotifyDir = "../connectors/dealnotify"
 
-// run runs the scenarios of the connector in dir with setup and returns
-// the IDs of the error findings by scenario.
-func run(t *testing.T, dir string, setup connectors.Setup) map[string][]string {
+// run runs the scenarios of the connector in dir with setup (only those
+// named, when names are given) and returns the IDs of the error findings
+// by scenario.
+func run(t *testing.T, dir string, setup connectors.Setup, names ...string) map[string][]string {
 	t.Helper()
 	c, err := Load(dir, false)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(names) > 0 {
+		c.Scenarios = slices.DeleteFunc(c.Scenarios, func(sc *Scenario) bool { return !slices.Contains(names, sc.Name) })
 	}
 	results, err := Run(context.Background(), c, Drive(InProcess(setup)))
 	if err != nil {
@@ -91,6 +98,26 @@ func impatient(env *connectors.Env) (http.Handler, error) {
 		connectors.WithRetry(dealnotify.Retry), connectors.WithDeadLetterExhausted()), nil
 }
 
+// dropField is a transport that removes a top-level field from each JSON
+// request body, as a connector that forgets to send it does.
+type dropField struct {
+	next  http.RoundTripper
+	field string
+}
+
+func (d dropField) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		var body map[string]any
+		if err := json.NewDecoder(req.Body).Decode(&body); err == nil {
+			delete(body, d.field)
+			data, _ := json.Marshal(body)
+			req = req.Clone(req.Context())
+			req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
+		}
+	}
+	return d.next.RoundTrip(req)
+}
+
 // Each defect is caught by the scenario that exercises it, with the
 // expected finding.
 func TestDefectsAreCaught(t *testing.T) {
@@ -105,12 +132,16 @@ func TestDefectsAreCaught(t *testing.T) {
 		{"drops the dead-letter entry", withEnv(func(env *connectors.Env) { env.DeadLetters = dropping{} }),
 			"chat-unavailable", []string{"dead-letter-missing"}},
 		{"ignores Retry-After", impatient, "chat-rate-limited", []string{"retry-after-ignored"}},
+		{"sends a request missing a required field", withEnv(func(env *connectors.Env) {
+			chat := env.Vendors["chat"]
+			chat.Client.Transport = dropField{chat.Client.Transport, "text"}
+		}), "won", []string{"request-body-invalid"}},
 		{"posts to the wrong channel", withEnv(func(env *connectors.Env) { env.Config["channel"] = "C0OTHER0001" }),
 			"won", []string{"golden-mismatch"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := run(t, dealnotifyDir, tc.setup)
+			got := run(t, dealnotifyDir, tc.setup, tc.scenario)
 			for _, id := range tc.want {
 				if !slices.Contains(got[tc.scenario], id) {
 					t.Errorf("scenario %s: findings %v, want %s among them (all: %v)", tc.scenario, got[tc.scenario], id, got)
