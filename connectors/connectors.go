@@ -3,12 +3,35 @@
 // pulls in nothing heavy.
 //
 // A connector turns one vendor's event into calls to other vendors: a CRM's
-// deal.updated becomes a chat message. It implements [Connector]; the SDK
-// gives it, through [Env], a client and base URL per vendor, its validated
-// configuration and secrets, a logger, an idempotency store and a
-// dead-letter sink. [NewWebhookHandler] runs a connector for signed
-// deliveries, so the same connector is tested in-process, or run as a
-// process or a container with a main of a few lines.
+// deal.updated becomes a chat message. Writing one takes four steps.
+//
+//  1. Implement [Connector]: Handle gets the [Event] and an [Env] holding a
+//     client and base URL per vendor ([Env.Vendor]), the configuration
+//     and secrets, and a logger. Classify failures: return [Permanent]
+//     for what no retry fixes, and any other error (or [Retryable], with
+//     a delay) for what may pass. [CheckResponse] does that for an HTTP
+//     answer, reading Retry-After in both its forms. Put an
+//     [IdempotencyKey] on each write with [SetIdempotencyKey].
+//  2. Export a [Setup]: it reads the configuration and secrets from the
+//     Env and returns [NewWebhookHandler] with the connector, a signature
+//     [Verifier] ([VerifyHex], [VerifyTimestamped],
+//     [VerifyStandardWebhooks]) and a [RetryPolicy]. The handler verifies,
+//     de-duplicates by event ID ([IdempotencyStore]), retries, counts
+//     [Metrics], puts what it gives up on in a [DeadLetterSink], and
+//     answers the sender 2xx, 4xx or 5xx accordingly.
+//  3. Write its main, one line: connectors.Main("name", Setup). [Main]
+//     reads a [RunConfig] (where to listen, the vendors' base URLs, the
+//     configuration, the secrets, a state directory that keeps the
+//     idempotency keys and dead letters across restarts) and serves.
+//  4. Test it with the harness: a directory with connector.yaml, the
+//     vendors' contracts, cassettes and scenarios, and a test of one call,
+//     harness.Test(t, ".", harness.Drive(harness.InProcess(Setup))).
+//
+// Every outbound call carries the event's correlation ID (X-Correlation-ID
+// and a W3C traceparent) and so does every log line ([CorrelatingTransport],
+// [CorrelatingHandler]). The examples connectors/dealnotify (tested
+// in-process) and connectors/escalate (tested as a process and as a
+// container) show the whole of it.
 package connectors
 
 import (
