@@ -183,9 +183,14 @@ func (cs closers) Close() error {
 // a container's health check or a test waiting for the process.
 const HealthPath = "/healthz"
 
+// MetricsPath answers, on [Serve]'s address, the connector's [Metrics] as
+// a JSON array of [MetricsRow], for the harness to read from a connector
+// it runs as a process or a container.
+const MetricsPath = "/metricz"
+
 // Serve runs the connector setup builds until ctx ends: it builds the
 // environment from rc, serves the handler on rc.Listen (every path but
-// [HealthPath]), and on the end of ctx stops accepting, lets in-flight
+// [HealthPath] and [MetricsPath]), and on the end of ctx stops accepting, lets in-flight
 // deliveries finish for up to 10 seconds, and closes the state files.
 // ready, when not nil, is called with the address served once the
 // listener is open.
@@ -203,6 +208,14 @@ func Serve(ctx context.Context, rc *RunConfig, setup Setup, logger *slog.Logger,
 	mux.HandleFunc("GET "+HealthPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET "+MetricsPath, func(w http.ResponseWriter, _ *http.Request) {
+		rows := env.Metrics.Snapshot()
+		if rows == nil {
+			rows = []MetricsRow{}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(rows)
 	})
 	mux.Handle("/", h)
 

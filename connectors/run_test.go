@@ -91,7 +91,7 @@ func TestServe(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, rc, setup, nil, func(a string) { addr <- a }) }()
 	base := "http://" + <-addr
-	for path, want := range map[string]string{HealthPath: "ok\n", "/events": "hi /events"} {
+	for path, want := range map[string]string{HealthPath: "ok\n", "/events": "hi /events", MetricsPath: "[]\n"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
