@@ -139,14 +139,66 @@ func Setup(env *connectors.Env) (http.Handler, error) {
 	), nil
 }
 
-// dealEvent is the part of a deal webhook the connector reads.
+// dealEvent is a deal webhook, as the CRM's contract describes it.
 type dealEvent struct {
-	ID   string `json:"id"`
-	Type string `json:"type"`
-	Data struct {
-		DealID string `json:"deal_id"`
-		Stage  string `json:"stage"`
+	ID         string `json:"id"`
+	Type       string `json:"type"`
+	OccurredAt string `json:"occurred_at"`
+	Data       struct {
+		DealID        string   `json:"deal_id"`
+		Stage         string   `json:"stage"`
+		PreviousStage *string  `json:"previous_stage"`
+		Changed       []string `json:"changed"`
 	} `json:"data"`
+}
+
+var (
+	eventIDPattern = regexp.MustCompile(`^evt_[A-Za-z0-9]{6,40}$`)
+	dealIDPattern  = regexp.MustCompile(`^[0-9]{1,12}$`)
+	stages         = []string{"lead", "qualified", "proposal", "negotiation", "won", "lost"}
+	changeable     = []string{"stage", "amount", "name", "owner"}
+)
+
+// parseDealEvent reads a deal webhook and checks it as the CRM's contract
+// does, so that a malformed event is refused before it causes a call.
+func parseDealEvent(body []byte) (dealEvent, error) {
+	var e dealEvent
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return e, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(top["data"]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e.Data); err != nil {
+		return e, fmt.Errorf("data: %w", err)
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		return e, err
+	}
+	d := e.Data
+	switch {
+	case !eventIDPattern.MatchString(e.ID):
+		return e, fmt.Errorf("id %q is not an event ID", e.ID)
+	case e.OccurredAt == "":
+		return e, errors.New("occurred_at is missing")
+	case !dealIDPattern.MatchString(d.DealID):
+		return e, fmt.Errorf("data.deal_id %q is not a deal ID", d.DealID)
+	case !slices.Contains(stages, d.Stage):
+		return e, fmt.Errorf("data.stage %q is not a stage", d.Stage)
+	case d.PreviousStage != nil && !slices.Contains(stages, *d.PreviousStage):
+		return e, fmt.Errorf("data.previous_stage %q is not a stage", *d.PreviousStage)
+	case len(d.Changed) == 0:
+		return e, errors.New("data.changed is empty")
+	}
+	if _, err := time.Parse(time.RFC3339, e.OccurredAt); err != nil {
+		return e, fmt.Errorf("occurred_at: %w", err)
+	}
+	for _, c := range d.Changed {
+		if !slices.Contains(changeable, c) {
+			return e, fmt.Errorf("data.changed holds %q, not a deal field", c)
+		}
+	}
+	return e, nil
 }
 
 // Deal is a CRM deal, as getDeal answers it.
@@ -168,12 +220,9 @@ func (c *Connector) Handle(ctx context.Context, env *connectors.Env, ev connecto
 		env.Logger.InfoContext(ctx, "event ignored: not a deal.updated", "type", ev.Type)
 		return nil
 	}
-	var e dealEvent
-	if err := json.Unmarshal(ev.Body, &e); err != nil {
-		return connectors.Permanent(fmt.Errorf("decode deal.updated: %w", err))
-	}
-	if e.Data.DealID == "" {
-		return connectors.Permanent(errors.New("deal.updated has no data.deal_id"))
+	e, err := parseDealEvent(ev.Body)
+	if err != nil {
+		return connectors.Permanent(fmt.Errorf("deal.updated: %w", err))
 	}
 	if !slices.Contains(c.cfg.Stages, e.Data.Stage) {
 		env.Logger.InfoContext(ctx, "deal filtered out: stage not announced", "deal", e.Data.DealID, "stage", e.Data.Stage)

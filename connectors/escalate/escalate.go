@@ -152,21 +152,76 @@ func Setup(env *connectors.Env) (http.Handler, error) {
 	), nil
 }
 
-// escalation is the part of a ticket.escalated event the connector reads.
+// escalation is a ticket.escalated event, as the helpdesk's contract
+// describes it.
 type escalation struct {
-	Type string `json:"type"`
-	Data struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	CreatedAt string `json:"created_at"`
+	Data      struct {
 		Ticket struct {
-			ID       string `json:"id"`
-			Subject  string `json:"subject"`
-			Priority string `json:"priority"`
-			URL      string `json:"url"`
+			ID        string `json:"id"`
+			Subject   string `json:"subject"`
+			Priority  string `json:"priority"`
+			Status    string `json:"status"`
+			Requester struct {
+				Name  string `json:"name"`
+				Email string `json:"email"`
+			} `json:"requester"`
+			URL       string `json:"url"`
+			CreatedAt string `json:"created_at"`
 		} `json:"ticket"`
 		EscalatedBy struct {
-			Name string `json:"name"`
+			Name  string `json:"name"`
+			Email string `json:"email"`
 		} `json:"escalated_by"`
 		Reason string `json:"reason"`
 	} `json:"data"`
+}
+
+var (
+	messageIDPattern = regexp.MustCompile(`^msg_[A-Za-z0-9]{6,40}$`)
+	ticketIDPattern  = regexp.MustCompile(`^T-[0-9]{1,10}$`)
+	statuses         = []string{"new", "open", "pending", "solved", "closed"}
+)
+
+// parseEscalation reads a ticket.escalated event and checks it as the
+// helpdesk's contract does, so that a malformed event is refused before
+// it opens an incident.
+func parseEscalation(body []byte) (escalation, error) {
+	var e escalation
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return e, err
+	}
+	t, by := e.Data.Ticket, e.Data.EscalatedBy
+	switch {
+	case !messageIDPattern.MatchString(e.ID):
+		return e, fmt.Errorf("id %q is not a message ID", e.ID)
+	case !ticketIDPattern.MatchString(t.ID):
+		return e, fmt.Errorf("data.ticket.id %q is not a ticket ID", t.ID)
+	case t.Subject == "" || utf8.RuneCountInString(t.Subject) > 250:
+		return e, errors.New("data.ticket.subject must have 1 to 250 characters")
+	case !slices.Contains(priorities, t.Priority):
+		return e, fmt.Errorf("data.ticket.priority %q is not a priority", t.Priority)
+	case !slices.Contains(statuses, t.Status):
+		return e, fmt.Errorf("data.ticket.status %q is not a status", t.Status)
+	case t.Requester.Name == "" || !strings.Contains(t.Requester.Email, "@"):
+		return e, errors.New("data.ticket.requester needs a name and an email")
+	case t.URL == "":
+		return e, errors.New("data.ticket.url is missing")
+	case by.Name == "" || !strings.Contains(by.Email, "@"):
+		return e, errors.New("data.escalated_by needs a name and an email")
+	case utf8.RuneCountInString(e.Data.Reason) > 500:
+		return e, errors.New("data.reason is longer than 500 characters")
+	}
+	for _, ts := range []string{e.CreatedAt, t.CreatedAt} {
+		if _, err := time.Parse(time.RFC3339, ts); err != nil {
+			return e, fmt.Errorf("created_at: %w", err)
+		}
+	}
+	return e, nil
 }
 
 // Handle opens an incident for an escalated ticket and announces it.
@@ -175,18 +230,12 @@ func (c *Connector) Handle(ctx context.Context, env *connectors.Env, ev connecto
 		env.Logger.InfoContext(ctx, "event ignored: not a ticket.escalated", "type", ev.Type)
 		return nil
 	}
-	var e escalation
-	if err := json.Unmarshal(ev.Body, &e); err != nil {
-		return connectors.Permanent(fmt.Errorf("decode ticket.escalated: %w", err))
+	e, err := parseEscalation(ev.Body)
+	if err != nil {
+		return connectors.Permanent(fmt.Errorf("ticket.escalated: %w", err))
 	}
 	t := e.Data.Ticket
-	if t.ID == "" || t.Subject == "" {
-		return connectors.Permanent(errors.New("ticket.escalated has no ticket id or subject"))
-	}
 	rank := slices.Index(priorities, t.Priority)
-	if rank < 0 {
-		return connectors.Permanent(fmt.Errorf("ticket %s has an unknown priority %q", t.ID, t.Priority))
-	}
 	if rank < slices.Index(priorities, c.cfg.MinPriority) {
 		env.Logger.InfoContext(ctx, "ticket filtered out: priority below the minimum", "ticket", t.ID, "priority", t.Priority)
 		return nil
