@@ -105,6 +105,14 @@ type Finding struct {
 	Location string `json:"location,omitempty"`
 	Message  string `json:"message"`
 	Hint     string `json:"hint,omitempty"`
+	// Where it was found: the suite, the scenario (empty for the
+	// connector as a whole) and the check.
+	Suite    string `json:"suite,omitempty"`
+	Scenario string `json:"scenario,omitempty"`
+	Check    string `json:"check,omitempty"`
+	// Waived holds the reason of the policy's waiver, when one applies;
+	// a waived finding does not fail the gate.
+	Waived string `json:"waived,omitempty"`
 }
 
 // Levels of a [Finding].

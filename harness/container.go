@@ -103,6 +103,8 @@ type containerInstance struct{ ctr *container.Container }
 
 func (c *containerInstance) url() string { return c.ctr.URL() }
 
+func (c *containerInstance) metrics() []connectors.MetricsRow { return readMetrics(c.url()) }
+
 func (c *containerInstance) stop() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

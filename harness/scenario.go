@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -62,6 +63,11 @@ type Scenario struct {
 
 	cassetteLines map[string]int
 	configNode    *yaml.Node
+
+	// For the cases the negative suite makes from a scenario:
+	accept   []string  // outcomes that are all right, instead of Expect.Outcome
+	signWith string    // sign with this key instead of the connector's
+	signedAt time.Time // sign as if at this time
 }
 
 // configLine is the line of the value at a JSON path such as

@@ -40,7 +40,27 @@ type instance interface {
 	// stop stops it, letting it finish in-flight work, and returns what
 	// it logged.
 	stop() (logs string, err error)
+	// metrics reads what its SDK counted, or nil.
+	metrics() []connectors.MetricsRow
 }
+
+// readMetrics reads a connector's metrics from its MetricsPath.
+func readMetrics(base string) []connectors.MetricsRow {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(base + connectors.MetricsPath)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var rows []connectors.MetricsRow
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&rows) != nil {
+		return nil
+	}
+	return rows
+}
+
+func (i *inProcessInstance) metrics() []connectors.MetricsRow { return readMetrics(i.url()) }
+func (p *processInstance) metrics() []connectors.MetricsRow   { return readMetrics(p.url()) }
 
 // InProcess runs the connector in this process, through the SDK:
 // connectors.Serve with setup, on a free port of 127.0.0.1. It is the
