@@ -75,6 +75,9 @@ type PlannedCheck struct {
 	run func(ctx context.Context) ([]Finding, error)
 }
 
+// Run runs the check and returns its findings; see [Session].
+func (p PlannedCheck) Run(ctx context.Context) ([]Finding, error) { return p.run(ctx) }
+
 // Path names the check as a test path: suite/scenario/name.
 func (p PlannedCheck) Path() string {
 	if p.Scenario == "" {
@@ -171,6 +174,52 @@ func (x *execution) plan() []PlannedCheck {
 	return out
 }
 
+// Session is a connector ready to be checked: its target prepared (a
+// binary built, an image built) and its checks planned, none run yet. Test
+// frameworks make a test of each check ([Session.Checks]) and run it when
+// they like, in any order and in parallel; the scenario runs the checks
+// need are made once and shared.
+type Session struct {
+	x      *execution
+	checks []PlannedCheck
+}
+
+// NewSession loads the connector in dir and prepares it, keeping its
+// files in work (an existing directory the caller removes).
+func NewSession(ctx context.Context, dir, work string, opts ...Option) (*Session, error) {
+	o := configure(opts)
+	c, err := Load(dir, o.update)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Scenarios) == 0 {
+		return nil, fmt.Errorf("%s has no scenarios; write one in %s", dir, filepath.Join(dir, ScenarioDir))
+	}
+	x, err := newExecution(ctx, c, o, work)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{x: x, checks: x.plan()}, nil
+}
+
+// Checks are the session's checks, in report order.
+func (s *Session) Checks() []PlannedCheck { return slices.Clone(s.checks) }
+
+// Connector is the session's connector.
+func (s *Session) Connector() *Connector { return s.x.c }
+
+// Log returns the end of what the connector logged in the named
+// scenario's run, when it has run.
+func (s *Session) Log(scenario string, lines int) string {
+	s.x.mu.Lock()
+	l := s.x.results[scenario]
+	s.x.mu.Unlock()
+	if l == nil || l.res == nil {
+		return ""
+	}
+	return tail(l.res.Logs, lines)
+}
+
 // Execute runs the suites over c and returns the report. The error is for
 // a run that could not be made at all: the connector would not build or
 // start, or the sandbox would not.
@@ -198,11 +247,16 @@ func Execute(ctx context.Context, c *Connector, opts ...Option) (*Report, error)
 	}); err != nil {
 		return nil, err
 	}
+	// A suite's time is that of its own runs and checks, summed: the
+	// scenario runs count to replay (whichever check made them), the
+	// derived cases to negative, the checks of shipped files to contract.
 	rep.Timings.Suites = map[string]time.Duration{}
 	for i, pc := range checks {
 		rep.addCheck(pc.Suite, pc.Scenario, pc.Name)
 		rep.addFindings(findings[i])
-		rep.Timings.Suites[pc.Suite] += took[i]
+		if pc.Suite == SuiteContract && pc.Scenario == "" && pc.Name != CheckScopes {
+			rep.Timings.Suites[SuiteContract] += took[i]
+		}
 	}
 	var runs []*ScenarioResult
 	rep.Timings.Scenarios = map[string]time.Duration{}
@@ -216,6 +270,13 @@ func Execute(ctx context.Context, c *Connector, opts ...Option) (*Report, error)
 	for _, name := range slices.Sorted(maps.Keys(x.results)) {
 		if l := x.results[name]; l.res != nil {
 			runs = append(runs, l.res)
+			suite := SuiteNegative
+			if _, ok := rep.Timings.Scenarios[name]; ok {
+				suite = SuiteReplay
+			}
+			if slices.Contains(o.suites, suite) {
+				rep.Timings.Suites[suite] += l.res.Took
+			}
 		}
 	}
 	x.mu.Unlock()
@@ -320,21 +381,29 @@ func toolVersions() Tools {
 	return t
 }
 
-// digests hashes every file of the connector's directory, skipping hidden
-// ones, in path order.
+// inputDirs are the directories of a connector whose files are inputs of
+// a run, besides the files at its top level.
+var inputDirs = []string{"contracts", "cassettes", "scenarios", "events", "golden", "cmd"}
+
+// digests hashes the connector's inputs, in path order: the files at the
+// top of its directory and those under inputDirs, hidden ones skipped.
+// Reports written into the directory are not inputs.
 func digests(dir string) []Input {
 	var out []Input
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
 		}
-		if strings.HasPrefix(d.Name(), ".") && p != dir {
-			if d.IsDir() {
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			top, _, _ := strings.Cut(rel, "/")
+			if p != dir && (strings.HasPrefix(d.Name(), ".") || !slices.Contains(inputDirs, top)) {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
+		if strings.HasPrefix(d.Name(), ".") || !d.Type().IsRegular() {
 			return nil
 		}
 		f, err := os.Open(p)
@@ -346,8 +415,7 @@ func digests(dir string) []Input {
 		if _, err := io.Copy(h, f); err != nil {
 			return nil
 		}
-		rel, _ := filepath.Rel(dir, p)
-		out = append(out, Input{Path: filepath.ToSlash(rel), SHA256: hex.EncodeToString(h.Sum(nil))})
+		out = append(out, Input{Path: rel, SHA256: hex.EncodeToString(h.Sum(nil))})
 		return nil
 	})
 	return out

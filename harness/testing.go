@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -17,22 +16,14 @@ import (
 // comparing them. The default target is [Process].
 func Test(t *testing.T, dir string, opts ...Option) {
 	t.Helper()
-	o := configure(opts)
-	c, err := Load(dir, o.update)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(c.Scenarios) == 0 {
-		t.Fatalf("%s has no scenarios; write one in %s", dir, filepath.Join(dir, ScenarioDir))
-	}
 	ctx := t.Context()
-	x, err := newExecution(ctx, c, o, t.TempDir())
+	s, err := NewSession(ctx, dir, t.TempDir(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checks := x.plan()
+	checks := s.Checks()
 	for _, suite := range AllSuites {
-		if !slices.Contains(o.suites, suite) {
+		if !slices.ContainsFunc(checks, func(pc PlannedCheck) bool { return pc.Suite == suite }) {
 			continue
 		}
 		t.Run(suite, func(t *testing.T) {
@@ -46,36 +37,24 @@ func Test(t *testing.T, dir string, opts ...Option) {
 				}
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
-					fs, err := pc.run(ctx)
+					fs, err := pc.Run(ctx)
 					if err != nil {
 						t.Fatal(err)
 					}
-					reportFindings(t, x, pc, fs)
+					failed := false
+					for _, f := range fs {
+						if f.Level == LevelError {
+							failed = true
+							t.Errorf("%s", f)
+						} else {
+							t.Logf("%s", f)
+						}
+					}
+					if failed && pc.Scenario != "" {
+						t.Logf("the connector's log ends with:\n%s", s.Log(pc.Scenario, 30))
+					}
 				})
 			}
 		})
-	}
-}
-
-func reportFindings(t *testing.T, x *execution, pc PlannedCheck, fs []Finding) {
-	t.Helper()
-	failed := false
-	for _, f := range fs {
-		if f.Level == LevelError {
-			failed = true
-			t.Errorf("%s", f)
-		} else {
-			t.Logf("%s", f)
-		}
-	}
-	if !failed || pc.Scenario == "" {
-		return
-	}
-	x.mu.Lock()
-	l := x.results[pc.Scenario]
-	x.mu.Unlock()
-	if l != nil && l.res != nil {
-		t.Logf("deliveries: %+v", l.res.Deliveries)
-		t.Logf("the connector's log ends with:\n%s", tail(l.res.Logs, 30))
 	}
 }

@@ -1,0 +1,42 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/tetherkit/tether/connectors/dealnotify"
+)
+
+// The same inputs and seed give a byte-identical JSON report, though the
+// runs behind it are concurrent and take different times.
+func TestReportIsDeterministic(t *testing.T) {
+	c, err := Load(dealnotifyDir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reports [][]byte
+	for range 2 {
+		r, err := Execute(context.Background(), c, Drive(InProcess(dealnotify.Setup)), Parallel(8))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := r.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		reports = append(reports, data)
+		if r.Summary.Status != StatusPass {
+			t.Errorf("the example fails its gate: %+v", r.Summary)
+		}
+		if r.Timings.Total == 0 || r.Timings.Suites[SuiteReplay] == 0 {
+			t.Errorf("timings not kept: %+v", r.Timings)
+		}
+	}
+	if !bytes.Equal(reports[0], reports[1]) {
+		t.Errorf("two runs gave different reports:\n%s\n---\n%s", reports[0], reports[1])
+	}
+	if bytes.Contains(reports[0], []byte("took")) || bytes.Contains(reports[0], []byte("_ns")) {
+		t.Error("the JSON report holds timings")
+	}
+}

@@ -1,0 +1,181 @@
+package harness
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tetherkit/tether/internal/yamlerror"
+)
+
+// Policy is what the gate fails on, read from a YAML file:
+//
+//	fail-on: [error]            # levels that fail the gate; the default is [error]
+//	waivers:
+//	  - id: scope-unused        # the finding's ID (required)
+//	    suite: contract         # optional: only in this suite,
+//	    scenario: won           # this scenario,
+//	    check: scopes           # this check
+//	    reason: chat:write is granted for the next release's threads
+//	    expires: 2027-03-31     # required; the waiver stops on this date
+//
+// A waived finding stays in the report, marked with the waiver's reason,
+// and does not fail the gate. A waiver past its expiry date waives
+// nothing and is itself an error, so that no waiver outlives its reason
+// unnoticed.
+type Policy struct {
+	FailOn  []string `yaml:"fail-on"`
+	Waivers []Waiver `yaml:"waivers"`
+
+	File string `yaml:"-"`
+}
+
+// Waiver excuses the findings it matches until it expires.
+type Waiver struct {
+	ID       string `yaml:"id"`
+	Suite    string `yaml:"suite"`
+	Scenario string `yaml:"scenario"`
+	Check    string `yaml:"check"`
+	Reason   string `yaml:"reason"`
+	Expires  string `yaml:"expires"` // YYYY-MM-DD
+
+	line    int
+	expires time.Time
+}
+
+// DefaultPolicy fails on errors and waives nothing.
+func DefaultPolicy() *Policy { return &Policy{FailOn: []string{LevelError}} }
+
+// LoadPolicy reads a policy file. Every mistake is an *[Error] at its
+// line: an unknown field, a level that is not one, a waiver without an ID,
+// a reason or a valid expiry date.
+func LoadPolicy(path string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: "read policy: " + err.Error()}
+	}
+	return parsePolicy(path, data)
+}
+
+func parsePolicy(path string, data []byte) (p *Policy, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the policy: %v", r)}
+		}
+	}()
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		line, msg, _ := yamlerror.Syntax(err)
+		return nil, &Error{File: path, Line: line, Msg: "invalid YAML: " + msg}
+	}
+	p = &Policy{File: path}
+	if len(bytes.TrimSpace(data)) > 0 {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(p); err != nil {
+			return nil, typeError(path, err)
+		}
+	}
+	var top *yaml.Node
+	if len(root.Content) > 0 {
+		top = root.Content[0]
+	}
+	line := func(keys ...string) int {
+		if top == nil {
+			return 1
+		}
+		return lineOf(top, keys...)
+	}
+	if len(p.FailOn) == 0 {
+		p.FailOn = []string{LevelError}
+	}
+	for _, l := range p.FailOn {
+		if l != LevelError && l != LevelWarning && l != LevelInfo {
+			return nil, &Error{File: path, Line: line("fail-on"), Msg: fmt.Sprintf("fail-on: %q is not a level; use error, warning or info", l)}
+		}
+	}
+	var items []*yaml.Node
+	if top != nil {
+		if n := field(top, "waivers"); n != nil && n.Kind == yaml.SequenceNode {
+			items = n.Content
+		}
+	}
+	for i := range p.Waivers {
+		w := &p.Waivers[i]
+		w.line = line("waivers")
+		if i < len(items) {
+			w.line = items[i].Line
+		}
+		fail := func(msg string) error {
+			return &Error{File: path, Line: w.line, Msg: fmt.Sprintf("waiver %d: %s", i+1, msg)}
+		}
+		switch {
+		case w.ID == "":
+			return nil, fail("id is missing; name the finding ID it waives")
+		case strings.TrimSpace(w.Reason) == "":
+			return nil, fail("reason is missing; say why the finding is acceptable")
+		case w.Suite != "" && !slices.Contains(AllSuites, w.Suite):
+			return nil, fail(fmt.Sprintf("suite %q is not one of %s", w.Suite, strings.Join(AllSuites, ", ")))
+		}
+		t, err := time.Parse(time.DateOnly, w.Expires)
+		if err != nil {
+			return nil, fail(fmt.Sprintf("expires %q: give the date the waiver ends, as YYYY-MM-DD", w.Expires))
+		}
+		w.expires = t
+	}
+	return p, nil
+}
+
+func (w *Waiver) matches(f Finding) bool {
+	return w.ID == f.ID && (w.Suite == "" || w.Suite == f.Suite) &&
+		(w.Scenario == "" || w.Scenario == f.Scenario) && (w.Check == "" || w.Check == f.Check)
+}
+
+// Apply gates r with the policy as of today: it reports each expired
+// waiver as an error finding, marks the findings the others waive, and
+// recomputes the summaries and the status. The status is fail when a
+// finding of a level in FailOn is not waived.
+func (p *Policy) Apply(r *Report, today time.Time) {
+	if p == nil {
+		p = DefaultPolicy()
+	}
+	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	var live []*Waiver
+	for i := range p.Waivers {
+		w := &p.Waivers[i]
+		if today.After(w.expires) {
+			r.Findings = append(r.Findings, Finding{ID: "waiver-expired", Level: LevelError, Suite: "", Check: "policy",
+				Location: fmt.Sprintf("%s:%d", p.File, w.line),
+				Message:  fmt.Sprintf("the waiver of %s expired on %s (%s)", w.ID, w.Expires, w.Reason),
+				Hint:     "fix what the finding reports, or renew the waiver with a new date and a reason that still holds"})
+			continue
+		}
+		live = append(live, w)
+	}
+	for i := range r.Findings {
+		r.Findings[i].Waived = ""
+	}
+	r.finish(func(f Finding) (string, bool) {
+		for _, w := range live {
+			if w.matches(f) {
+				return w.Reason + " (until " + w.Expires + ")", true
+			}
+		}
+		return "", false
+	})
+	failing := false
+	for _, f := range r.Findings {
+		if f.Waived == "" && slices.Contains(p.FailOn, f.Level) {
+			failing = true
+		}
+	}
+	r.Summary.Status = StatusPass
+	if failing {
+		r.Summary.Status = StatusFail
+	}
+}
