@@ -58,6 +58,8 @@ func commands() []command {
 		{"record", "record a real vendor through a redacting, validating proxy", runRecord},
 		{"replay", "deliver events to a connector, capture its vendor calls, compare", runReplay},
 		{"sandbox", "impersonate vendors from their contracts: faults, auth, journal", runSandbox},
+		{"test", "run the contract, negative and replay suites over a connector", runTest},
+		{"gate", "run every suite, write the reports, pass or fail the release", runGate},
 		{"version", "print tether's version", runVersion},
 	}
 }

@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tetherkit/tether/harness"
+	"github.com/tetherkit/tether/internal/atomicfile"
+)
+
+const testHelp = `Usage:
+  tether test DIR [--target process|container] [--suite NAME]... [--parallel N] [--seed N] [--update]
+
+test runs the suites over the connector in DIR (a directory with
+connector.yaml) and prints each scenario as it finishes, then every
+finding and a summary:
+
+  contract   every call and answer valid against the vendors' contracts,
+             cassettes lint clean and hold no secret, sample events valid,
+             no scope used beyond the manifest's, no credential sent to the
+             wrong vendor or logged
+  negative   cases derived from the happy-path scenario: invalid events,
+             each error status the contract declares for each operation
+             used, a timeout, a reset and a malformed answer, duplicate
+             and out-of-order deliveries, forged and expired signatures
+  replay     each scenario's outcome and dead letters as expected, its
+             calls equal to its golden file, Retry-After honoured
+
+The sandbox runs in this process. The connector runs as its manifest says:
+--target process (the default) starts run.command for each scenario;
+--target container builds run.image and starts a container for each.
+
+  --suite NAME    run only this suite; repeat for several
+  --parallel N    run at most N scenarios at once (default 4)
+  --seed N        fix the sandbox's draws (default 1)
+  --update        rewrite golden files with the calls made now
+
+Exit codes: 0 no error findings, 1 error findings, 2 could not run.
+
+Example:
+  tether test ./connectors/dealnotify --suite replay
+`
+
+const gateHelp = `Usage:
+  tether gate DIR [--out DIR] [--policy FILE] [--target process|container] [--parallel N] [--seed N]
+
+gate runs every suite over the connector in DIR, as 'tether test' does,
+writes the report in every format to --out (default DIR/report), and
+decides with the policy whether the release may ship:
+
+  report.json    the report: findings, results per suite, scenario and
+                 check, metrics, input digests, versions, seed; the same
+                 inputs and seed give the same bytes
+  timings.json   how long each suite and scenario took, latency and lag
+  junit.xml      one test case per check per scenario, for CI systems
+  summary.md     a summary for a pull request comment or a step summary
+  report.html    one self-contained page with the findings and diffs
+
+The policy file says which levels fail and which findings are waived,
+each waiver with a reason and an expiry date (see the harness package's
+Policy). Without one, any error fails. An expired waiver fails.
+
+Exit codes: 0 the gate passes, 1 it fails, 2 the run could not be made.
+
+Example:
+  tether gate ./connectors/dealnotify --out build/report --policy gate.yaml
+`
+
+// suiteFlag collects --suite values.
+type suiteFlag []string
+
+func (s *suiteFlag) String() string     { return strings.Join(*s, ",") }
+func (s *suiteFlag) Set(v string) error { *s = append(*s, v); return nil }
+
+// runFlags are the flags test and gate share.
+type runFlags struct {
+	target   string
+	parallel int
+	seed     uint64
+}
+
+func (rf *runFlags) register(fl *flag.FlagSet) {
+	fl.StringVar(&rf.target, "target", "process", "")
+	fl.IntVar(&rf.parallel, "parallel", 4, "")
+	fl.Uint64Var(&rf.seed, "seed", 1, "")
+}
+
+func (rf *runFlags) options() ([]harness.Option, error) {
+	opts := []harness.Option{harness.Seed(rf.seed), harness.Parallel(rf.parallel)}
+	switch rf.target {
+	case "process":
+		opts = append(opts, harness.Drive(harness.Process()))
+	case "container":
+		opts = append(opts, harness.Drive(harness.Container()))
+	default:
+		return nil, usageError{fmt.Sprintf("--target %q: use process or container", rf.target)}
+	}
+	if rf.parallel < 1 {
+		return nil, usageError{"--parallel must be 1 or more"}
+	}
+	return opts, nil
+}
+
+// interruptible returns a context that ends on the first Ctrl-C.
+func interruptible(env *environ) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	if env.interrupted != nil {
+		go func() {
+			select {
+			case <-env.interrupted:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, cancel
+}
+
+// progress prints each scenario run as it finishes.
+func progress(env *environ) harness.Option {
+	var mu sync.Mutex
+	return harness.OnScenario(func(r harness.ScenarioResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		mark := "ok  "
+		if r.Failed() {
+			mark = "FAIL"
+		}
+		outcomes := make([]string, 0, len(r.Deliveries))
+		for _, d := range r.Deliveries {
+			outcomes = append(outcomes, d.Outcome)
+		}
+		fmt.Fprintf(env.stderr, "  %s %-40s %d call(s), %s in %s\n", mark, r.Scenario.Name, len(r.Calls),
+			strings.Join(outcomes, ","), r.Took.Round(time.Millisecond))
+	})
+}
+
+func runTest(env *environ, args []string) int {
+	fl := flag.NewFlagSet("test", flag.ContinueOnError)
+	fl.SetOutput(io.Discard)
+	var rf runFlags
+	rf.register(fl)
+	var suites suiteFlag
+	fl.Var(&suites, "suite", "")
+	update := fl.Bool("update", false, "")
+	dir, err := parseDir(fl, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(env.stdout, testHelp)
+		return exitOK
+	}
+	if err != nil {
+		return fail(env, err)
+	}
+	opts, err := rf.options()
+	if err != nil {
+		return fail(env, err)
+	}
+	for _, s := range suites {
+		if !contains(harness.AllSuites, s) {
+			return fail(env, usageError{fmt.Sprintf("--suite %q: use %s", s, strings.Join(harness.AllSuites, ", "))})
+		}
+	}
+	if len(suites) > 0 {
+		opts = append(opts, harness.Only(suites...))
+	}
+	opts = append(opts, harness.Update(*update), progress(env))
+	rep, code := execute(env, dir, *update, opts)
+	if rep == nil {
+		return code
+	}
+	harness.DefaultPolicy().Apply(rep, time.Now())
+	printSummary(env, rep)
+	if rep.Summary.Status == harness.StatusFail {
+		return exitFindings
+	}
+	return exitOK
+}
+
+func runGate(env *environ, args []string) int {
+	fl := flag.NewFlagSet("gate", flag.ContinueOnError)
+	fl.SetOutput(io.Discard)
+	var rf runFlags
+	rf.register(fl)
+	out := fl.String("out", "", "")
+	policyFile := fl.String("policy", "", "")
+	dir, err := parseDir(fl, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(env.stdout, gateHelp)
+		return exitOK
+	}
+	if err != nil {
+		return fail(env, err)
+	}
+	opts, err := rf.options()
+	if err != nil {
+		return fail(env, err)
+	}
+	policy := harness.DefaultPolicy()
+	if *policyFile != "" {
+		if policy, err = harness.LoadPolicy(*policyFile); err != nil {
+			return fail(env, err)
+		}
+	}
+	if *out == "" {
+		*out = filepath.Join(dir, "report")
+	}
+	rep, code := execute(env, dir, false, append(opts, progress(env)))
+	if rep == nil {
+		return code
+	}
+	policy.Apply(rep, time.Now())
+	written, err := writeReports(rep, *out)
+	if err != nil {
+		return fail(env, err)
+	}
+	printSummary(env, rep)
+	fmt.Fprintf(env.stdout, "wrote %s\n", strings.Join(written, ", "))
+	if rep.Summary.Status == harness.StatusFail {
+		fmt.Fprintln(env.stdout, "gate: FAIL")
+		return exitFindings
+	}
+	fmt.Fprintln(env.stdout, "gate: PASS")
+	return exitOK
+}
+
+// parseDir parses flags around the one DIR argument, in any order.
+func parseDir(fl *flag.FlagSet, args []string) (string, error) {
+	var dir string
+	for {
+		if err := fl.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return "", err
+			}
+			return "", usageError{err.Error()}
+		}
+		if fl.NArg() == 0 {
+			break
+		}
+		if dir != "" {
+			return "", usageError{fmt.Sprintf("unexpected argument %q: give one connector directory", fl.Arg(0))}
+		}
+		dir, args = fl.Arg(0), fl.Args()[1:]
+	}
+	if dir == "" {
+		return "", usageError{"give the connector's directory, the one with connector.yaml"}
+	}
+	return dir, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// execute loads and runs the connector, printing what it does; a nil
+// report comes with the exit code to end with.
+func execute(env *environ, dir string, update bool, opts []harness.Option) (*harness.Report, int) {
+	c, err := harness.Load(dir, update)
+	if err != nil {
+		return nil, fail(env, err)
+	}
+	fmt.Fprintf(env.stderr, "tether: %s %s, %d scenario(s)\n", c.Manifest.Name, c.Manifest.Version, len(c.Scenarios))
+	ctx, cancel := interruptible(env)
+	defer cancel()
+	rep, err := harness.Execute(ctx, c, opts...)
+	if err != nil {
+		return nil, fail(env, err)
+	}
+	return rep, exitOK
+}
+
+func printSummary(env *environ, r *harness.Report) {
+	for _, f := range r.Findings {
+		if f.Level == harness.LevelInfo {
+			continue
+		}
+		where := f.Suite
+		if f.Scenario != "" {
+			where += "/" + f.Scenario
+		}
+		if f.Check != "" {
+			where += "/" + f.Check
+		}
+		waived := ""
+		if f.Waived != "" {
+			waived = " [waived: " + f.Waived + "]"
+		}
+		fmt.Fprintf(env.stdout, "%s %s: %s %s: %s%s\n", f.Level, where, f.ID, f.Location, f.Message, waived)
+	}
+	for _, s := range r.Suites {
+		fmt.Fprintf(env.stdout, "%-9s %-4s %3d checks, %d failed, %d errors, %d warnings, %s\n", s.Name, s.Status, s.Checks, s.Failed, s.Errors, s.Warnings,
+			r.Timings.Suites[s.Name].Round(time.Millisecond))
+	}
+	fmt.Fprintf(env.stdout, "%s: %s: %d checks, %d failed; %d errors, %d warnings, %d waived; %s\n", r.Connector.Name, strings.ToUpper(r.Summary.Status),
+		r.Summary.Checks, r.Summary.Failed, r.Summary.Errors, r.Summary.Warnings, r.Summary.Waived, r.Timings.Total.Round(time.Millisecond))
+}
+
+// writeReports writes every rendering of r into dir, each atomically.
+func writeReports(r *harness.Report, dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	files := []struct {
+		name   string
+		render func(w io.Writer) error
+	}{
+		{"report.json", func(w io.Writer) error { return writeBytes(w, r.JSON) }},
+		{"timings.json", func(w io.Writer) error { return writeBytes(w, r.TimingsJSON) }},
+		{"junit.xml", r.JUnit},
+		{"summary.md", r.Markdown},
+		{"report.html", r.HTML},
+	}
+	var written []string
+	for _, f := range files {
+		var buf bytes.Buffer
+		if err := f.render(&buf); err != nil {
+			return written, fmt.Errorf("render %s: %w", f.name, err)
+		}
+		p := filepath.Join(dir, f.name)
+		if err := atomicfile.Write(p, 0o644, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
+			return written, err
+		}
+		written = append(written, p)
+	}
+	return written, nil
+}
+
+func writeBytes(w io.Writer, f func() ([]byte, error)) error {
+	data, err := f()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const exampleDir = "../../connectors/dealnotify"
+
+// tether gate on the example passes and writes every format, each
+// readable as what it claims to be.
+func TestGateWritesEveryFormat(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("gate", exampleDir, "--out", out)
+	if code != exitOK {
+		t.Fatalf("gate: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "gate: PASS") || !strings.Contains(stderr, "won") {
+		t.Errorf("stdout %q, stderr %q: want the verdict and progress per scenario", stdout, stderr)
+	}
+	var rep struct {
+		Version int `json:"version"`
+		Summary struct {
+			Status string `json:"status"`
+			Checks int    `json:"checks"`
+		} `json:"summary"`
+	}
+	data, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil || json.Unmarshal(data, &rep) != nil || rep.Version != 1 || rep.Summary.Status != "pass" || rep.Summary.Checks == 0 {
+		t.Errorf("report.json: %+v, %v", rep, err)
+	}
+	var junit struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+	}
+	data, err = os.ReadFile(filepath.Join(out, "junit.xml"))
+	if err != nil || xml.Unmarshal(data, &junit) != nil || junit.Tests != rep.Summary.Checks || junit.Failures != 0 {
+		t.Errorf("junit.xml: %+v, %v; want %d tests", junit, err, rep.Summary.Checks)
+	}
+	for _, f := range []string{"summary.md", "report.html", "timings.json"} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// An expired waiver fails the gate, and bad input cannot run.
+func TestGateExitCodes(t *testing.T) {
+	policy := filepath.Join(t.TempDir(), "gate.yaml")
+	os.WriteFile(policy, []byte("waivers:\n  - {id: scope-unused, reason: kept for a later release, expires: 2020-01-01}\n"), 0o644)
+	code, stdout, _ := runCLI("gate", exampleDir, "--out", t.TempDir(), "--policy", policy, "--suite-is-not-a-flag")
+	if code != exitCannot {
+		t.Errorf("an unknown flag: exit %d, want %d", code, exitCannot)
+	}
+	code, stdout, _ = runCLI("gate", exampleDir, "--out", t.TempDir(), "--policy", policy)
+	if code != exitFindings || !strings.Contains(stdout, "waiver-expired") || !strings.Contains(stdout, "gate: FAIL") {
+		t.Errorf("an expired waiver: exit %d\n%s", code, stdout)
+	}
+	code, _, stderr := runCLI("gate", t.TempDir())
+	if code != exitCannot || !strings.Contains(stderr, "connector.yaml") {
+		t.Errorf("a directory without a manifest: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = runCLI("test", exampleDir, "--suite", "compat")
+	if code != exitCannot || !strings.Contains(stderr, `--suite "compat"`) {
+		t.Errorf("an unknown suite: exit %d, %q", code, stderr)
+	}
+}
+
+func TestTestRunsOneSuite(t *testing.T) {
+	code, stdout, stderr := runCLI("test", exampleDir, "--suite", "replay", "--parallel", "2")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "replay") || strings.Contains(stdout, "negative ") {
+		t.Errorf("stdout %q: want the replay suite alone", stdout)
+	}
+}
