@@ -291,6 +291,7 @@ const (
 	CheckTransport        = "transport"
 	CheckDuplicate        = "duplicate-delivery"
 	CheckOutOfOrder       = "out-of-order"
+	CheckOptionalMissing  = "optional-missing"
 	CheckForgedSignature  = "forged-signature"
 	CheckExpiredSignature = "expired-signature"
 )
@@ -364,6 +365,7 @@ func (x *execution) negativeCases(bs *Scenario) []negCase {
 		var valid any
 		if json.Unmarshal(ev.Body, &valid) == nil {
 			variants, _ := x.c.Events.InvalidVariants(ev.Name, valid)
+			cases = append(cases, x.optionalMissingCases(bs, variants)...)
 			seenRule := map[string]bool{}
 			for _, v := range variants {
 				if seenRule[v.Rule] {
@@ -454,7 +456,7 @@ func (x *execution) negativeCases(bs *Scenario) []negCase {
 			sc.Faults = &sandbox.FaultPlan{Faults: []sandbox.Fault{tf.fault.On(ref.op).ForVendor(ref.vendor).FirstN(1)}}
 			kind := tf.kind
 			cases = append(cases, negCase{check: CheckTransport, name: name, sc: sc, judge: func(b, r *ScenarioResult) []Finding {
-				if n := countOp(r, ref.vendor, ref.op); n < 2 && lastOutcome(r) != OutcomeHandled {
+				if n := countOp(r, ref.vendor, ref.op); n < 2 && lastOutcome(r) != OutcomeHandled && len(r.Deliveries) == 1 {
 					return []Finding{{ID: "transport-failure-not-retried", Level: LevelError, Location: bs.File,
 						Message: fmt.Sprintf("after a %s on %s the connector gave up without retrying", kind, ref.op),
 						Hint:    "a lost answer may come whole on the next attempt: retry, keeping the Idempotency-Key"}}
@@ -468,7 +470,7 @@ func (x *execution) negativeCases(bs *Scenario) []negCase {
 	dup := derive(bs, CheckDuplicate, OutcomeHandled)
 	dup.Deliver.Duplicates = 3
 	cases = append(cases, negCase{check: CheckDuplicate, name: CheckDuplicate, sc: dup, judge: func(b, r *ScenarioResult) []Finding {
-		return sameWrites(b, r, "with each event delivered three times")
+		return sameEffect(b, r, "with each event delivered three times")
 	}})
 
 	// Out of order: with two or more events, reversed.
@@ -477,7 +479,7 @@ func (x *execution) negativeCases(bs *Scenario) []negCase {
 		ooo.Events = slices.Clone(bs.Events)
 		slices.Reverse(ooo.Events)
 		cases = append(cases, negCase{check: CheckOutOfOrder, name: CheckOutOfOrder, sc: ooo, judge: func(b, r *ScenarioResult) []Finding {
-			return sameWrites(b, r, "with the events in reverse order")
+			return sameFinalState(b, r)
 		}})
 	}
 
@@ -497,6 +499,89 @@ func (x *execution) negativeCases(bs *Scenario) []negCase {
 		}
 	}
 	return cases
+}
+
+// maxOptionalCases bounds the optional-missing cases made per event.
+const maxOptionalCases = 4
+
+// optionalMissingCases deliver the base's first event without one of its
+// optional fields (a field whose removal the schema allows) at a time: an
+// event the sender may well send, which the connector must handle as it
+// does the full one, and must not crash on.
+func (x *execution) optionalMissingCases(bs *Scenario, variants []contracts.Variant) []negCase {
+	ev := bs.Events[0].Event
+	var doc any
+	if json.Unmarshal(ev.Body, &doc) != nil {
+		return nil
+	}
+	required := map[string]bool{}
+	for _, v := range variants {
+		if v.Rule == contracts.VariantRequiredMissing {
+			required[v.Path] = true
+		}
+	}
+	var paths []string
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			p := path + "." + k
+			if !required[p] {
+				paths = append(paths, p)
+			}
+			walk(m[k], p)
+		}
+	}
+	walk(doc, "$")
+	var out []negCase
+	for _, p := range paths {
+		if len(out) == maxOptionalCases {
+			break
+		}
+		var copyDoc any
+		json.Unmarshal(ev.Body, &copyDoc)
+		if !removePath(copyDoc, strings.Split(strings.TrimPrefix(p, "$."), ".")) {
+			continue
+		}
+		body, err := json.Marshal(copyDoc)
+		if err != nil || len(x.c.Events.ValidateEvent(ev.Name, body)) > 0 {
+			continue
+		}
+		sc := derive(bs, CheckOptionalMissing+"/"+strings.TrimPrefix(p, "$."), OutcomeHandled)
+		without := ev
+		without.Body = body
+		sc.Events = []ScenarioEvent{{File: bs.Events[0].File, Event: without}}
+		field := p
+		out = append(out, negCase{check: CheckOptionalMissing, name: sc.Name, sc: sc, judge: func(_, r *ScenarioResult) []Finding {
+			for _, d := range r.Deliveries {
+				if d.Status == 0 || d.Status >= 500 && d.Outcome != OutcomeRetry {
+					return []Finding{{ID: "connector-crashed", Level: LevelError, Location: x.rel(bs.Events[0].File),
+						Message: fmt.Sprintf("an event without its optional %s got no proper answer (%s)", field, describeDelivery(d)),
+						Hint:    "an optional field may be absent: check before using it"}}
+				}
+			}
+			return nil
+		}})
+	}
+	return out
+}
+
+// removePath deletes the field at path from doc, reporting whether it was
+// there.
+func removePath(doc any, path []string) bool {
+	m, ok := doc.(map[string]any)
+	if !ok || len(path) == 0 {
+		return false
+	}
+	if len(path) == 1 {
+		_, had := m[path[0]]
+		delete(m, path[0])
+		return had
+	}
+	return removePath(m[path[0]], path[1:])
 }
 
 // opRef is an operation of a vendor.
@@ -542,36 +627,70 @@ func servesURL(ct *contracts.Contract, u string) bool {
 const maxAttempts = 10
 
 func judgeErrorStatus(r *ScenarioResult, vendor, op string, code int) []Finding {
-	n := countOp(r, vendor, op)
 	loc := r.Scenario.File
 	var out []Finding
-	switch {
-	case !retryable(code) && n > 1:
-		out = append(out, Finding{ID: "permanent-error-retried", Level: LevelError, Location: loc,
-			Message: fmt.Sprintf("%s answered %d and the connector called it %d times", op, code, n),
-			Hint:    fmt.Sprintf("%d will not change on a retry: return connectors.Permanent", code)})
-	case retryable(code) && n < 2:
-		out = append(out, Finding{ID: "retryable-error-not-retried", Level: LevelError, Location: loc,
-			Message: fmt.Sprintf("%s answered %d and the connector did not call it again", op, code),
-			Hint:    "retry 408, 429 and 5xx, with backoff and within a budget"})
-	}
-	if n > maxAttempts {
-		out = append(out, Finding{ID: "retries-unbounded", Level: LevelError, Location: loc,
-			Message: fmt.Sprintf("%s answered %d and the connector called it %d times", op, code, n),
-			Hint:    "bound retries by attempts and by a time budget"})
-	}
-	// A write retried must carry the same Idempotency-Key.
-	var keys []string
-	for _, e := range r.Journal {
-		if e.Vendor == vendor && e.Operation == op && e.Method != http.MethodGet && e.Method != http.MethodHead {
-			keys = append(keys, e.RequestHeader.Get("Idempotency-Key"))
+	seen := map[string]bool{}
+	add := func(f Finding) {
+		if !seen[f.ID] {
+			seen[f.ID] = true
+			out = append(out, f)
 		}
 	}
-	distinct := slices.Compact(slices.Sorted(slices.Values(keys)))
-	if len(keys) > 1 && (keys[0] == "" || len(distinct) > 1) {
-		out = append(out, Finding{ID: "idempotency-key-changed", Level: LevelError, Location: loc,
-			Message: fmt.Sprintf("%s was retried with Idempotency-Key values %q", op, keys),
-			Hint:    "derive the key from the event and the action (connectors.IdempotencyKey), so a retry cannot act twice"})
+	// Judged per delivery: each event's calls share its correlation ID.
+	for _, calls := range byDelivery(r.Journal) {
+		n, hit := 0, false
+		var keys []string
+		for _, e := range calls {
+			if e.Vendor != vendor || e.Operation != op {
+				continue
+			}
+			n++
+			hit = hit || e.Status == code
+			if e.Method != http.MethodGet && e.Method != http.MethodHead {
+				keys = append(keys, e.RequestHeader.Get("Idempotency-Key"))
+			}
+		}
+		switch {
+		case !hit:
+			continue // the fault did not reach this event's calls
+		case !retryable(code) && n > 1:
+			add(Finding{ID: "permanent-error-retried", Level: LevelError, Location: loc,
+				Message: fmt.Sprintf("%s answered %d and the connector called it %d times for one event", op, code, n),
+				Hint:    fmt.Sprintf("%d will not change on a retry: return connectors.Permanent", code)})
+		case retryable(code) && n < 2:
+			add(Finding{ID: "retryable-error-not-retried", Level: LevelError, Location: loc,
+				Message: fmt.Sprintf("%s answered %d and the connector did not call it again", op, code),
+				Hint:    "retry 408, 429 and 5xx, with backoff and within a budget"})
+		}
+		if n > maxAttempts {
+			add(Finding{ID: "retries-unbounded", Level: LevelError, Location: loc,
+				Message: fmt.Sprintf("%s answered %d and the connector called it %d times for one event", op, code, n),
+				Hint:    "bound retries by attempts and by a time budget"})
+		}
+		// A write retried must carry the same Idempotency-Key.
+		distinct := slices.Compact(slices.Sorted(slices.Values(keys)))
+		if len(keys) > 1 && (keys[0] == "" || len(distinct) > 1) {
+			add(Finding{ID: "idempotency-key-changed", Level: LevelError, Location: loc,
+				Message: fmt.Sprintf("%s was retried with Idempotency-Key values %q", op, keys),
+				Hint:    "derive the key from the event and the action (connectors.IdempotencyKey), so a retry cannot act twice"})
+		}
+	}
+	return out
+}
+
+// byDelivery groups journaled calls by the delivery that caused them, by
+// correlation ID, in the order first seen.
+func byDelivery(entries []sandbox.Entry) [][]sandbox.Entry {
+	index := map[string]int{}
+	var out [][]sandbox.Entry
+	for _, e := range entries {
+		i, ok := index[e.CorrelationID]
+		if !ok {
+			i = len(out)
+			index[e.CorrelationID] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], e)
 	}
 	return out
 }
@@ -612,6 +731,53 @@ func writes(r *ScenarioResult) []string {
 		out = append(out, e.Method+" "+r.Calls[i].URL+" "+r.Calls[i].Body)
 	}
 	slices.Sort(out)
+	return out
+}
+
+// sameEffect compares the number of writes of a case (each call, whatever
+// its Idempotency-Key) with the base's: a duplicate delivery must cause
+// no call at all.
+func sameEffect(base, r *ScenarioResult, how string) []Finding {
+	count := func(r *ScenarioResult) int {
+		n := 0
+		for _, e := range r.Journal {
+			if e.Method != http.MethodGet && e.Method != http.MethodHead {
+				n++
+			}
+		}
+		return n
+	}
+	if want, got := count(base), count(r); got != want {
+		return []Finding{{ID: "duplicate-side-effect", Level: LevelError, Location: r.Scenario.File,
+			Message: fmt.Sprintf("%s the connector made %d writes; delivered once, it makes %d", how, got, want),
+			Hint:    "de-duplicate by event ID (the SDK's idempotency store) before acting"}}
+	}
+	return nil
+}
+
+// sameFinalState compares the last successful write to each vendor
+// resource after reversed deliveries with the base's: an older event
+// delivered late must not overwrite what a newer one wrote.
+func sameFinalState(base, r *ScenarioResult) []Finding {
+	last := func(r *ScenarioResult) map[string]string {
+		out := map[string]string{}
+		for i, e := range r.Journal {
+			if e.Method == http.MethodGet || e.Method == http.MethodHead || e.Status >= 300 || e.Status == 0 {
+				continue
+			}
+			out[e.Method+" "+r.Calls[i].URL] = r.Calls[i].Body
+		}
+		return out
+	}
+	want, got := last(base), last(r)
+	var out []Finding
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		if got[k] != want[k] {
+			out = append(out, Finding{ID: "out-of-order-final-state", Level: LevelError, Location: r.Scenario.File,
+				Message: fmt.Sprintf("with the events in reverse order, the last %s sent %s; in order it sends %s", k, got[k], want[k]),
+				Hint:    "order events by their own time (occurred_at), and ignore one older than what was already applied"})
+		}
+	}
 	return out
 }
 

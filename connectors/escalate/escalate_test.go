@@ -19,12 +19,13 @@ func TestScenarios(t *testing.T) {
 	harness.Test(t, ".", harness.Drive(harness.Process()), harness.Update(*update))
 }
 
-// TestScenariosInContainer runs them with the connector in a container of
-// its own image, built from its Dockerfile.
+// TestScenariosInContainer runs the scenarios (the replay suite) with the
+// connector in a container of its own image, built from its Dockerfile: a
+// container per scenario. The other suites run against the process above.
 func TestScenariosInContainer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds an image and starts a container per scenario; skipped with -short")
 	}
 	dockertest.Require(t)
-	harness.Test(t, ".", harness.Drive(harness.Container()))
+	harness.Test(t, ".", harness.Drive(harness.Container()), harness.Only(harness.SuiteReplay))
 }
