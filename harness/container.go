@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/tetherkit/tether/connectors"
@@ -74,7 +73,7 @@ func startContainer(ctx context.Context, image container.Image, rc *connectors.R
 	inside.StateDir = containerStateDir
 	inside.Vendors = map[string]string{}
 	for name, u := range rc.Vendors {
-		inside.Vendors[name] = strings.Replace(u, "//127.0.0.1:", "//"+container.HostGateway+":", 1)
+		inside.Vendors[name] = toHostGateway(u)
 	}
 	runDir := filepath.Join(work, "run")
 	for _, d := range []string{runDir, rc.StateDir} {

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tetherkit/tether/sandbox/container"
 )
 
 // Parallel runs at most n scenarios (and negative cases) at once; the
@@ -29,6 +31,12 @@ func Only(suites ...string) Option { return func(o *options) { o.suites = suites
 
 // newExecution prepares the target for c.
 func newExecution(ctx context.Context, c *Connector, o options, work string) (*execution, error) {
+	if o.containerSandbox {
+		if err := container.DockerAvailable(ctx); err != nil {
+			return nil, fmt.Errorf("the container sandbox needs a Docker engine: %w", err)
+		}
+		o.sandboxBinary = &onceFile{path: filepath.Join(work, "sandbox-bin", "tether")}
+	}
 	start, err := o.target.prepare(ctx, c, work)
 	if err != nil {
 		return nil, err
@@ -336,7 +344,7 @@ func (x *execution) newReport() *Report {
 	r := &Report{
 		Version:   ReportVersion,
 		Connector: ConnectorInfo{Name: m.Name, Version: m.Version, Summary: m.Summary, Dir: filepath.ToSlash(m.Dir)},
-		Run:       RunInfo{Seed: x.o.seed, Target: targetName(x.o.target), Sandbox: "inproc", Suites: slices.Clone(x.o.suites)},
+		Run:       RunInfo{Seed: x.o.seed, Target: targetName(x.o.target), Sandbox: sandboxName(x.o), Suites: slices.Clone(x.o.suites)},
 		Tools:     toolVersions(),
 		Checks:    []Check{},
 		Findings:  []Finding{},
@@ -344,6 +352,13 @@ func (x *execution) newReport() *Report {
 	}
 	r.Inputs = digests(m.Dir)
 	return r
+}
+
+func sandboxName(o options) string {
+	if o.containerSandbox {
+		return "container"
+	}
+	return "inproc"
 }
 
 func targetName(t Target) string {

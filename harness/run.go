@@ -33,6 +33,10 @@ type options struct {
 	report   func(ScenarioResult)
 	parallel int
 	suites   []string
+	// containerSandbox runs each scenario's sandbox in a container, of
+	// an image holding sandboxBinary, compiled once per run.
+	containerSandbox bool
+	sandboxBinary    *onceFile
 }
 
 // Drive runs the connector with target: [InProcess], [Process] or
@@ -154,39 +158,25 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 
 	// The sandbox: every vendor, the scenario's cassettes and faults, and
 	// the tenant's credentials with the manifest's scopes.
-	var vendors []sandbox.Vendor
-	var creds []sandbox.Credential
+	spec := sandboxSpec{names: slices.Sorted(maps.Keys(m.Vendors)), cassettes: sc.Cassettes, tenant: sc.Tenant,
+		tokens: map[string]string{}, scopes: m.Scopes, seed: o.seed}
 	secrets := map[string]string{}
-	for _, name := range slices.Sorted(maps.Keys(m.Vendors)) {
-		v := sandbox.Vendor{Name: name, Contract: c.Contracts[name]}
-		for _, p := range sc.Cassettes[name] {
-			cas, err := fixtures.Load(p)
-			if err != nil {
-				return nil, err
-			}
-			v.Cassettes = append(v.Cassettes, cas)
-		}
-		vendors = append(vendors, v)
+	for _, name := range spec.names {
 		if secret := m.Vendors[name].Secret; secret != "" {
-			tok := tokenFor(sc.Tenant, name)
-			secrets[secret] = tok
-			creds = append(creds, sandbox.Bearer(tok, m.Scopes...))
+			spec.tokens[name] = tokenFor(sc.Tenant, name)
+			secrets[secret] = spec.tokens[name]
 		}
 	}
-	sbOpts := []sandbox.Option{sandbox.WithSeed(o.seed)}
 	if a, ok := o.target.(sandboxAddresser); ok {
-		sbOpts = append(sbOpts, sandbox.WithAddr(a.sandboxAddr()))
+		spec.addr = a.sandboxAddr()
 	}
-	if len(creds) > 0 {
-		sbOpts = append(sbOpts, sandbox.WithTenant(sc.Tenant, creds...))
-	}
-	sb, err := sandbox.Start(vendors, sbOpts...)
+	sb, err := startSandbox(ctx, c, spec, o)
 	if err != nil {
-		return nil, fmt.Errorf("start sandbox: %w", err)
+		return nil, err
 	}
-	defer sb.Close()
+	defer sb.close()
 	if sc.Faults != nil {
-		if err := sb.SetFaults(sc.Faults); err != nil {
+		if err := sb.setFaults(ctx, sc.Faults); err != nil {
 			return nil, fmt.Errorf("%s: faults: %w", sc.File, err)
 		}
 	}
@@ -217,8 +207,16 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 		Secrets:  secrets,
 		StateDir: filepath.Join(work, "state"),
 	}
-	for _, name := range sb.Vendors() {
-		rc.Vendors[name] = sb.VendorURL(name)
+	for _, name := range spec.names {
+		u, err := sb.vendorURL(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		rc.Vendors[name] = u
+	}
+	rc.Listen = "127.0.0.1:0"
+	if o.containerSandbox {
+		rc.Listen = "0.0.0.0:0" // the sandbox delivers from its container
 	}
 	inst, err := start(ctx, rc, work)
 	if err != nil {
@@ -241,12 +239,12 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 		h.Set("X-Tenant-ID", sc.Tenant)
 		events[i] = sandbox.WebhookEvent{Name: se.Event.Name, Header: h, Body: string(se.Event.Body)}
 	}
-	target := strings.TrimRight(inst.url(), "/") + m.Run.Webhook
+	target := sb.reach(strings.TrimRight(inst.url(), "/") + m.Run.Webhook)
 	var entries []sandbox.Entry
 	if !sc.signedAt.IsZero() {
 		entries, err = deliverSignedAt(ctx, m.EventVendor(), target, events, signature, sc.signedAt)
 	} else {
-		entries, err = sb.Deliver(ctx, sandbox.Webhook{
+		entries, err = sb.deliver(ctx, sandbox.Webhook{
 			Vendor:     m.EventVendor(),
 			Events:     events,
 			Target:     target,
@@ -273,9 +271,12 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 	}
 
 	// What it called.
-	page := sb.Journal(sandbox.JournalFilter{Kind: sandbox.KindCall})
-	res.Journal = page.Entries
-	for _, e := range page.Entries {
+	journal, err := sb.calls(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the sandbox's journal: %w", err)
+	}
+	res.Journal = journal
+	for _, e := range journal {
 		res.Calls = append(res.Calls, goldenCall(c, e))
 		for _, p := range e.Findings {
 			res.Findings = append(res.Findings, Finding{
@@ -286,8 +287,8 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 		}
 	}
 
-	res.Findings = append(res.Findings, checkRetryAfter(page.Entries)...)
-	res.Findings = append(res.Findings, checkCassettesUsed(sc, page.Entries)...)
+	res.Findings = append(res.Findings, checkRetryAfter(journal)...)
+	res.Findings = append(res.Findings, checkCassettesUsed(sc, journal)...)
 
 	letters, err := connectors.ReadDeadLetters(filepath.Join(rc.StateDir, connectors.DeadLetterFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -80,7 +80,9 @@ func (t inProcess) prepare(context.Context, *Connector, string) (starter, error)
 func (t inProcess) start(ctx context.Context, rc *connectors.RunConfig, _ string) (instance, error) {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	rc.Listen = "127.0.0.1:0"
+	if rc.Listen == "" {
+		rc.Listen = "127.0.0.1:0"
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -101,7 +103,20 @@ type inProcessInstance struct {
 	logs   *syncBuffer
 }
 
-func (i *inProcessInstance) url() string { return "http://" + i.addr }
+func (i *inProcessInstance) url() string { return "http://" + loopback(i.addr) }
+
+// loopback names a listening address the way this host reaches it: an
+// unspecified IP becomes 127.0.0.1.
+func loopback(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
 
 func (i *inProcessInstance) stop() (string, error) {
 	i.cancel()
@@ -146,6 +161,10 @@ func startProcess(ctx context.Context, dir string, words []string, rc *connector
 	if err != nil {
 		return nil, err
 	}
+	if strings.HasPrefix(rc.Listen, "0.0.0.0:") {
+		// Reached from a container too: listen on every interface.
+		addr = "0.0.0.0:" + addr[strings.LastIndex(addr, ":")+1:]
+	}
 	rc.Listen = addr
 	cfg := filepath.Join(work, "run.json")
 	if err := writeRunConfig(cfg, rc); err != nil {
@@ -162,9 +181,9 @@ func startProcess(ctx context.Context, dir string, words []string, rc *connector
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", strings.Join(args, " "), err)
 	}
-	p := &processInstance{addr: addr, cmd: cmd, logs: logs, exited: make(chan struct{})}
+	p := &processInstance{addr: loopback(addr), cmd: cmd, logs: logs, exited: make(chan struct{})}
 	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
-	if err := waitHealthy(ctx, "http://"+addr, p.exited, 60*time.Second); err != nil {
+	if err := waitHealthy(ctx, "http://"+p.addr, p.exited, 60*time.Second); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("start %s: %w\nits output:\n%s", strings.Join(args, " "), err, tail(logs.String(), 40))
 	}

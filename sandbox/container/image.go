@@ -42,6 +42,10 @@ type BuildSpec struct {
 	// Files maps absolute paths in the image to files on the host to copy
 	// there, such as contracts or cassettes the program reads at startup.
 	Files map[string]string
+	// Binary, when set, is the program already compiled (see [Compile]),
+	// so that many images of one program compile it once; Main then only
+	// names it in the image.
+	Binary string
 	// Dockerfile, when set, is a Dockerfile on the host to build with
 	// instead of the generated one, such as a connector's own. Its build
 	// context holds the binary at ./NAME (NAME being the last element of
@@ -159,7 +163,14 @@ func writeBuildContext(ctx context.Context, dir, name string, spec BuildSpec) (s
 		return "", err
 	}
 	binary := "/" + name
-	if err := compile(ctx, spec, filepath.Join(rootfs, name)); err != nil {
+	if spec.Binary != "" {
+		if err := copyFile(spec.Binary, filepath.Join(rootfs, name)); err != nil {
+			return "", err
+		}
+		if err := os.Chmod(filepath.Join(rootfs, name), 0o755); err != nil {
+			return "", err
+		}
+	} else if err := compile(ctx, spec, filepath.Join(rootfs, name)); err != nil {
 		return "", err
 	}
 	for _, dst := range slices.Sorted(maps.Keys(spec.Files)) {
@@ -193,6 +204,13 @@ func writeBuildContext(ctx context.Context, dir, name string, spec BuildSpec) (s
 		return "", err
 	}
 	return contextDigest(dir)
+}
+
+// Compile builds main (an import path, or a directory relative to dir) as
+// the static Linux binary [Build] puts in an image, at out. Give the result
+// to [BuildSpec.Binary] or [SandboxSpec.Binary] to build many images of it.
+func Compile(ctx context.Context, main, dir, out string) error {
+	return compile(ctx, BuildSpec{Main: main, Dir: dir}, out)
 }
 
 // compile builds a static Linux binary. -trimpath and -buildvcs=false keep

@@ -35,6 +35,9 @@ type SandboxSpec struct {
 	// takes them: "acme=bearer:TOKEN;deals:read", "acme=api-key:KEY",
 	// "acme=basic:USER:PASSWORD". None means any credential is accepted.
 	Tenants []string
+	// Binary is a tether binary already compiled with [Compile] (main
+	// package [SandboxMain]); empty means StartSandbox compiles one.
+	Binary string
 	// Dir is the directory the tether binary is built in, with
 	// `go build github.com/tetherkit/tether/cmd/tether`; empty means the
 	// current one. It must lie in a module that is, or requires, tether.
@@ -77,13 +80,17 @@ type Sandbox struct {
 	Healthy time.Duration
 }
 
+// SandboxMain is the main package of the tether binary a sandbox image
+// runs.
+const SandboxMain = "github.com/tetherkit/tether/cmd/tether"
+
 // Where StartSandbox puts things in the image, and where tether listens.
 const (
 	sandboxPort     = 8080
 	contractsDir    = "/contracts"
 	cassettesDir    = "/cassettes"
 	faultsDir       = "/faults"
-	sandboxMain     = "github.com/tetherkit/tether/cmd/tether"
+	sandboxMain     = SandboxMain
 	sandboxRepo     = "tether-sandbox"
 	sandboxHealth   = sandbox.AdminPrefix + "health"
 	sandboxInsideAt = "http://127.0.0.1:8080"
@@ -108,12 +115,13 @@ func StartSandbox(ctx context.Context, spec SandboxSpec, opts ...Option) (*Sandb
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
 	img, err := Build(ctx, BuildSpec{
-		Main:  sandboxMain,
-		Dir:   spec.Dir,
-		Repo:  sandboxRepo,
-		Port:  sandboxPort,
-		Args:  args,
-		Files: files,
+		Main:   sandboxMain,
+		Binary: spec.Binary,
+		Dir:    spec.Dir,
+		Repo:   sandboxRepo,
+		Port:   sandboxPort,
+		Args:   args,
+		Files:  files,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
