@@ -18,7 +18,8 @@ import (
 )
 
 const testHelp = `Usage:
-  tether test DIR [--target process|container] [--suite NAME]... [--parallel N] [--seed N] [--update]
+  tether test DIR [--target process|container] [--sandbox inproc|container] [--suite NAME]...
+              [--parallel N] [--seed N] [--update]
 
 test runs the suites over the connector in DIR (a directory with
 connector.yaml) and prints each scenario as it finishes, then every
@@ -35,9 +36,12 @@ finding and a summary:
   replay     each scenario's outcome and dead letters as expected, its
              calls equal to its golden file, Retry-After honoured
 
-The sandbox runs in this process. The connector runs as its manifest says:
---target process (the default) starts run.command for each scenario;
---target container builds run.image and starts a container for each.
+The sandbox runs in this process (--sandbox inproc, the default), or in a
+container per scenario (--sandbox container: the tether binary in a FROM
+scratch image, reached through a published port). The connector runs as
+its manifest says: --target process (the default) starts run.command for
+each scenario; --target container builds run.image and starts a container
+for each. Both container modes need a Docker engine.
 
   --suite NAME    run only this suite; repeat for several
   --parallel N    run at most N scenarios at once (default 4)
@@ -51,7 +55,8 @@ Example:
 `
 
 const gateHelp = `Usage:
-  tether gate DIR [--out DIR] [--policy FILE] [--target process|container] [--parallel N] [--seed N]
+  tether gate DIR [--out DIR] [--policy FILE] [--sandbox inproc|container]
+              [--target process|container] [--parallel N] [--seed N]
 
 gate runs every suite over the connector in DIR, as 'tether test' does,
 writes the report in every format to --out (default DIR/report), and
@@ -73,6 +78,7 @@ Exit codes: 0 the gate passes, 1 it fails, 2 the run could not be made.
 
 Example:
   tether gate ./connectors/dealnotify --out build/report --policy gate.yaml
+  tether gate ./connectors/escalate --sandbox container
 `
 
 // suiteFlag collects --suite values.
@@ -84,12 +90,14 @@ func (s *suiteFlag) Set(v string) error { *s = append(*s, v); return nil }
 // runFlags are the flags test and gate share.
 type runFlags struct {
 	target   string
+	sandbox  string
 	parallel int
 	seed     uint64
 }
 
 func (rf *runFlags) register(fl *flag.FlagSet) {
 	fl.StringVar(&rf.target, "target", "process", "")
+	fl.StringVar(&rf.sandbox, "sandbox", "inproc", "")
 	fl.IntVar(&rf.parallel, "parallel", 4, "")
 	fl.Uint64Var(&rf.seed, "seed", 1, "")
 }
@@ -104,10 +112,35 @@ func (rf *runFlags) options() ([]harness.Option, error) {
 	default:
 		return nil, usageError{fmt.Sprintf("--target %q: use process or container", rf.target)}
 	}
+	switch rf.sandbox {
+	case "inproc":
+	case "container":
+		opts = append(opts, harness.InContainerSandbox())
+	default:
+		return nil, usageError{fmt.Sprintf("--sandbox %q: use inproc or container", rf.sandbox)}
+	}
 	if rf.parallel < 1 {
 		return nil, usageError{"--parallel must be 1 or more"}
 	}
+	if rf.sandbox == "container" || rf.target == "container" {
+		containerDefaults()
+	}
 	return opts, nil
+}
+
+// containerDefaults gives testcontainers-go, before its first call, the
+// settings a machine with a local engine and no registry needs, unless
+// the environment sets them: no reaper container (its image would have
+// to be pulled), and published ports reached on localhost.
+func containerDefaults() {
+	if _, ok := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !ok {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	if host := os.Getenv("DOCKER_HOST"); host == "" || strings.HasPrefix(host, "unix://") {
+		if _, ok := os.LookupEnv("TESTCONTAINERS_HOST_OVERRIDE"); !ok {
+			os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
+		}
+	}
 }
 
 // interruptible returns a context that ends on the first Ctrl-C.
