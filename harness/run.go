@@ -239,10 +239,12 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 		h.Set("X-Tenant-ID", sc.Tenant)
 		events[i] = sandbox.WebhookEvent{Name: se.Event.Name, Header: h, Body: string(se.Event.Body)}
 	}
-	target := sb.reach(strings.TrimRight(inst.url(), "/") + m.Run.Webhook)
+	local := strings.TrimRight(inst.url(), "/") + m.Run.Webhook
+	target := sb.reach(local)
 	var entries []sandbox.Entry
 	if !sc.signedAt.IsZero() {
-		entries, err = deliverSignedAt(ctx, m.EventVendor(), target, events, signature, sc.signedAt)
+		// Sent from this process, which reaches the connector directly.
+		entries, err = deliverSignedAt(ctx, m.EventVendor(), local, events, signature, sc.signedAt)
 	} else {
 		entries, err = sb.deliver(ctx, sandbox.Webhook{
 			Vendor:     m.EventVendor(),

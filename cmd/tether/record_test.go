@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
+	// testcontainers-go reads its settings at its first call, which a
+	// test's Docker check may make before a command sets them.
+	containerDefaults()
 	os.Exit(m.Run())
 }
 
