@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -260,5 +261,44 @@ func TestBrokenVariantsAreCaught(t *testing.T) {
 				t.Errorf("checks %v found %v; want %s", ran, found, tc.want)
 			}
 		})
+	}
+}
+
+// A recorded answer that breaks the vendor's contract (the CRM's deal
+// stage renamed since the recording) is a finding of the contract suite,
+// both in the cassette and in the answer the connector got.
+func TestStaleCassetteIsCaught(t *testing.T) {
+	dir := copyDir(t, dealnotifyDir)
+	path := dir + "/cassettes/crm-deal-4207.yaml"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := strings.Replace(string(data), `"stage":"won"`, `"stage":"closed_won"`, 1)
+	if stale == string(data) {
+		t.Fatal("the cassette no longer records stage won; update the test")
+	}
+	os.WriteFile(path, []byte(stale), 0o644)
+	s, err := NewSession(t.Context(), dir, t.TempDir(), Drive(InProcess(dealnotify.Setup)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string][]string{}
+	for _, pc := range s.Checks() {
+		if pc.Path() != "contract/won/outbound-calls" && pc.Path() != "contract/cassette-lint" {
+			continue
+		}
+		fs, err := pc.Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			found[pc.Path()] = append(found[pc.Path()], f.ID)
+		}
+	}
+	for _, p := range []string{"contract/won/outbound-calls", "contract/cassette-lint"} {
+		if len(found[p]) == 0 {
+			t.Errorf("%s found nothing in a stale answer (all: %v)", p, found)
+		}
 	}
 }

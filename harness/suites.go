@@ -3,6 +3,7 @@ package harness
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"path/filepath"
@@ -159,6 +160,7 @@ func (x *execution) scenarioContract(check string, r *ScenarioResult) []Finding 
 				fs = append(fs, f)
 			}
 		}
+		fs = append(fs, x.answerFindings(r)...)
 	}
 	for i := range fs {
 		fs[i].Suite, fs[i].Check, fs[i].Scenario = SuiteContract, check, r.Scenario.Name
@@ -180,6 +182,32 @@ func (x *execution) rel(p string) string {
 		return filepath.ToSlash(r)
 	}
 	return p
+}
+
+// answerFindings validates each answer the connector got against the
+// vendor's contract: a recorded answer that no longer matches it is a
+// cassette to re-record, or a contract that changed. Answers a fault made
+// on purpose, and bodies the journal cut short, are left alone.
+func (x *execution) answerFindings(r *ScenarioResult) []Finding {
+	var out []Finding
+	for i, e := range r.Journal {
+		ct := x.c.Contracts[e.Vendor]
+		if ct == nil || e.Status == 0 || e.Fault != "" || e.BodyCut || e.Operation == "" {
+			continue
+		}
+		req, err := http.NewRequest(e.Method, r.Calls[i].URL, strings.NewReader(e.RequestBody))
+		if err != nil {
+			continue
+		}
+		req.Header = e.RequestHeader.Clone()
+		resp := &http.Response{StatusCode: e.Status, Header: e.ResponseHeader.Clone(), Body: io.NopCloser(strings.NewReader(e.ResponseBody)), Request: req}
+		for _, p := range ct.ValidateResponse(req, resp) {
+			out = append(out, Finding{ID: p.Rule, Level: p.Level.String(), Location: p.Location(),
+				Message: fmt.Sprintf("the answer to %s %s (%s, from %s): %s", e.Method, e.Path, e.Vendor, e.Source, p.Message),
+				Hint:    "an answer the vendor's contract does not allow: re-record the cassette, or check whether the contract changed"})
+		}
+	}
+	return out
 }
 
 // scopeFindings compares the scopes the used operations need with the
