@@ -1,6 +1,9 @@
 package connectors
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -49,4 +52,32 @@ func NewEnv(logger *slog.Logger, vendors ...*Vendor) *Env {
 		env.Vendors[v.Name] = v
 	}
 	return env
+}
+
+// DecodeConfig decodes a configuration (such as Env.Config) into v, a
+// pointer to the connector's configuration struct (with json tags),
+// refusing a field v does not have, so that a misspelt setting is an
+// error rather than a default.
+func DecodeConfig(config map[string]any, v any) error {
+	data, err := json.Marshal(config)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// RequireSecrets returns an error naming the first of names that has no
+// value in the environment's secrets.
+func (e *Env) RequireSecrets(names ...string) error {
+	for _, n := range names {
+		if e.Secrets[n] == "" {
+			return fmt.Errorf("secret %s is not set", n)
+		}
+	}
+	return nil
 }

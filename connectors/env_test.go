@@ -54,3 +54,27 @@ func TestEnvVendorPanics(t *testing.T) {
 	}()
 	NewEnv(nil).Vendor("chat")
 }
+
+func TestDecodeConfigAndRequireSecrets(t *testing.T) {
+	var cfg struct {
+		Channel string   `json:"channel"`
+		Stages  []string `json:"stages"`
+	}
+	if err := DecodeConfig(map[string]any{"channel": "C1", "stages": []any{"won"}}, &cfg); err != nil || cfg.Channel != "C1" || len(cfg.Stages) != 1 {
+		t.Errorf("decoded %+v, %v", cfg, err)
+	}
+	if err := DecodeConfig(map[string]any{"chanel": "C1"}, &cfg); err == nil || !strings.Contains(err.Error(), `unknown field "chanel"`) {
+		t.Errorf("a misspelt field: %v", err)
+	}
+	if err := DecodeConfig(map[string]any{"stages": "won"}, &cfg); err == nil {
+		t.Error("a string for a list was accepted")
+	}
+	env := NewEnv(nil)
+	env.Secrets["a"] = "x"
+	if err := env.RequireSecrets("a"); err != nil {
+		t.Error(err)
+	}
+	if err := env.RequireSecrets("a", "b"); err == nil || !strings.Contains(err.Error(), "secret b is not set") {
+		t.Errorf("a missing secret: %v", err)
+	}
+}

@@ -163,6 +163,22 @@ func parseManifest(path, dir string, data []byte) (m *Manifest, err error) {
 			m, err = nil, &Error{File: path, Msg: fmt.Sprintf("cannot read the manifest: %v", r)}
 		}
 	}()
+	m = &Manifest{}
+	top, err := decodeMapping(path, data, m, "the manifest must be a mapping with name, version, vendors, events, scopes, config and run")
+	if err != nil {
+		return nil, err
+	}
+	m.File, m.Dir, m.root = path, dir, top
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// decodeMapping reads data, the file at path, into v with no unknown field
+// allowed, and returns its top node, which must be a mapping (else the
+// error says what). Errors are *[Error]s at their lines.
+func decodeMapping(path string, data []byte, v any, notMapping string) (*yaml.Node, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		line, msg, hint := yamlerror.Syntax(err)
@@ -172,19 +188,14 @@ func parseManifest(path, dir string, data []byte) (m *Manifest, err error) {
 		return nil, &Error{File: path, Line: line, Msg: "invalid YAML: " + msg}
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
-		return nil, &Error{File: path, Line: 1, Msg: "the manifest must be a mapping with name, version, vendors, events, scopes, config and run"}
+		return nil, &Error{File: path, Line: 1, Msg: notMapping}
 	}
-	m = &Manifest{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	if err := dec.Decode(m); err != nil {
+	if err := dec.Decode(v); err != nil {
 		return nil, typeError(path, err)
 	}
-	m.File, m.Dir, m.root = path, dir, root.Content[0]
-	if err := m.check(); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return root.Content[0], nil
 }
 
 // typeError turns yaml.v3's decoding error into an *Error at its first

@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,7 +12,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/tetherkit/tether/internal/yamlerror"
 	"github.com/tetherkit/tether/replay"
 	"github.com/tetherkit/tether/sandbox"
 )
@@ -174,23 +172,10 @@ func LoadScenario(dir, path string, update bool) (sc *Scenario, err error) {
 	if err != nil {
 		return nil, &Error{File: path, Msg: "read scenario: " + err.Error()}
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		line, msg, hint := yamlerror.Syntax(err)
-		if hint != "" {
-			msg += "; " + hint
-		}
-		return nil, &Error{File: path, Line: line, Msg: "invalid YAML: " + msg}
-	}
-	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
-		return nil, &Error{File: path, Line: 1, Msg: "a scenario is a mapping with events, config and expect"}
-	}
-	top := root.Content[0]
 	var raw scenarioYAML
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil {
-		return nil, typeError(path, err)
+	top, err := decodeMapping(path, data, &raw, "a scenario is a mapping with events, config and expect")
+	if err != nil {
+		return nil, err
 	}
 	at := func(keys ...string) int { return lineOf(top, keys...) }
 	fail := func(line int, format string, args ...any) error {

@@ -69,15 +69,9 @@ var channelPattern = regexp.MustCompile(`^[CG][A-Z0-9]{8,12}$`)
 // ParseConfig reads the configuration from its JSON form, as the harness
 // and a run configuration give it.
 func ParseConfig(raw map[string]any) (Config, error) {
-	data, err := json.Marshal(raw)
-	if err != nil {
-		return Config{}, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var c Config
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+	if err := connectors.DecodeConfig(raw, &c); err != nil {
+		return Config{}, err
 	}
 	switch {
 	case !channelPattern.MatchString(c.Channel):
@@ -122,10 +116,8 @@ func Setup(env *connectors.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range []string{SecretCRMToken, SecretChatToken, SecretWebhookSecret} {
-		if env.Secrets[s] == "" {
-			return nil, fmt.Errorf("secret %s is not set", s)
-		}
+	if err := env.RequireSecrets(SecretCRMToken, SecretChatToken, SecretWebhookSecret); err != nil {
+		return nil, err
 	}
 	c, err := New(cfg)
 	if err != nil {

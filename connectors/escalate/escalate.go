@@ -69,15 +69,9 @@ var (
 // ParseConfig reads the configuration from its JSON form and fills in
 // the defaults.
 func ParseConfig(raw map[string]any) (Config, error) {
-	data, err := json.Marshal(raw)
-	if err != nil {
-		return Config{}, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var c Config
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+	if err := connectors.DecodeConfig(raw, &c); err != nil {
+		return Config{}, err
 	}
 	if c.MinPriority == "" {
 		c.MinPriority = "high"
@@ -131,10 +125,8 @@ func Setup(env *connectors.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range []string{SecretIncidentToken, SecretChatToken, SecretWebhookSecret} {
-		if env.Secrets[s] == "" {
-			return nil, fmt.Errorf("secret %s is not set", s)
-		}
+	if err := env.RequireSecrets(SecretIncidentToken, SecretChatToken, SecretWebhookSecret); err != nil {
+		return nil, err
 	}
 	verifier, err := connectors.VerifyStandardWebhooks(env.Secrets[SecretWebhookSecret], 5*time.Minute)
 	if err != nil {
