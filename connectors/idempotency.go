@@ -72,6 +72,8 @@ func newKeyTable() keyTable {
 
 // claim must be called with mu held.
 func (t *keyTable) claim(key string) (claimed, done bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	switch {
 	case t.done[key]:
 		return false, true
@@ -80,6 +82,13 @@ func (t *keyTable) claim(key string) (claimed, done bool) {
 	}
 	t.claimed[key] = true
 	return true, false
+}
+
+// release drops the claim on key.
+func (t *keyTable) release(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.claimed, key)
 }
 
 // MemoryStore is an [IdempotencyStore] in memory, safe for concurrent use.
@@ -92,8 +101,6 @@ func NewMemoryStore() *MemoryStore { return &MemoryStore{t: newKeyTable()} }
 
 // Claim implements [IdempotencyStore].
 func (s *MemoryStore) Claim(_ context.Context, key string) (claimed, done bool, err error) {
-	s.t.mu.Lock()
-	defer s.t.mu.Unlock()
 	claimed, done = s.t.claim(key)
 	return claimed, done, nil
 }
@@ -109,9 +116,7 @@ func (s *MemoryStore) Complete(_ context.Context, key string) error {
 
 // Release implements [IdempotencyStore].
 func (s *MemoryStore) Release(_ context.Context, key string) error {
-	s.t.mu.Lock()
-	defer s.t.mu.Unlock()
-	delete(s.t.claimed, key)
+	s.t.release(key)
 	return nil
 }
 
@@ -184,8 +189,6 @@ func parseStoreKeys(data []byte) (keys []string, size int, err error) {
 
 // Claim implements [IdempotencyStore].
 func (s *FileStore) Claim(_ context.Context, key string) (claimed, done bool, err error) {
-	s.t.mu.Lock()
-	defer s.t.mu.Unlock()
 	claimed, done = s.t.claim(key)
 	return claimed, done, nil
 }
@@ -219,9 +222,7 @@ func (s *FileStore) Complete(_ context.Context, key string) error {
 
 // Release implements [IdempotencyStore].
 func (s *FileStore) Release(_ context.Context, key string) error {
-	s.t.mu.Lock()
-	defer s.t.mu.Unlock()
-	delete(s.t.claimed, key)
+	s.t.release(key)
 	return nil
 }
 

@@ -237,7 +237,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var key string
 	if store != nil {
 		key = h.idempotencyKey(ev)
-		claimed, done, err := claim(ctx, store, key)
+		claimed, done, err := store.Claim(ctx, key)
 		switch {
 		case err != nil:
 			h.env.Metrics.rejected(h.name, tenant, "internal")
@@ -342,9 +342,9 @@ func (h *webhookHandler) settle(ctx context.Context, log *slog.Logger, store Ide
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	if done {
-		err = complete(ctx, store, key)
+		err = store.Complete(ctx, key)
 	} else {
-		err = release(ctx, store, key)
+		err = store.Release(ctx, key)
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "webhook idempotency store", slog.Bool("done", done), slog.String("store_error", err.Error()))
@@ -443,14 +443,3 @@ func jsonField(body []byte, name string) string {
 	}
 	return ""
 }
-
-// claim, complete and release are the handler's only uses of the
-// idempotency store. claim reports whether this delivery may handle the
-// event (claimed), or whether the event was handled already (done).
-func claim(ctx context.Context, s IdempotencyStore, key string) (claimed, done bool, err error) {
-	return s.Claim(ctx, key)
-}
-
-func complete(ctx context.Context, s IdempotencyStore, key string) error { return s.Complete(ctx, key) }
-
-func release(ctx context.Context, s IdempotencyStore, key string) error { return s.Release(ctx, key) }

@@ -105,35 +105,6 @@ type Delivery struct {
 	Took    time.Duration
 }
 
-// Run runs every scenario of c, one after the other, and returns their
-// results. The error is for a run that could not be made at all (the
-// connector would not build or start); what the connector did wrong is
-// in the findings.
-func Run(ctx context.Context, c *Connector, opts ...Option) ([]ScenarioResult, error) {
-	o := configure(opts)
-	work, err := os.MkdirTemp("", "tether-run-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(work)
-	start, err := o.target.prepare(ctx, c, work)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.Manifest.Name, err)
-	}
-	var out []ScenarioResult
-	for i, sc := range c.Scenarios {
-		res, err := runScenario(ctx, c, sc, start, filepath.Join(work, fmt.Sprintf("s%d", i)), o)
-		if err != nil {
-			return out, fmt.Errorf("scenario %s: %w", sc.Name, err)
-		}
-		if o.report != nil {
-			o.report(*res)
-		}
-		out = append(out, *res)
-	}
-	return out, nil
-}
-
 // tokenFor is the test bearer token the harness gives the connector for a
 // vendor; the sandbox accepts it from that tenant only.
 func tokenFor(tenant, vendor string) string { return "tether-test-" + tenant + "-" + vendor }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -177,28 +178,41 @@ func progress(env *environ) harness.Option {
 	})
 }
 
-func runTest(env *environ, args []string) int {
-	fl := flag.NewFlagSet("test", flag.ContinueOnError)
+// parseRun parses the arguments of test or gate: the shared flags, those
+// own adds, and the connector's directory. When done is true the command
+// ends with code: help was asked for, or the arguments are wrong.
+func parseRun(env *environ, name, help string, args []string, own func(fl *flag.FlagSet)) (dir string, opts []harness.Option, code int, done bool) {
+	fl := flag.NewFlagSet(name, flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
 	var rf runFlags
 	rf.register(fl)
-	var suites suiteFlag
-	fl.Var(&suites, "suite", "")
-	update := fl.Bool("update", false, "")
+	own(fl)
 	dir, err := parseDir(fl, args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.stdout, testHelp)
-		return exitOK
+		fmt.Fprint(env.stdout, help)
+		return "", nil, exitOK, true
+	}
+	if err == nil {
+		opts, err = rf.options()
 	}
 	if err != nil {
-		return fail(env, err)
+		return "", nil, fail(env, err), true
 	}
-	opts, err := rf.options()
-	if err != nil {
-		return fail(env, err)
+	return dir, opts, exitOK, false
+}
+
+func runTest(env *environ, args []string) int {
+	var suites suiteFlag
+	var update *bool
+	dir, opts, code, done := parseRun(env, "test", testHelp, args, func(fl *flag.FlagSet) {
+		fl.Var(&suites, "suite", "")
+		update = fl.Bool("update", false, "")
+	})
+	if done {
+		return code
 	}
 	for _, s := range suites {
-		if !contains(harness.AllSuites, s) {
+		if !slices.Contains(harness.AllSuites, s) {
 			return fail(env, usageError{fmt.Sprintf("--suite %q: use %s", s, strings.Join(harness.AllSuites, ", "))})
 		}
 	}
@@ -219,26 +233,17 @@ func runTest(env *environ, args []string) int {
 }
 
 func runGate(env *environ, args []string) int {
-	fl := flag.NewFlagSet("gate", flag.ContinueOnError)
-	fl.SetOutput(io.Discard)
-	var rf runFlags
-	rf.register(fl)
-	out := fl.String("out", "", "")
-	policyFile := fl.String("policy", "", "")
-	dir, err := parseDir(fl, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.stdout, gateHelp)
-		return exitOK
-	}
-	if err != nil {
-		return fail(env, err)
-	}
-	opts, err := rf.options()
-	if err != nil {
-		return fail(env, err)
+	var out, policyFile *string
+	dir, opts, code, done := parseRun(env, "gate", gateHelp, args, func(fl *flag.FlagSet) {
+		out = fl.String("out", "", "")
+		policyFile = fl.String("policy", "", "")
+	})
+	if done {
+		return code
 	}
 	policy := harness.DefaultPolicy()
 	if *policyFile != "" {
+		var err error
 		if policy, err = harness.LoadPolicy(*policyFile); err != nil {
 			return fail(env, err)
 		}
@@ -287,15 +292,6 @@ func parseDir(fl *flag.FlagSet, args []string) (string, error) {
 		return "", usageError{"give the connector's directory, the one with connector.yaml"}
 	}
 	return dir, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // execute loads and runs the connector, printing what it does; a nil
