@@ -97,7 +97,8 @@ func unclassed(c connectors.Connector) connectors.Connector {
 	})
 }
 
-// keepsRetryAfter strips permanence but keeps Retry-After.
+// retriesEverything strips permanence from errors, so every error is
+// retried, and keeps Retry-After.
 func retriesEverything(c connectors.Connector) connectors.Connector {
 	return connectors.ConnectorFunc(func(ctx context.Context, env *connectors.Env, ev connectors.Event) error {
 		err := c.Handle(ctx, env, ev)

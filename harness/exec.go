@@ -436,8 +436,8 @@ func digests(dir string) []Input {
 	return out
 }
 
-// volatile matches what changes from run to run in a message: ports and
-// durations.
+// volatile matches what changes from run to run in a message: the ports
+// of local servers. Messages hold no durations.
 var volatile = regexp.MustCompile(`(127\.0\.0\.1|localhost|host\.docker\.internal):\d+`)
 
 func (r *Report) addFindings(fs []Finding) {

@@ -306,7 +306,7 @@ func checkRetryAfter(entries []sandbox.Entry) []Finding {
 			if gap := next.Time.Sub(answered); gap < wait-retryAfterSlack {
 				out = append(out, Finding{ID: "retry-after-ignored", Level: LevelError, Check: CheckRetryAfter,
 					Location: fmt.Sprintf("journal #%d", next.Seq),
-					Message:  fmt.Sprintf("%s %s was answered %d with Retry-After: %s, and called again %s later", e.Method, e.Path, e.Status, v, gap.Round(time.Millisecond)),
+					Message:  fmt.Sprintf("%s %s was answered %d with Retry-After: %s, and called again before that time had passed", e.Method, e.Path, e.Status, v),
 					Hint:     "wait at least as long as Retry-After before calling the vendor again"})
 			}
 			break
