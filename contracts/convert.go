@@ -48,8 +48,9 @@ func convertSwagger(name string, data []byte) ([]byte, *origin, []Problem, error
 
 // repairSwagger rewrites constructs that real Swagger 2.0 documents use
 // although the specification does not allow them, so that the converter
-// accepts the document; each repair is reported as a warning. Slack's Web API
-// contract, for one, writes `items: [A, B]` to mean "A or B".
+// accepts the document, and a valid construct the converter mishandles (see
+// [repairAdditionalRefs]); each repair is reported as a warning. Slack's Web
+// API contract, for one, writes `items: [A, B]` to mean "A or B".
 func repairSwagger(name string, root *yaml.Node) []Problem {
 	var out []Problem
 	var walk func(n *yaml.Node)
@@ -75,6 +76,86 @@ func repairSwagger(name string, root *yaml.Node) []Problem {
 		}
 	}
 	walk(root)
+	return append(out, repairAdditionalRefs(name, root)...)
+}
+
+// repairAdditionalRefs writes in OpenAPI 3.0 form the `$ref`s to
+// definitions that sit inside an `additionalProperties` schema where the
+// converter does not rewrite them. openapi2conv reads such a schema as
+// OpenAPI 3.0 already and rewrites only its own `$ref`, that of its `items`,
+// and those of nested `additionalProperties` and `allOf`; a `$ref` under its
+// `properties`, say, stays "#/definitions/..." and the conversion fails to
+// resolve it. Slack's Web API contract has one: defs_pinned_info maps to
+// objects whose pinned_by is a reference. The reference keeps its target,
+// only its spelling changes.
+func repairAdditionalRefs(name string, root *yaml.Node) []Problem {
+	const v2, v3 = "#/definitions/", "#/components/schemas/"
+	var out []Problem
+	// The walk's states: the converter rewrites the `$ref` of a schema in
+	// state covered or itemsOfCovered, and no `$ref` in state uncovered.
+	const (
+		outside = iota // not inside additionalProperties
+		covered
+		itemsOfCovered
+		uncovered
+	)
+	var walk func(n *yaml.Node, state int, names bool)
+	walk = func(n *yaml.Node, state int, names bool) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, state, false)
+			}
+		case yaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c, state, false)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if names {
+					// The keys are names (of properties, definitions...),
+					// each value a schema or object in the current state.
+					walk(v, state, false)
+					continue
+				}
+				switch k.Value {
+				case "example", "examples", "default", "enum":
+					continue // values, not schemas
+				case "$ref":
+					if state == uncovered && v.Kind == yaml.ScalarNode && strings.HasPrefix(v.Value, v2) {
+						target := v3 + strings.TrimPrefix(v.Value, v2)
+						p := newProblem(RuleSwaggerRepaired, fmt.Sprintf("`$ref: %s` inside `additionalProperties` is not rewritten by the converter; read as `$ref: %s`", v.Value, target))
+						p.File, p.Line, p.Column = name, k.Line, k.Column
+						out = append(out, p)
+						v.Value = target
+					}
+					continue
+				}
+				if strings.HasPrefix(k.Value, "x-") {
+					continue
+				}
+				next := state
+				switch {
+				case k.Value == "additionalProperties" && (state == outside || state == covered):
+					next = covered
+				case k.Value == "allOf" && state == covered:
+					next = covered
+				case k.Value == "items" && state == covered:
+					next = itemsOfCovered
+				case state == covered || state == itemsOfCovered:
+					next = uncovered
+				}
+				childNames := false
+				switch k.Value {
+				case "properties", "patternProperties", "definitions", "parameters", "responses", "securityDefinitions", "paths", "headers":
+					childNames = v.Kind == yaml.MappingNode
+				}
+				walk(v, next, childNames)
+			}
+		}
+	}
+	walk(root, outside, false)
 	return out
 }
 
