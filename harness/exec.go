@@ -41,7 +41,7 @@ func newExecution(ctx context.Context, c *Connector, o options, work string) (*e
 	if err != nil {
 		return nil, err
 	}
-	return &execution{c: c, o: o, start: start, work: work, results: map[string]*lazyResult{}}, nil
+	return &execution{c: c, o: o, start: start, work: work, results: map[string]*lazyResult{}, compatState: &compatRun{}}, nil
 }
 
 // lazyResult is a scenario run made once, by whichever suite needs it
@@ -179,6 +179,9 @@ func (x *execution) plan() []PlannedCheck {
 			}
 		}
 	}
+	if x.o.baseline != "" {
+		out = append(out, x.compatChecks()...)
+	}
 	return out
 }
 
@@ -262,6 +265,9 @@ func Execute(ctx context.Context, c *Connector, opts ...Option) (*Report, error)
 	for i, pc := range checks {
 		rep.addCheck(pc.Suite, pc.Scenario, pc.Name)
 		rep.addFindings(findings[i])
+		if pc.Suite == SuiteCompatibility {
+			rep.Timings.Suites[SuiteCompatibility] += took[i]
+		}
 		if pc.Suite == SuiteContract && pc.Scenario == "" && pc.Name != CheckScopes {
 			rep.Timings.Suites[SuiteContract] += took[i]
 		}
@@ -292,6 +298,10 @@ func Execute(ctx context.Context, c *Connector, opts ...Option) (*Report, error)
 	rep.Metrics, tm = metricsOf(runs)
 	rep.Timings.LatencyP50, rep.Timings.LatencyP95, rep.Timings.LagMean = tm.LatencyP50, tm.LatencyP95, tm.LagMean
 	rep.Timings.Total = time.Since(began)
+	if x.compatState.result != nil {
+		rep.Compatibility = x.compatState.result
+		rep.Run.Suites = append(rep.Run.Suites, SuiteCompatibility)
+	}
 	rep.finish(nil)
 	return rep, nil
 }

@@ -36,6 +36,9 @@ type Report struct {
 	Checks   []Check        `json:"checks"`
 	Findings []Finding      `json:"findings"`
 	Metrics  MetricsSummary `json:"metrics"`
+	// Compatibility is the comparison with the baseline release, when
+	// the compatibility suite ran.
+	Compatibility *ReleaseComparison `json:"compatibility,omitempty"`
 
 	// Timings are not part of the JSON form; see the type's doc.
 	Timings Timings `json:"-"`

@@ -37,6 +37,9 @@ type options struct {
 	// an image holding sandboxBinary, compiled once per run.
 	containerSandbox bool
 	sandboxBinary    *onceFile
+	// baseline is the release the compatibility suite compares with;
+	// empty: the suite does not run.
+	baseline string
 }
 
 // Drive runs the connector with target: [InProcess], [Process] or

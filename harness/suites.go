@@ -47,6 +47,8 @@ type execution struct {
 
 	mu      sync.Mutex
 	results map[string]*lazyResult // by scenario or case name
+
+	compatState *compatRun
 }
 
 // suiteOfCheck files the checks of a scenario run under their suites.

@@ -1,0 +1,222 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tetherkit/tether/connectors/dealnotify"
+	"github.com/tetherkit/tether/contracts"
+)
+
+// edit replaces old by new in a file of a connector copy, failing when the
+// text is not there.
+func edit(t *testing.T, dir, file, old, new string) {
+	t.Helper()
+	p := filepath.Join(dir, file)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		t.Fatalf("%s has no %q", file, old)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReleaseComparisonCatchesBreaks compares dealnotify 1.0.0 with a
+// 1.0.1 that breaks one thing, and checks the change is caught with the
+// right ID, is marked as affecting the connector where it is a contract
+// change, and needs the right bump.
+func TestReleaseComparisonCatchesBreaks(t *testing.T) {
+	cases := []struct {
+		name         string
+		file, from, to string
+		id           string
+		affects      string
+		bump         Bump
+	}{
+		{"removed config field", "config.schema.json", `"template": {`, `"template_text": {`, RuleConfigFieldRemoved, "", BumpMajor},
+		{"new required config field without a default", "config.schema.json", `"required": ["channel", "stages"],`, `"required": ["channel", "stages", "workspace"],
+  "dependentRequired": {},`, "", "", BumpNone},
+		{"vendor contract change to a field the connector reads", "contracts/crm.openapi.yaml", "amount: {type: number, minimum: 0}", "amount: {type: string}", "response-property-type-changed", contracts.AffectsConnector, BumpMajor},
+		{"vendor contract change elsewhere", "contracts/crm.openapi.yaml", "      required: [data, next_cursor]", "      required: [data]", "response-property-became-optional", contracts.AffectsElsewhere, BumpPatch},
+		{"new scope", "connector.yaml", "scopes: [deals:read, chat:write]", "scopes: [deals:read, deals:write, chat:write]", RuleManifestScopeAdded, "", BumpMinor},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			base := copyDir(t, dealnotifyDir)
+			cur := copyDir(t, dealnotifyDir)
+			edit(t, cur, "connector.yaml", "version: 1.0.0", "version: 1.0.1")
+			if tc.id == "" {
+				// A new required field with no default: add it, so the
+				// old configurations lack it.
+				edit(t, cur, "config.schema.json", `"properties": {`, `"properties": {
+    "workspace": {"type": "string"},`)
+				// This release's own scenarios set it; the baseline's do not.
+				files, _ := filepath.Glob(filepath.Join(cur, "scenarios", "*.yaml"))
+				for _, f := range files {
+					edit(t, filepath.Dir(f), filepath.Base(f), "  channel:", "  workspace: w1\n  channel:")
+				}
+				tc.id = RuleConfigRequiredFieldAdded
+				tc.bump = BumpMajor
+			}
+			edit(t, cur, tc.file, tc.from, tc.to)
+			res, err := CompareReleases(base, cur)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hit *contracts.Change
+			for i, c := range res.Changes {
+				if c.ID == tc.id && (tc.affects == "" || c.Affects == tc.affects) {
+					hit = &res.Changes[i]
+				}
+			}
+			if hit == nil {
+				t.Fatalf("no %s among:\n%s", tc.id, changesOf(res))
+			}
+			if tc.affects != "" && hit.Affects != tc.affects {
+				t.Errorf("%s affects %q, want %q", tc.id, hit.Affects, tc.affects)
+			}
+			if res.RequiredBump != tc.bump.String() {
+				t.Errorf("required bump %s, want %s:\n%s", res.RequiredBump, tc.bump, changesOf(res))
+			}
+			if wantOK := tc.bump <= BumpPatch; res.Satisfied != wantOK {
+				t.Errorf("1.0.0 -> 1.0.1 satisfied=%v, want %v (%s)", res.Satisfied, wantOK, res.Why)
+			}
+		})
+	}
+}
+
+func changesOf(r *ReleaseComparison) string {
+	var b strings.Builder
+	for _, c := range r.Changes {
+		b.WriteString("  " + c.String() + " [" + c.Affects + "]\n")
+	}
+	return b.String()
+}
+
+// TestCompatibilitySuitePasses runs the compatibility suite on dealnotify
+// against an earlier release of itself (0.9.0, the same files): it passes,
+// the baseline's scenarios replay against the current connector, and the
+// report carries the verdict.
+func TestCompatibilitySuitePasses(t *testing.T) {
+	base := copyDir(t, dealnotifyDir)
+	edit(t, base, "connector.yaml", "version: 1.0.0", "version: 0.9.0")
+	c, err := Load(dealnotifyDir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Execute(context.Background(), c, Drive(InProcess(dealnotify.Setup)), Only(), Baseline(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.Errors > 0 {
+		t.Fatalf("errors: %+v", rep.Findings)
+	}
+	if rep.Compatibility == nil || rep.Compatibility.BaselineVersion != "0.9.0" || !rep.Compatibility.Satisfied {
+		t.Fatalf("compatibility: %+v", rep.Compatibility)
+	}
+	checks := 0
+	for _, ch := range rep.Checks {
+		if ch.Suite == SuiteCompatibility {
+			checks++
+		}
+	}
+	if checks != 5 {
+		t.Errorf("%d compatibility checks, want 5", checks)
+	}
+
+	// The baseline pinned other calls for "won" (as if 0.9.0 posted
+	// another text). This release's own golden file holds the new calls,
+	// which declares the change: an info finding. Without that scenario
+	// of its own, nothing declares it: an error.
+	edit(t, base, "golden/won.json", "moved to won", "is now won")
+	for _, drop := range []bool{false, true} {
+		dir := dealnotifyDir
+		if drop {
+			dir = copyDir(t, dealnotifyDir)
+			if err := os.Remove(filepath.Join(dir, "scenarios", "won.yaml")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := Load(dir, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Execute(context.Background(), c, Drive(InProcess(dealnotify.Setup)), Only(), Baseline(base))
+		if err != nil {
+			t.Fatal(err)
+		}
+		level := ""
+		for _, f := range rep.Findings {
+			if f.Check == CheckBaselineReplay && f.Scenario == "won" && f.ID == "golden-mismatch" {
+				level = f.Level
+			}
+		}
+		want := LevelInfo
+		if drop {
+			want = LevelError
+		}
+		if level != want {
+			t.Errorf("scenario dropped=%v: golden finding level %q, want %q: %+v", drop, level, want, rep.Findings)
+		}
+	}
+}
+
+// TestGitBaseline reads the baseline from a tag without touching the work
+// tree.
+func TestGitBaseline(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	repo := t.TempDir()
+	conn := filepath.Join(repo, "connectors", "dealnotify")
+	if err := os.MkdirAll(filepath.Dir(conn), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(copyDir(t, dealnotifyDir), conn); err != nil {
+		t.Fatal(err)
+	}
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	git("add", ".")
+	git("commit", "-qm", "one")
+	git("tag", "v1.0.0")
+	edit(t, conn, "connector.yaml", "version: 1.0.0", "version: 1.1.0")
+	edit(t, conn, "connector.yaml", "scopes: [deals:read, chat:write]", "scopes: [deals:read, deals:write, chat:write]")
+
+	dir, err := openBaseline("git:v1.0.0", conn, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadManifest(dir)
+	if err != nil || m.Version != "1.0.0" {
+		t.Fatalf("baseline manifest: %v %v", m, err)
+	}
+	res, err := CompareReleases(dir, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RequiredBump != BumpMinor.String() || !res.Satisfied {
+		t.Errorf("1.0.0 -> 1.1.0 with a new scope: %s %v %s", res.RequiredBump, res.Satisfied, res.Why)
+	}
+	cur, _ := os.ReadFile(filepath.Join(conn, "connector.yaml"))
+	if !strings.Contains(string(cur), "version: 1.1.0") {
+		t.Error("the work tree was changed")
+	}
+	if _, err := openBaseline("git:no-such-tag", conn, t.TempDir()); err == nil || !strings.Contains(err.Error(), "no-such-tag") {
+		t.Errorf("unknown ref: %v", err)
+	}
+}
