@@ -35,11 +35,11 @@ func edit(t *testing.T, dir, file, old, new string) {
 // change, and needs the right bump.
 func TestReleaseComparisonCatchesBreaks(t *testing.T) {
 	cases := []struct {
-		name         string
+		name           string
 		file, from, to string
-		id           string
-		affects      string
-		bump         Bump
+		id             string
+		affects        string
+		bump           Bump
 	}{
 		{"removed config field", "config.schema.json", `"template": {`, `"template_text": {`, RuleConfigFieldRemoved, "", BumpMajor},
 		{"new required config field without a default", "config.schema.json", `"required": ["channel", "stages"],`, `"required": ["channel", "stages", "workspace"],
