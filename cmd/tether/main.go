@@ -54,6 +54,7 @@ func main() {
 func commands() []command {
 	return []command{
 		{"contract", "read vendor contracts: lint them, synthesise examples", runContract},
+		{"diff", "compare two versions of a contract: breaking changes, who they affect", runDiff},
 		{"cassette", "check recorded interactions: scan for secrets, lint, import HAR", runCassette},
 		{"record", "record a real vendor through a redacting, validating proxy", runRecord},
 		{"replay", "deliver events to a connector, capture its vendor calls, compare", runReplay},
