@@ -20,7 +20,7 @@ import (
 
 const testHelp = `Usage:
   tether test DIR [--target process|container] [--sandbox inproc|container] [--suite NAME]...
-              [--parallel N] [--seed N] [--update]
+              [--parallel N] [--seed N] [--update] [--baseline DIR|git:REF]
 
 test runs the suites over the connector in DIR (a directory with
 connector.yaml) and prints each scenario as it finishes, then every
@@ -36,6 +36,11 @@ finding and a summary:
              and out-of-order deliveries, forged and expired signatures
   replay     each scenario's outcome and dead letters as expected, its
              calls equal to its golden file, Retry-After honoured
+  compatibility  with --baseline only: the vendor contracts, config
+             schema and manifest compared with the baseline release,
+             contract changes marked by what the connector uses, the
+             version bump they need, and the baseline's scenarios
+             replayed against this connector
 
 The sandbox runs in this process (--sandbox inproc, the default), or in a
 container per scenario (--sandbox container: the tether binary in a FROM
@@ -45,6 +50,9 @@ each scenario; --target container builds run.image and starts a container
 for each. Both container modes need a Docker engine.
 
   --suite NAME    run only this suite; repeat for several
+  --baseline B    also run the compatibility suite against the release in
+                  B: a connector directory, or git:REF for this
+                  connector's directory at a git tag or commit
   --parallel N    run at most N scenarios at once (default 4)
   --seed N        fix the sandbox's draws (default 1)
   --update        rewrite golden files with the calls made now
@@ -58,6 +66,7 @@ Example:
 const gateHelp = `Usage:
   tether gate DIR [--out DIR] [--policy FILE] [--sandbox inproc|container]
               [--target process|container] [--parallel N] [--seed N]
+              [--baseline DIR|git:REF]
 
 gate runs every suite over the connector in DIR, as 'tether test' does,
 writes the report in every format to --out (default DIR/report), and
@@ -80,6 +89,7 @@ Exit codes: 0 the gate passes, 1 it fails, 2 the run could not be made.
 Example:
   tether gate ./connectors/dealnotify --out build/report --policy gate.yaml
   tether gate ./connectors/escalate --sandbox container
+  tether gate ./connectors/dealnotify --baseline git:v1.0.0
 `
 
 // suiteFlag collects --suite values.
@@ -94,6 +104,7 @@ type runFlags struct {
 	sandbox  string
 	parallel int
 	seed     uint64
+	baseline string
 }
 
 func (rf *runFlags) register(fl *flag.FlagSet) {
@@ -101,10 +112,14 @@ func (rf *runFlags) register(fl *flag.FlagSet) {
 	fl.StringVar(&rf.sandbox, "sandbox", "inproc", "")
 	fl.IntVar(&rf.parallel, "parallel", 4, "")
 	fl.Uint64Var(&rf.seed, "seed", 1, "")
+	fl.StringVar(&rf.baseline, "baseline", "", "")
 }
 
 func (rf *runFlags) options() ([]harness.Option, error) {
 	opts := []harness.Option{harness.Seed(rf.seed), harness.Parallel(rf.parallel)}
+	if rf.baseline != "" {
+		opts = append(opts, harness.Baseline(rf.baseline))
+	}
 	switch rf.target {
 	case "process":
 		opts = append(opts, harness.Drive(harness.Process()))
@@ -211,13 +226,18 @@ func runTest(env *environ, args []string) int {
 	if done {
 		return code
 	}
+	var only []string
 	for _, s := range suites {
-		if !slices.Contains(harness.AllSuites, s) {
-			return fail(env, usageError{fmt.Sprintf("--suite %q: use %s", s, strings.Join(harness.AllSuites, ", "))})
+		switch {
+		case s == harness.SuiteCompatibility: // runs whenever --baseline is given
+		case !slices.Contains(harness.AllSuites, s):
+			return fail(env, usageError{fmt.Sprintf("--suite %q: use %s or %s", s, strings.Join(harness.AllSuites, ", "), harness.SuiteCompatibility)})
+		default:
+			only = append(only, s)
 		}
 	}
 	if len(suites) > 0 {
-		opts = append(opts, harness.Only(suites...))
+		opts = append(opts, harness.Only(only...))
 	}
 	opts = append(opts, harness.Update(*update), progress(env))
 	rep, code := execute(env, dir, *update, opts)
