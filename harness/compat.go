@@ -296,6 +296,22 @@ func (x *execution) relAny(p string) string {
 	return filepath.Base(p)
 }
 
+// relLocation is relAny for a location that may end in :line[:col].
+func (x *execution) relLocation(loc string) string {
+	path, rest := loc, ""
+	for i := 0; i < 2; i++ {
+		j := strings.LastIndexByte(path, ':')
+		if j < 0 || strings.Trim(path[j+1:], "0123456789") != "" || j == len(path)-1 {
+			break
+		}
+		path, rest = path[:j], path[j:]+rest
+	}
+	if path == "" {
+		return loc
+	}
+	return x.relAny(path) + rest
+}
+
 // baselineReplay runs the baseline's scenarios against this connector:
 // calls must validate against the current vendor contracts, and match the
 // baseline's golden files, unless this release declares the change by an
@@ -332,6 +348,7 @@ func (x *execution) baselineReplay(ctx context.Context) ([]Finding, error) {
 				f.Message = "declared: this release's own golden file for the scenario holds the new calls; " + f.Message
 			}
 			f.Suite, f.Check, f.Scenario = SuiteCompatibility, CheckBaselineReplay, name
+			f.Location = x.relLocation(f.Location)
 			out = append(out, f)
 		}
 	}
