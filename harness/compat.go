@@ -32,7 +32,9 @@ const (
 // Baseline adds the compatibility suite, comparing the connector with an
 // earlier release: a directory, or "git:REF" for the connector's directory
 // at REF of the repository it is in, read without touching the work tree.
-func Baseline(spec string) Option { return func(o *options) { o.baseline = spec } }
+func Baseline(spec string) Option {
+	return func(o *options) { o.baselines = append(o.baselines, spec) }
+}
 
 // ReleaseComparison is the compatibility suite's verdict, in the report.
 type ReleaseComparison struct {
@@ -171,8 +173,13 @@ func gitOutput(dir string, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// compatRun holds the compatibility suite's shared work.
+// compatRun is the compatibility suite's work against one baseline,
+// shared by its checks and done once.
 type compatRun struct {
+	spec  string // as given: a directory, git:REF or a bundle
+	label string // names the release in check paths and the matrix
+	index int
+
 	once     sync.Once
 	baseDir  string
 	result   *ReleaseComparison
@@ -180,20 +187,43 @@ type compatRun struct {
 	err      error
 }
 
-func (x *execution) compat() (*compatRun, error) {
-	r := x.compatState
+func compatRuns(specs []string) []*compatRun {
+	var out []*compatRun
+	seen := map[string]int{}
+	for i, spec := range specs {
+		label := releaseLabel(spec)
+		if seen[label]++; seen[label] > 1 {
+			label = fmt.Sprintf("%s-%d", label, seen[label])
+		}
+		out = append(out, &compatRun{spec: spec, label: label, index: i})
+	}
+	return out
+}
+
+// releaseLabel names a baseline by what is left of its spec without the
+// path and the bundle suffix: "v1.0.0" for git:v1.0.0, "dealnotify-1.0.0"
+// for a bundle of that name.
+func releaseLabel(spec string) string {
+	if ref, ok := strings.CutPrefix(spec, "git:"); ok {
+		return strings.ReplaceAll(ref, "/", "-")
+	}
+	return strings.TrimSuffix(filepath.Base(filepath.Clean(spec)), ".tar.gz")
+}
+
+func (x *execution) compare(r *compatRun) (*compatRun, error) {
 	r.once.Do(func() {
-		if r.baseDir, r.err = openBaseline(x.o.baseline, x.c.Manifest.Dir, x.work); r.err != nil {
+		work := filepath.Join(x.work, fmt.Sprintf("baseline-%d", r.index))
+		if r.baseDir, r.err = openBaseline(r.spec, x.c.Manifest.Dir, work); r.err != nil {
 			return
 		}
 		if r.result, r.err = CompareReleases(r.baseDir, x.c.Manifest.Dir); r.err != nil {
 			return
 		}
-		r.result.Baseline = x.o.baseline
+		r.result.Baseline = r.label
 		for i := range r.result.Changes {
 			for _, p := range []*contracts.Position{r.result.Changes[i].Old, r.result.Changes[i].New} {
 				if p != nil {
-					p.File = x.relAny(p.File)
+					p.File = x.relAny(r, p.File)
 				}
 			}
 		}
@@ -202,16 +232,61 @@ func (x *execution) compat() (*compatRun, error) {
 	return r, r.err
 }
 
+// ReleaseRow is one row of the compatibility matrix: a baseline release
+// and the status (pass or fail) of each part of the comparison with it.
+type ReleaseRow struct {
+	Release  string `json:"release"`
+	Version  string `json:"version"`
+	Contract string `json:"contract"`
+	Config   string `json:"config"`
+	Manifest string `json:"manifest"`
+	Replay   string `json:"replay"`
+	Semver   string `json:"semver"`
+}
+
+// Passed reports whether every part of the row passed.
+func (w ReleaseRow) Passed() bool {
+	for _, s := range []string{w.Contract, w.Config, w.Manifest, w.Replay, w.Semver} {
+		if s != StatusPass {
+			return false
+		}
+	}
+	return true
+}
+
+// fill sets the row's statuses from the compatibility checks of its
+// release; a check that is missing (it could not run) is a fail.
+func (row *ReleaseRow) fill(checks []Check) {
+	cols := map[string]*string{CheckContractChanges: &row.Contract, CheckConfigChanges: &row.Config,
+		CheckManifestChanges: &row.Manifest, CheckBaselineReplay: &row.Replay, CheckSemver: &row.Semver}
+	for _, ch := range checks {
+		if ch.Suite == SuiteCompatibility && ch.Scenario == row.Release {
+			if col, ok := cols[ch.Name]; ok {
+				*col = ch.Status
+			}
+		}
+	}
+	for _, col := range cols {
+		if *col == "" {
+			*col = StatusFail
+		}
+	}
+}
+
 // compatChecks plans the compatibility suite. The baseline's scenarios are
 // read when the suite runs, so there is one replay check for all of them.
-func (x *execution) compatChecks() []PlannedCheck {
+func (x *execution) compatChecks(run *compatRun) []PlannedCheck {
 	mk := func(name string, fn func(*compatRun) []Finding) PlannedCheck {
-		return PlannedCheck{Suite: SuiteCompatibility, Name: name, run: func(context.Context) ([]Finding, error) {
-			r, err := x.compat()
+		return PlannedCheck{Suite: SuiteCompatibility, Scenario: run.label, Name: name, run: func(context.Context) ([]Finding, error) {
+			r, err := x.compare(run)
 			if err != nil {
-				return nil, err
+				return []Finding{baselineFinding(r, name, err)}, nil
 			}
-			return fn(r), nil
+			fs := fn(r)
+			for i := range fs {
+				fs[i].Scenario = r.label
+			}
+			return fs, nil
 		}}
 	}
 	return []PlannedCheck{
@@ -231,8 +306,26 @@ func (x *execution) compatChecks() []PlannedCheck {
 				Message: fmt.Sprintf("version %s after %s: the changes need a %s bump; %s",
 					r.result.Version, r.result.BaselineVersion, r.result.RequiredBump, r.result.Why)}}
 		}),
-		{Suite: SuiteCompatibility, Name: CheckBaselineReplay, run: x.baselineReplay},
+		mkReplay(x, run),
 	}
+}
+
+func mkReplay(x *execution, run *compatRun) PlannedCheck {
+	return PlannedCheck{Suite: SuiteCompatibility, Scenario: run.label, Name: CheckBaselineReplay, run: func(ctx context.Context) ([]Finding, error) {
+		r, err := x.compare(run)
+		if err != nil {
+			return []Finding{baselineFinding(r, CheckBaselineReplay, err)}, nil
+		}
+		return x.baselineReplay(ctx, r)
+	}}
+}
+
+// baselineFinding reports a baseline that could not be read or compared:
+// each of its checks fails with the reason, and the other releases are
+// still compared.
+func baselineFinding(r *compatRun, check string, err error) Finding {
+	return Finding{ID: "baseline-unreadable", Level: LevelError, Suite: SuiteCompatibility, Scenario: r.label, Check: check,
+		Message: fmt.Sprintf("baseline %s: %v", r.spec, err), Hint: "give a connector directory, git:REF or a release bundle"}
 }
 
 func isContractChange(c contracts.Change) bool {
@@ -258,7 +351,7 @@ func (x *execution) changeFindings(r *compatRun, check string, keep func(contrac
 		}
 		loc := ""
 		if at != nil {
-			loc = x.relAny(at.File)
+			loc = x.relAny(r, at.File)
 			if at.Line > 0 {
 				loc += fmt.Sprintf(":%d", at.Line)
 			}
@@ -278,18 +371,15 @@ func (x *execution) changeFindings(r *compatRun, check string, keep func(contrac
 
 // relAny names a file relative to the connector, or to the baseline, or
 // by its base name.
-func (x *execution) relAny(p string) string {
+func (x *execution) relAny(r *compatRun, p string) string {
 	if !filepath.IsAbs(p) {
 		return filepath.ToSlash(p)
 	}
-	for _, root := range []string{x.c.Manifest.Dir, x.compatState.baseDir} {
-		if root == "" {
-			continue
-		}
-		if rel, err := filepath.Rel(root, p); err == nil && filepath.IsLocal(rel) {
-			if root == x.compatState.baseDir {
-				return "baseline/" + filepath.ToSlash(rel)
-			}
+	if rel, err := filepath.Rel(r.baseDir, p); err == nil && filepath.IsLocal(rel) {
+		return r.label + "/" + filepath.ToSlash(rel)
+	}
+	if abs, err := filepath.Abs(x.c.Manifest.Dir); err == nil {
+		if rel, err := filepath.Rel(abs, p); err == nil && filepath.IsLocal(rel) {
 			return filepath.ToSlash(rel)
 		}
 	}
@@ -297,7 +387,7 @@ func (x *execution) relAny(p string) string {
 }
 
 // relLocation is relAny for a location that may end in :line[:col].
-func (x *execution) relLocation(loc string) string {
+func (x *execution) relLocation(r *compatRun, loc string) string {
 	path, rest := loc, ""
 	for i := 0; i < 2; i++ {
 		j := strings.LastIndexByte(path, ':')
@@ -309,27 +399,23 @@ func (x *execution) relLocation(loc string) string {
 	if path == "" {
 		return loc
 	}
-	return x.relAny(path) + rest
+	return x.relAny(r, path) + rest
 }
 
 // baselineReplay runs the baseline's scenarios against this connector:
 // calls must validate against the current vendor contracts, and match the
 // baseline's golden files, unless this release declares the change by an
 // updated golden file of its own for the scenario that the calls match.
-func (x *execution) baselineReplay(ctx context.Context) ([]Finding, error) {
-	r, err := x.compat()
-	if err != nil {
-		return nil, err
-	}
+func (x *execution) baselineReplay(ctx context.Context, r *compatRun) ([]Finding, error) {
 	own := map[string]*Scenario{}
 	for _, sc := range x.c.Scenarios {
 		own[sc.Name] = sc
 	}
 	scenarios := r.baseline.Scenarios
 	results := make([]*ScenarioResult, len(scenarios))
-	err = x.parallel(len(scenarios), func(i int) error {
+	err := x.parallel(len(scenarios), func(i int) error {
 		sc := *scenarios[i]
-		sc.Name = "baseline-" + sc.Name
+		sc.Name = r.label + "-" + sc.Name
 		dir := filepath.Join(x.work, fmt.Sprintf("run-%d", x.seq.Add(1)))
 		defer os.RemoveAll(dir)
 		res, err := runScenario(ctx, x.c, &sc, x.start, dir, x.o)
@@ -347,8 +433,9 @@ func (x *execution) baselineReplay(ctx context.Context) ([]Finding, error) {
 				f.Level = LevelInfo
 				f.Message = "declared: this release's own golden file for the scenario holds the new calls; " + f.Message
 			}
-			f.Suite, f.Check, f.Scenario = SuiteCompatibility, CheckBaselineReplay, name
-			f.Location = x.relLocation(f.Location)
+			f.Suite, f.Check, f.Scenario = SuiteCompatibility, CheckBaselineReplay, r.label
+			f.Message = "scenario " + name + ": " + f.Message
+			f.Location = x.relLocation(r, f.Location)
 			out = append(out, f)
 		}
 	}

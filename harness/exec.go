@@ -41,7 +41,7 @@ func newExecution(ctx context.Context, c *Connector, o options, work string) (*e
 	if err != nil {
 		return nil, err
 	}
-	return &execution{c: c, o: o, start: start, work: work, results: map[string]*lazyResult{}, compatState: &compatRun{}}, nil
+	return &execution{c: c, o: o, start: start, work: work, results: map[string]*lazyResult{}, compat: compatRuns(o.baselines)}, nil
 }
 
 // lazyResult is a scenario run made once, by whichever suite needs it
@@ -179,8 +179,8 @@ func (x *execution) plan() []PlannedCheck {
 			}
 		}
 	}
-	if x.o.baseline != "" {
-		out = append(out, x.compatChecks()...)
+	for _, r := range x.compat {
+		out = append(out, x.compatChecks(r)...)
 	}
 	return out
 }
@@ -298,9 +298,16 @@ func Execute(ctx context.Context, c *Connector, opts ...Option) (*Report, error)
 	rep.Metrics, tm = metricsOf(runs)
 	rep.Timings.LatencyP50, rep.Timings.LatencyP95, rep.Timings.LagMean = tm.LatencyP50, tm.LatencyP95, tm.LagMean
 	rep.Timings.Total = time.Since(began)
-	if x.compatState.result != nil {
-		rep.Compatibility = x.compatState.result
+	if len(x.compat) > 0 {
 		rep.Run.Suites = append(rep.Run.Suites, SuiteCompatibility)
+		rep.Compatibility = x.compat[0].result
+		for _, r := range x.compat {
+			row := ReleaseRow{Release: r.label}
+			if r.result != nil {
+				row.Version = r.result.BaselineVersion
+			}
+			rep.Releases = append(rep.Releases, row)
+		}
 	}
 	rep.finish(nil)
 	return rep, nil
@@ -479,7 +486,7 @@ func (r *Report) addScenario(res *ScenarioResult) {
 	r.Scenarios = append(r.Scenarios, s)
 }
 
-var suiteRank = map[string]int{SuiteContract: 0, SuiteNegative: 1, SuiteReplay: 2}
+var suiteRank = map[string]int{SuiteContract: 0, SuiteNegative: 1, SuiteReplay: 2, SuiteCompatibility: 3}
 var levelRank = map[string]int{LevelError: 0, LevelWarning: 1, LevelInfo: 2}
 
 // finish sorts the findings and checks into their fixed order, ties each
@@ -589,6 +596,9 @@ func (r *Report) finish(waive func(f Finding) (string, bool)) {
 				s.Status = StatusFail
 			}
 		}
+	}
+	for i := range r.Releases {
+		r.Releases[i].fill(r.Checks)
 	}
 }
 

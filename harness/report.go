@@ -36,9 +36,12 @@ type Report struct {
 	Checks   []Check        `json:"checks"`
 	Findings []Finding      `json:"findings"`
 	Metrics  MetricsSummary `json:"metrics"`
-	// Compatibility is the comparison with the baseline release, when
-	// the compatibility suite ran.
+	// Compatibility is the comparison with the first baseline release
+	// (the previous one), when the compatibility suite ran.
 	Compatibility *ReleaseComparison `json:"compatibility,omitempty"`
+	// Releases is the compatibility matrix: one row per baseline release
+	// (the window), one column per part of the comparison.
+	Releases []ReleaseRow `json:"releases,omitempty"`
 
 	// Timings are not part of the JSON form; see the type's doc.
 	Timings Timings `json:"-"`

@@ -37,9 +37,9 @@ type options struct {
 	// an image holding sandboxBinary, compiled once per run.
 	containerSandbox bool
 	sandboxBinary    *onceFile
-	// baseline is the release the compatibility suite compares with;
-	// empty: the suite does not run.
-	baseline string
+	// baselines are the releases the compatibility suite compares with,
+	// newest first; none: the suite does not run.
+	baselines []string
 }
 
 // Drive runs the connector with target: [InProcess], [Process] or

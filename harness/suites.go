@@ -48,7 +48,7 @@ type execution struct {
 	mu      sync.Mutex
 	results map[string]*lazyResult // by scenario or case name
 
-	compatState *compatRun
+	compat []*compatRun // one per baseline, in the order given
 }
 
 // suiteOfCheck files the checks of a scenario run under their suites.
