@@ -1,6 +1,7 @@
 package contracts
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -296,4 +297,48 @@ func FuzzCompare(f *testing.F) {
 			Compare(sb, sa)
 		}
 	})
+}
+
+// TestCompareCycleOrder: a change inside a cycle is reported on every
+// operation that reaches it, whichever path the walk meets first.
+func TestCompareCycleOrder(t *testing.T) {
+	base := `paths:
+  %s
+  %s
+components:
+  schemas:
+    A: {type: object, properties: {x: {type: string}, b: {$ref: "#/components/schemas/B"}}}
+    B: {type: object, properties: {a: {$ref: "#/components/schemas/A"}}}
+`
+	a := `/a: {get: {responses: {"200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/A"}}}}}}}`
+	b := `/b: {get: {responses: {"200": {description: ok, content: {application/json: {schema: {$ref: "#/components/schemas/B"}}}}}}}`
+	for _, order := range [][2]string{{a, b}, {b, a}} {
+		old := doc(fmt.Sprintf(base, order[0], order[1]))
+		cur := strings.Replace(old, "x: {type: string}", "x: {type: integer}", 1)
+		got := Compare(mustSpec(t, "old.yaml", old), mustSpec(t, "new.yaml", cur))
+		fields := map[string]string{}
+		for _, c := range got {
+			fields[c.Path] = c.Field
+		}
+		if fields["/a"] != "$.x" || fields["/b"] != "$.a.x" {
+			t.Errorf("order %.2s..: got %v\n%s", order[0], fields, changesText(got))
+		}
+	}
+}
+
+// TestCompareSimilarPaths: two paths that differ only in parameter names
+// are two paths, not one renamed.
+func TestCompareSimilarPaths(t *testing.T) {
+	d := doc(`paths:
+  /a/{x}: {get: {responses: {"200": {description: ok}}}}
+  /a/{y}: {post: {responses: {"200": {description: ok}}}}
+`)
+	if got := Compare(mustSpec(t, "a.yaml", d), mustSpec(t, "b.yaml", d)); len(got) > 0 {
+		t.Errorf("compared with itself:\n%s", changesText(got))
+	}
+	// Renaming one parameter leaves one candidate: the same path.
+	renamed := strings.Replace(d, "/a/{x}", "/a/{id}", 1)
+	if got := Compare(mustSpec(t, "a.yaml", d), mustSpec(t, "b.yaml", renamed)); len(got) > 0 {
+		t.Errorf("a renamed path parameter:\n%s", changesText(got))
+	}
 }

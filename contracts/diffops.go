@@ -13,6 +13,8 @@ type differ struct {
 	opts     compareOptions
 	memo     map[pairKey]*memoEntry
 	out      []Change
+	depth    int // of the schema comparison under way
+	cycleAt  int // the shallowest pair in progress met since the frame began
 }
 
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -37,22 +39,50 @@ func (d *differ) add(c Change, on, nn yn, args ...any) {
 
 func (d *differ) paths() {
 	op, np := d.old.root().get("paths"), d.new.root().get("paths")
-	newPaths := map[string]string{}
-	np.pairs(func(path string, _, _ yn) { newPaths[normTemplate(path)] = path })
-	oldPaths := map[string]bool{}
-	op.pairs(func(path string, k, v yn) {
-		norm := normTemplate(path)
-		oldPaths[norm] = true
-		oi := d.old.deref(v)
-		npath, ok := newPaths[norm]
-		if !ok {
-			for _, m := range httpMethods {
-				if oo := oi.get(m); oo.ok() {
-					d.removed(path, m, oo, np, true)
-				}
+	// A path matches the same template in the other document, else the
+	// one template there that differs only in parameter names.
+	oldExact, newExact := map[string]bool{}, map[string]bool{}
+	op.pairs(func(path string, _, _ yn) { oldExact[path] = true })
+	np.pairs(func(path string, _, _ yn) { newExact[path] = true })
+	renamed := func(from, to map[string]bool) map[string]string {
+		byNorm := map[string][]string{}
+		for p := range to {
+			if !from[p] {
+				byNorm[normTemplate(p)] = append(byNorm[normTemplate(p)], p)
 			}
-			return
 		}
+		out := map[string]string{}
+		count := map[string]int{}
+		for p := range from {
+			if !to[p] {
+				count[normTemplate(p)]++
+			}
+		}
+		for p := range from {
+			n := normTemplate(p)
+			if !to[p] && count[n] == 1 && len(byNorm[n]) == 1 {
+				out[p] = byNorm[n][0]
+			}
+		}
+		return out
+	}
+	toNew := renamed(oldExact, newExact)
+	matched := map[string]bool{}
+	op.pairs(func(path string, k, v yn) {
+		oi := d.old.deref(v)
+		npath := path
+		if !newExact[path] {
+			var ok bool
+			if npath, ok = toNew[path]; !ok {
+				for _, m := range httpMethods {
+					if oo := oi.get(m); oo.ok() {
+						d.removed(path, m, oo, np, true)
+					}
+				}
+				return
+			}
+		}
+		matched[npath] = true
 		ni := d.new.deref(np.get(npath))
 		for _, m := range httpMethods {
 			oo, no := oi.get(m), ni.get(m)
@@ -68,7 +98,7 @@ func (d *differ) paths() {
 		}
 	})
 	np.pairs(func(path string, _, v yn) {
-		if oldPaths[normTemplate(path)] {
+		if matched[path] {
 			return
 		}
 		ni := d.new.deref(v)

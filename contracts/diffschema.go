@@ -21,8 +21,11 @@ type pairKey struct {
 }
 
 type memoEntry struct {
-	done bool
-	rels []rel
+	done    bool
+	depth   int  // while in progress: its depth in the comparison
+	partial bool // met a pair in progress above it, so it may lack that pair's changes
+	redone  bool
+	rels    []rel
 }
 
 // rel is a change found inside a schema, relative to it.
@@ -64,19 +67,40 @@ func (l *relList) addUnder(prefix string, rs []rel) {
 	}
 }
 
+// schema compares two schemas in a flow. A pair met again while it is being
+// compared (a cycle) counts as equal there; its changes are reported where
+// it was entered. A pair whose comparison met such a cycle above it is
+// partial and is compared once more the next time it is reached, when the
+// cycle's entry is complete, so that what is reported does not depend on
+// the order in which paths are walked.
 func (d *differ) schema(o, n yn, fl flow) []rel {
 	o, n = d.old.deref(o), d.new.deref(n)
 	if !o.ok() || !n.ok() {
 		return nil
 	}
 	k := pairKey{o.n, n.n, fl.kind}
-	if e, ok := d.memo[k]; ok {
-		return e.rels // nil while on the stack: a cycle
+	e, ok := d.memo[k]
+	switch {
+	case ok && !e.done:
+		d.cycleAt = min(d.cycleAt, e.depth)
+		return nil
+	case ok && (!e.partial || e.redone):
+		return e.rels
+	case ok:
+		e.redone = true
+	default:
+		e = &memoEntry{}
+		d.memo[k] = e
 	}
-	e := &memoEntry{}
-	d.memo[k] = e
+	d.depth++
+	e.done, e.depth = false, d.depth
+	outer := d.cycleAt
+	d.cycleAt = int(^uint(0) >> 1)
 	var out relList
 	d.compareSchema(o, n, fl, &out)
+	e.partial = d.cycleAt < e.depth
+	d.cycleAt = min(outer, d.cycleAt)
+	d.depth--
 	e.rels, e.done = out.list, true
 	return e.rels
 }
@@ -117,6 +141,14 @@ func (d *differ) compareSchema(o, n yn, fl flow, out *relList) {
 			mk("type-specialized", o.get("type"), n.get("type"), oText, nText)
 		default:
 			mk("type-changed", o.get("type"), n.get("type"), oText, nText)
+		}
+	case (len(ot) == 0) != (len(nt) == 0) && !composed(o) && !composed(n):
+		// A schema that gained a type accepts less; one that lost it, more.
+		oText, nText := typeText(ot, of), typeText(nt, nf)
+		if len(ot) == 0 {
+			mk("type-specialized", yn{}, n.get("type"), "any", nText)
+		} else {
+			mk("type-generalized", o.get("type"), yn{}, oText, "any")
 		}
 	case len(ot) > 0 && slices.Equal(ot, nt) && of != nf:
 		oText, nText := typeText(ot, of), typeText(nt, nf)
@@ -374,6 +406,17 @@ func typesOf(x yn) ([]string, bool) {
 	}
 	slices.Sort(out)
 	return out, null
+}
+
+// composed reports whether a schema is made of others, which then say what
+// type it has.
+func composed(x yn) bool {
+	for _, k := range []string{"allOf", "oneOf", "anyOf", "not", "$ref", "properties", "items", "enum", "const"} {
+		if x.get(k).ok() {
+			return true
+		}
+	}
+	return false
 }
 
 func nullNode(x yn) yn {

@@ -100,7 +100,8 @@ func (u *Usage) affects(c Change) bool {
 		}
 		switch {
 		case c.Param != "":
-			if strings.HasPrefix(c.ID, "new-") || call.params[paramKey(c.Param)] || strings.HasPrefix(c.Param, "path:") {
+			if strings.HasPrefix(c.ID, "new-required-") || c.ID == "new-request-path-parameter" ||
+				call.params[paramKey(c.Param)] || strings.HasPrefix(c.Param, "path:") {
 				return true
 			}
 		case c.Body == "request" && c.Field != "":
@@ -108,16 +109,26 @@ func (u *Usage) affects(c Change) bool {
 				return true
 			}
 		case c.Body == "response":
-			got, seen := call.responses[c.Status]
-			if !seen && !strings.ContainsAny(c.Status, "Xx") && c.Status != "default" {
-				continue
-			}
-			if c.Field == "" || fieldUsed(got, c) {
-				return true
+			for status, got := range call.responses {
+				if statusCovers(c.Status, status) && (c.Field == "" || fieldUsed(got, c)) {
+					return true
+				}
 			}
 		default:
 			return true
 		}
+	}
+	return false
+}
+
+// statusCovers reports whether a contract's response key (200, 2XX,
+// default) covers a status seen.
+func statusCovers(key, seen string) bool {
+	switch {
+	case key == seen || key == "default":
+		return true
+	case len(key) == 3 && strings.EqualFold(key[1:], "XX"):
+		return strings.HasPrefix(seen, key[:1])
 	}
 	return false
 }
