@@ -97,8 +97,10 @@ func CompareReleases(baseDir, dir string) (*ReleaseComparison, error) {
 			return nil, err
 		}
 		usage.Mark(changes)
+		// A webhook gone is the manifest check's (an event dropped);
+		// here are the changes to the payloads that remain.
 		for _, c := range changes {
-			if c.Webhook != "" {
+			if c.Webhook != "" && c.ID != "webhook-removed" && c.ID != "webhook-added" {
 				res.Changes = append(res.Changes, c)
 			}
 		}
@@ -221,11 +223,13 @@ func (x *execution) compare(r *compatRun) (*compatRun, error) {
 		}
 		r.result.Baseline = r.label
 		for i := range r.result.Changes {
-			for _, p := range []*contracts.Position{r.result.Changes[i].Old, r.result.Changes[i].New} {
+			c := &r.result.Changes[i]
+			for _, p := range []*contracts.Position{c.Old, c.New} {
 				if p != nil {
 					p.File = x.relAny(r, p.File)
 				}
 			}
+			c.Message = x.relText(r, c.Message)
 		}
 		r.baseline, r.err = Load(r.baseDir, true)
 	})
@@ -386,6 +390,18 @@ func (x *execution) relAny(r *compatRun, p string) string {
 	return filepath.Base(p)
 }
 
+// relText rewrites the absolute paths of the baseline and the connector
+// in a message as relAny names them.
+func (x *execution) relText(r *compatRun, msg string) string {
+	if abs, err := filepath.Abs(r.baseDir); err == nil {
+		msg = strings.ReplaceAll(msg, abs+string(filepath.Separator), r.label+"/")
+	}
+	if abs, err := filepath.Abs(x.c.Manifest.Dir); err == nil {
+		msg = strings.ReplaceAll(msg, abs+string(filepath.Separator), "")
+	}
+	return msg
+}
+
 // relLocation is relAny for a location that may end in :line[:col].
 func (x *execution) relLocation(r *compatRun, loc string) string {
 	path, rest := loc, ""
@@ -434,7 +450,7 @@ func (x *execution) baselineReplay(ctx context.Context, r *compatRun) ([]Finding
 				f.Message = "declared: this release's own golden file for the scenario holds the new calls; " + f.Message
 			}
 			f.Suite, f.Check, f.Scenario = SuiteCompatibility, CheckBaselineReplay, r.label
-			f.Message = "scenario " + name + ": " + f.Message
+			f.Message = "scenario " + name + ": " + x.relText(r, f.Message)
 			f.Location = x.relLocation(r, f.Location)
 			out = append(out, f)
 		}

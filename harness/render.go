@@ -206,6 +206,20 @@ func (r *Report) Markdown(w io.Writer) error {
 		}
 	}
 
+	if len(r.Releases) > 0 {
+		b.WriteString("\n### Compatibility\n\n")
+		if c := r.Compatibility; c != nil {
+			fmt.Fprintf(&b, "%s after %s needs a %s bump: %s.\n\n", mdText(c.Version), mdText(c.BaselineVersion), mdText(c.RequiredBump),
+				map[bool]string{true: "satisfied", false: "not satisfied"}[c.Satisfied])
+		}
+		b.WriteString("| Release | Version | Contract | Config | Manifest | Replay | Semver |\n")
+		b.WriteString("|---|---|---|---|---|---|---|\n")
+		for _, w := range r.Releases {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdCell(w.Release), mdCell(w.Version),
+				mdStatus(w.Contract), mdStatus(w.Config), mdStatus(w.Manifest), mdStatus(w.Replay), mdStatus(w.Semver))
+		}
+	}
+
 	var shown []Finding
 	for _, level := range []string{LevelError, LevelWarning} {
 		for _, f := range r.Findings {
@@ -419,6 +433,7 @@ func (r *Report) HTML(w io.Writer) error {
 		Summary:   r.countLine(),
 		RunLine:   r.runLine(),
 		Total:     seconds(r.Timings.Total),
+		Releases:  r.Releases,
 	}
 	for _, s := range r.Suites {
 		page.Suites = append(page.Suites, htmlSuite{SuiteReport: s, Time: seconds(r.Timings.Suites[s.Name])})
@@ -456,6 +471,7 @@ type htmlPage struct {
 	Suites    []htmlSuite
 	Scenarios []htmlScenario
 	Diffs     []htmlDiff
+	Releases  []ReleaseRow
 }
 
 type htmlSuite struct {
@@ -549,6 +565,17 @@ ul{list-style:none;padding:0}
 {{- end}}
 </tbody>
 </table>
+{{- if .Releases}}
+<h2>Compatibility</h2>
+<table id="releases">
+<thead><tr><th>Release</th><th>Version</th><th>Contract</th><th>Config</th><th>Manifest</th><th>Replay</th><th>Semver</th></tr></thead>
+<tbody>
+{{- range .Releases}}
+<tr data-release="{{.Release}}"><td>{{.Release}}</td><td>{{.Version}}</td><td class="{{.Contract}}">{{.Contract}}</td><td class="{{.Config}}">{{.Config}}</td><td class="{{.Manifest}}">{{.Manifest}}</td><td class="{{.Replay}}">{{.Replay}}</td><td class="{{.Semver}}">{{.Semver}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+{{- end}}
 <h2>Findings</h2>
 <ul id="findings">
 {{- range .Findings}}
