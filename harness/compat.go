@@ -30,8 +30,10 @@ const (
 )
 
 // Baseline adds the compatibility suite, comparing the connector with an
-// earlier release: a directory, or "git:REF" for the connector's directory
-// at REF of the repository it is in, read without touching the work tree.
+// earlier release: a directory, a release bundle (.tar.gz), or "git:REF"
+// for the connector's directory at REF of the repository it is in, read
+// without touching the work tree. Give it once per release to compare
+// with, newest first: each is a row of the compatibility matrix.
 func Baseline(spec string) Option {
 	return func(o *options) { o.baselines = append(o.baselines, spec) }
 }
@@ -122,6 +124,16 @@ func CompareReleases(baseDir, dir string) (*ReleaseComparison, error) {
 // openBaseline makes spec a directory: itself, or for "git:REF" the
 // connector directory at REF, extracted under work with git archive.
 func openBaseline(spec, dir, work string) (string, error) {
+	if strings.HasSuffix(spec, ".tar.gz") {
+		b, err := ReadBundle(spec)
+		if err != nil {
+			return "", fmt.Errorf("baseline %s: %w", spec, err)
+		}
+		if err := b.Extract(work); err != nil {
+			return "", fmt.Errorf("baseline %s: %w", spec, err)
+		}
+		return work, nil
+	}
 	ref, ok := strings.CutPrefix(spec, "git:")
 	if !ok {
 		if st, err := os.Stat(spec); err != nil || !st.IsDir() {
