@@ -10,6 +10,9 @@ import (
 // from the corpus pair. Each holds a `$ref` inside `additionalProperties`
 // (defs_pinned_info), which the converter leaves unresolved unless repaired.
 func TestCorpusSlackPairLoads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads two 1 MB Swagger documents; run without -short")
+	}
 	dir := filepath.Join(corpusDir(t), "pairs", "slack-web-1.0.6-to-1.2.0")
 	hasRTMStart := map[string]bool{"old.json": true, "new.json": false}
 	for _, file := range []string{"old.json", "new.json"} {

@@ -253,7 +253,9 @@ func TestCompareRealPairs(t *testing.T) {
 func TestCompareCorpusWithItself(t *testing.T) {
 	dir := corpusDir(t)
 	for _, s := range corpusSpecs {
-		if testing.Short() && strings.HasPrefix(s.file, "stripe") {
+		// Under -short (the race pass) only the smallest document; the
+		// plain pass compares them all.
+		if testing.Short() && s.file != "twilio-messaging-v1.yaml" {
 			continue
 		}
 		t.Run(s.file, func(t *testing.T) {
