@@ -14,8 +14,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tetherkit/tether/contracts"
-	"github.com/tetherkit/tether/fixtures"
-	"github.com/tetherkit/tether/replay"
 )
 
 // Listing is a connector's marketplace listing: what it is, the scopes it
@@ -180,50 +178,19 @@ type usedOp struct {
 // usedOperations returns the operations the connector's cassettes and
 // golden files call, by vendor then in the contract's order.
 func usedOperations(c *Connector) ([]usedOp, error) {
-	type call struct{ method, url string }
-	var calls []call
-	files := map[string]bool{}
-	found, _ := filepath.Glob(filepath.Join(c.Manifest.Dir, "cassettes", "*.yaml"))
-	for _, f := range found {
-		files[f] = true
-	}
-	for _, sc := range c.Scenarios {
-		for _, list := range sc.Cassettes {
-			for _, f := range list {
-				files[f] = true
-			}
-		}
-	}
-	for _, f := range slices.Sorted(maps.Keys(files)) {
-		cas, err := fixtures.Load(f)
-		if err != nil {
-			return nil, err
-		}
-		for _, in := range cas.Interactions {
-			calls = append(calls, call{in.Request.Method, in.Request.URL})
-		}
-	}
-	for _, sc := range c.Scenarios {
-		if sc.Expect.Golden == "" {
-			continue
-		}
-		golden, err := replay.LoadGolden(sc.Expect.Golden)
-		if err != nil {
-			continue // a golden file still to be written
-		}
-		for _, g := range golden {
-			calls = append(calls, call{g.Method, g.URL})
-		}
+	calls, err := recordedCalls(c)
+	if err != nil {
+		return nil, err
 	}
 	var out []usedOp
 	for _, vendor := range slices.Sorted(maps.Keys(c.Contracts)) {
 		ct := c.Contracts[vendor]
 		seen := map[*contracts.Operation]bool{}
 		for _, cl := range calls {
-			if !underServer(ct, cl.url) {
+			if !underServer(ct, cl.URL) {
 				continue
 			}
-			if m, err := ct.Find(cl.method, cl.url); err == nil {
+			if m, err := ct.Find(cl.Method, cl.URL); err == nil {
 				seen[m.Operation] = true
 			}
 		}

@@ -50,8 +50,41 @@ func UsageFor(dir, contractPath string) (*contracts.Usage, error) {
 		}
 		return false
 	}
+	calls, err := recordedCalls(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, call := range calls {
+		if ours(call.URL) {
+			u.AddCall(call.Method, call.URL, call.Header, call.Body, call.Status, call.Answer)
+		}
+	}
+	if events {
+		for _, sc := range c.Scenarios {
+			for _, ev := range sc.Events {
+				u.AddEvent(ev.Event.Name, ev.Event.Body)
+			}
+		}
+	}
+	return u, nil
+}
+
+// recordedCall is a call the connector's files show it making: a cassette
+// interaction (with its answer) or a golden call (Status 0, no answer).
+type recordedCall struct {
+	Method, URL string
+	Header      http.Header
+	Body        []byte
+	Status      int
+	Answer      []byte
+}
+
+// recordedCalls lists the calls in the connector's cassettes (its
+// cassettes folder and those its scenarios name), then in its golden files.
+func recordedCalls(c *Connector) ([]recordedCall, error) {
+	var out []recordedCall
 	files := map[string]bool{}
-	if found, err := filepath.Glob(filepath.Join(dir, "cassettes", "*.yaml")); err == nil {
+	if found, err := filepath.Glob(filepath.Join(c.Manifest.Dir, "cassettes", "*.yaml")); err == nil {
 		for _, f := range found {
 			files[f] = true
 		}
@@ -69,18 +102,11 @@ func UsageFor(dir, contractPath string) (*contracts.Usage, error) {
 			return nil, err
 		}
 		for _, in := range cas.Interactions {
-			if ours(in.Request.URL) {
-				u.AddCall(in.Request.Method, in.Request.URL, in.Request.Headers, []byte(in.Request.Body),
-					in.Response.Code, []byte(in.Response.Body))
-			}
+			out = append(out, recordedCall{in.Request.Method, in.Request.URL, in.Request.Headers,
+				[]byte(in.Request.Body), in.Response.Code, []byte(in.Response.Body)})
 		}
 	}
 	for _, sc := range c.Scenarios {
-		if events {
-			for _, ev := range sc.Events {
-				u.AddEvent(ev.Event.Name, ev.Event.Body)
-			}
-		}
 		if sc.Expect.Golden == "" {
 			continue
 		}
@@ -89,10 +115,8 @@ func UsageFor(dir, contractPath string) (*contracts.Usage, error) {
 			continue // a golden file still to be written
 		}
 		for _, call := range calls {
-			if ours(call.URL) {
-				u.AddCall(call.Method, call.URL, http.Header(call.Headers), []byte(call.Body), 0, nil)
-			}
+			out = append(out, recordedCall{Method: call.Method, URL: call.URL, Header: http.Header(call.Headers), Body: []byte(call.Body)})
 		}
 	}
-	return u, nil
+	return out, nil
 }
