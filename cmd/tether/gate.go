@@ -21,6 +21,7 @@ import (
 const testHelp = `Usage:
   tether test DIR [--target process|container] [--sandbox inproc|container] [--suite NAME]...
               [--parallel N] [--seed N] [--update] [--baseline DIR|git:REF]
+              [--releases DIR]
 
 test runs the suites over the connector in DIR (a directory with
 connector.yaml) and prints each scenario as it finishes, then every
@@ -36,11 +37,11 @@ finding and a summary:
              and out-of-order deliveries, forged and expired signatures
   replay     each scenario's outcome and dead letters as expected, its
              calls equal to its golden file, Retry-After honoured
-  compatibility  with --baseline only: the vendor contracts, config
-             schema and manifest compared with the baseline release,
-             contract changes marked by what the connector uses, the
-             version bump they need, and the baseline's scenarios
-             replayed against this connector
+  compatibility  with --baseline or --releases only: the vendor
+             contracts, config schema and manifest compared with each
+             baseline release, contract changes marked by what the
+             connector uses, the version bump they need, and the
+             baseline's scenarios replayed against this connector
 
 The sandbox runs in this process (--sandbox inproc, the default), or in a
 container per scenario (--sandbox container: the tether binary in a FROM
@@ -53,6 +54,10 @@ for each. Both container modes need a Docker engine.
   --baseline B    also run the compatibility suite against the release in
                   B: a connector directory, or git:REF for this
                   connector's directory at a git tag or commit
+  --releases DIR  the compatibility window: runs the compatibility suite
+                  against each of the last compatibility.window releases
+                  in DIR (bundles written by 'tether package') and reports
+                  the matrix; may be combined with --baseline
   --parallel N    run at most N scenarios at once (default 4)
   --seed N        fix the sandbox's draws (default 1)
   --update        rewrite golden files with the calls made now
@@ -61,12 +66,13 @@ Exit codes: 0 no error findings, 1 error findings, 2 could not run.
 
 Example:
   tether test ./connectors/dealnotify --suite replay
+  tether test ./connectors/dealnotify --suite compatibility --releases dist
 `
 
 const gateHelp = `Usage:
   tether gate DIR [--out DIR] [--policy FILE] [--sandbox inproc|container]
               [--target process|container] [--parallel N] [--seed N]
-              [--baseline DIR|git:REF]
+              [--baseline DIR|git:REF] [--releases DIR]
 
 gate runs every suite over the connector in DIR, as 'tether test' does,
 writes the report in every format to --out (default DIR/report), and
@@ -84,15 +90,22 @@ The policy file says which levels fail and which findings are waived,
 each waiver with a reason and an expiry date (see the harness package's
 Policy). Without one, any error fails. An expired waiver fails.
 
+--releases DIR is the compatibility window: the gate runs the
+compatibility suite against each of the last compatibility.window
+releases in DIR (the bundles 'tether package' wrote, newest first) and
+reports the matrix. --baseline B adds one release, a directory or
+git:REF; the two may be combined.
+
 Exit codes: 0 the gate passes, 1 it fails, 2 the run could not be made.
 
 Example:
   tether gate ./connectors/dealnotify --out build/report --policy gate.yaml
   tether gate ./connectors/escalate --sandbox container
   tether gate ./connectors/dealnotify --baseline git:v1.0.0
+  tether gate ./connectors/dealnotify --releases dist
 `
 
-// suiteFlag collects --suite values.
+// suiteFlag collects the values of a repeatable flag: --suite, --baseline.
 type suiteFlag []string
 
 func (s *suiteFlag) String() string     { return strings.Join(*s, ",") }
@@ -104,7 +117,8 @@ type runFlags struct {
 	sandbox  string
 	parallel int
 	seed     uint64
-	baseline string
+	baseline suiteFlag // --baseline, repeatable: each a release to compare with
+	releases string    // --releases: a directory of release bundles
 }
 
 func (rf *runFlags) register(fl *flag.FlagSet) {
@@ -112,13 +126,14 @@ func (rf *runFlags) register(fl *flag.FlagSet) {
 	fl.StringVar(&rf.sandbox, "sandbox", "inproc", "")
 	fl.IntVar(&rf.parallel, "parallel", 4, "")
 	fl.Uint64Var(&rf.seed, "seed", 1, "")
-	fl.StringVar(&rf.baseline, "baseline", "", "")
+	fl.Var(&rf.baseline, "baseline", "")
+	fl.StringVar(&rf.releases, "releases", "", "")
 }
 
 func (rf *runFlags) options() ([]harness.Option, error) {
 	opts := []harness.Option{harness.Seed(rf.seed), harness.Parallel(rf.parallel)}
-	if rf.baseline != "" {
-		opts = append(opts, harness.Baseline(rf.baseline))
+	for _, b := range rf.baseline {
+		opts = append(opts, harness.Baseline(b))
 	}
 	switch rf.target {
 	case "process":
@@ -210,10 +225,34 @@ func parseRun(env *environ, name, help string, args []string, own func(fl *flag.
 	if err == nil {
 		opts, err = rf.options()
 	}
+	if err == nil && rf.releases != "" {
+		var window []harness.Option
+		window, err = releaseBaselines(dir, rf.releases)
+		opts = append(opts, window...)
+	}
 	if err != nil {
 		return "", nil, fail(env, err), true
 	}
 	return dir, opts, exitOK, false
+}
+
+// releaseBaselines is --releases: a baseline for each release in the
+// directory releases that the compatibility window of the connector in
+// dir names, newest first.
+func releaseBaselines(dir, releases string) ([]harness.Option, error) {
+	m, err := harness.LoadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := harness.ReleasesIn(releases, m)
+	if err != nil {
+		return nil, fmt.Errorf("--releases: %w", err)
+	}
+	opts := make([]harness.Option, 0, len(paths))
+	for _, p := range paths {
+		opts = append(opts, harness.Baseline(p))
+	}
+	return opts, nil
 }
 
 func runTest(env *environ, args []string) int {
@@ -229,7 +268,15 @@ func runTest(env *environ, args []string) int {
 	var only []string
 	for _, s := range suites {
 		switch {
-		case s == harness.SuiteCompatibility: // runs whenever --baseline is given
+		case s == harness.SuiteCompatibility:
+			// It runs whenever a baseline is given; alone, without one,
+			// it would check nothing and pass.
+			if !slices.ContainsFunc(args, func(a string) bool {
+				a = strings.TrimLeft(a, "-")
+				return strings.HasPrefix(a, "baseline") || strings.HasPrefix(a, "releases")
+			}) {
+				return fail(env, usageError{"--suite compatibility needs --baseline or --releases: the releases to compare with"})
+			}
 		case !slices.Contains(harness.AllSuites, s):
 			return fail(env, usageError{fmt.Sprintf("--suite %q: use %s or %s", s, strings.Join(harness.AllSuites, ", "), harness.SuiteCompatibility)})
 		default:

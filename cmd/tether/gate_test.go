@@ -15,6 +15,8 @@ const exampleDir = "../../connectors/dealnotify"
 
 // Both examples pass the gate with the sandbox in a container per
 // scenario, as CI runs it.
+// The release flow on both examples with the sandbox in containers: gate,
+// package, verify.
 func TestGateWithContainerSandbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a sandbox container per scenario and case; skipped with -short")
@@ -29,6 +31,18 @@ func TestGateWithContainerSandbox(t *testing.T) {
 		data, err := os.ReadFile(filepath.Join(out, "report.json"))
 		if err != nil || !strings.Contains(string(data), `"sandbox": "container"`) {
 			t.Errorf("%s: report.json does not say the sandbox ran in a container (%v)", dir, err)
+		}
+		// The rest of the release flow: package from that report, then
+		// verify the bundle as a marketplace would.
+		bundle := filepath.Join(out, "release.tar.gz")
+		code, stdout, stderr = runCLI("package", dir, "--report", filepath.Join(out, "report.json"), "--out", bundle)
+		if code != exitOK || !strings.Contains(stdout, "sha256:") {
+			t.Errorf("package %s: exit %d\n%s\n%s", dir, code, stdout, tailLines(stderr, 30))
+			continue
+		}
+		code, stdout, stderr = runCLI("verify", bundle)
+		if code != exitOK || !strings.Contains(stdout, "OK") {
+			t.Errorf("verify %s: exit %d\n%s\n%s", bundle, code, stdout, stderr)
 		}
 	}
 }

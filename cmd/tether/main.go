@@ -61,6 +61,8 @@ func commands() []command {
 		{"sandbox", "impersonate vendors from their contracts: faults, auth, journal", runSandbox},
 		{"test", "run the contract, negative and replay suites over a connector", runTest},
 		{"gate", "run every suite, write the reports, pass or fail the release", runGate},
+		{"package", "gate the connector and write its release bundle", runPackage},
+		{"verify", "check a release bundle as a marketplace does on upload", runVerify},
 		{"version", "print tether's version", runVersion},
 	}
 }
