@@ -13,10 +13,8 @@ import (
 
 const exampleDir = "../../connectors/dealnotify"
 
-// Both examples pass the gate with the sandbox in a container per
-// scenario, as CI runs it.
-// The release flow on both examples with the sandbox in containers: gate,
-// package, verify.
+// The release flow on both examples, with the sandbox in a container per
+// scenario as CI runs it: gate, package, verify.
 func TestGateWithContainerSandbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a sandbox container per scenario and case; skipped with -short")
