@@ -155,13 +155,24 @@ func (process) prepare(ctx context.Context, c *Connector, work string) (starter,
 }
 
 // startProcess writes rc, starts the command and waits for its health
-// check to pass.
+// check to pass. The port is chosen free just before the start, so another
+// process may take it first; the start is then tried again on another.
 func startProcess(ctx context.Context, dir string, words []string, rc *connectors.RunConfig, work string) (instance, error) {
+	everywhere := strings.HasPrefix(rc.Listen, "0.0.0.0:")
+	for attempt := 1; ; attempt++ {
+		p, err := startProcessOnce(ctx, dir, words, rc, work, everywhere)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return p, err
+		}
+	}
+}
+
+func startProcessOnce(ctx context.Context, dir string, words []string, rc *connectors.RunConfig, work string, everywhere bool) (instance, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	if strings.HasPrefix(rc.Listen, "0.0.0.0:") {
+	if everywhere {
 		// Reached from a container too: listen on every interface.
 		addr = "0.0.0.0:" + addr[strings.LastIndex(addr, ":")+1:]
 	}
