@@ -217,7 +217,7 @@ func parseRun(env *environ, name, help string, args []string, own func(fl *flag.
 	var rf runFlags
 	rf.register(fl)
 	own(fl)
-	dir, err := parseDir(fl, args)
+	dir, err := parseOne(fl, args, "connector directory", "give the connector's directory, the one with connector.yaml")
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.stdout, help)
 		return "", nil, exitOK, true
@@ -308,12 +308,9 @@ func runGate(env *environ, args []string) int {
 	if done {
 		return code
 	}
-	policy := harness.DefaultPolicy()
-	if *policyFile != "" {
-		var err error
-		if policy, err = harness.LoadPolicy(*policyFile); err != nil {
-			return fail(env, err)
-		}
+	policy, err := loadPolicy(*policyFile)
+	if err != nil {
+		return fail(env, err)
 	}
 	if *out == "" {
 		*out = filepath.Join(dir, "report")
@@ -337,8 +334,18 @@ func runGate(env *environ, args []string) int {
 	return exitOK
 }
 
-// parseDir parses flags around the one DIR argument, in any order.
-func parseDir(fl *flag.FlagSet, args []string) (string, error) {
+// loadPolicy reads --policy; none given is the default policy.
+func loadPolicy(path string) (*harness.Policy, error) {
+	if path == "" {
+		return harness.DefaultPolicy(), nil
+	}
+	return harness.LoadPolicy(path)
+}
+
+// parseOne parses flags around the one argument a command takes, in any
+// order; what names it in the error for a second one, missing is the error
+// when there is none.
+func parseOne(fl *flag.FlagSet, args []string, what, missing string) (string, error) {
 	var dir string
 	for {
 		if err := fl.Parse(args); err != nil {
@@ -351,12 +358,12 @@ func parseDir(fl *flag.FlagSet, args []string) (string, error) {
 			break
 		}
 		if dir != "" {
-			return "", usageError{fmt.Sprintf("unexpected argument %q: give one connector directory", fl.Arg(0))}
+			return "", usageError{fmt.Sprintf("unexpected argument %q: give one %s", fl.Arg(0), what)}
 		}
 		dir, args = fl.Arg(0), fl.Args()[1:]
 	}
 	if dir == "" {
-		return "", usageError{"give the connector's directory, the one with connector.yaml"}
+		return "", usageError{missing}
 	}
 	return dir, nil
 }

@@ -93,12 +93,9 @@ func runPackage(env *environ, args []string) int {
 	if done {
 		return code
 	}
-	policy := harness.DefaultPolicy()
-	if *policyFile != "" {
-		var err error
-		if policy, err = harness.LoadPolicy(*policyFile); err != nil {
-			return fail(env, err)
-		}
+	policy, err := loadPolicy(*policyFile)
+	if err != nil {
+		return fail(env, err)
 	}
 	var rep *harness.Report
 	if *reportFile == "" {

@@ -51,7 +51,7 @@ func runVerify(env *environ, args []string) int {
 	fl := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
 	policyFile := fl.String("policy", "", "")
-	path, err := parseBundleArg(fl, args)
+	path, err := parseOne(fl, args, "bundle", "give the bundle to verify, a .tar.gz written by tether package")
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(env.stdout, verifyHelp)
 		return exitOK
@@ -59,11 +59,9 @@ func runVerify(env *environ, args []string) int {
 	if err != nil {
 		return fail(env, err)
 	}
-	policy := harness.DefaultPolicy()
-	if *policyFile != "" {
-		if policy, err = harness.LoadPolicy(*policyFile); err != nil {
-			return fail(env, err)
-		}
+	policy, err := loadPolicy(*policyFile)
+	if err != nil {
+		return fail(env, err)
 	}
 	start := time.Now()
 	b, err := harness.ReadBundle(path)
@@ -87,28 +85,4 @@ func runVerify(env *environ, args []string) int {
 	}
 	fmt.Fprintf(env.stdout, "BUNDLE: OK %s %s (%d files) in %d ms\n", v.Name, v.Version, len(b.Files), took.Milliseconds())
 	return exitOK
-}
-
-// parseBundleArg parses flags around the one BUNDLE argument.
-func parseBundleArg(fl *flag.FlagSet, args []string) (string, error) {
-	var path string
-	for {
-		if err := fl.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return "", err
-			}
-			return "", usageError{err.Error()}
-		}
-		if fl.NArg() == 0 {
-			break
-		}
-		if path != "" {
-			return "", usageError{fmt.Sprintf("unexpected argument %q: give one bundle", fl.Arg(0))}
-		}
-		path, args = fl.Arg(0), fl.Args()[1:]
-	}
-	if path == "" {
-		return "", usageError{"give the bundle to verify, a .tar.gz written by tether package"}
-	}
-	return path, nil
 }
