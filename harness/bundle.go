@@ -175,8 +175,9 @@ func collectBundle(in BundleInput) (map[string][]byte, string, error) {
 }
 
 // manifestFiles are the files the manifest names that a bundle ships:
-// the configuration schema and the vendor and event contracts (usually
-// under contracts/ anyway), as clean slash paths.
+// the configuration schema, the vendor and event contracts (usually under
+// contracts/ anyway) and the image's Dockerfile, as clean slash paths; the
+// bundled manifest must validate, and it checks that they exist.
 func manifestFiles(m *Manifest) []string {
 	var out []string
 	add := func(rel string) {
@@ -189,6 +190,9 @@ func manifestFiles(m *Manifest) []string {
 		add(m.Vendors[name].Contract)
 	}
 	add(m.Events.Contract)
+	if m.Run.Image != nil {
+		add(m.Run.Image.Dockerfile)
+	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }

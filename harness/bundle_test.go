@@ -568,3 +568,15 @@ func TestBundleExtract(t *testing.T) {
 		t.Errorf("the extracted bundle's manifest does not load: %v", err)
 	}
 }
+
+// A manifest that names a Dockerfile (escalate's run.image) ships it, so
+// the bundled manifest still validates.
+func TestBundleShipsTheDockerfile(t *testing.T) {
+	m, err := LoadManifest("../connectors/escalate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(manifestFiles(m), "Dockerfile") {
+		t.Errorf("manifestFiles %v lacks the Dockerfile run.image names", manifestFiles(m))
+	}
+}
