@@ -549,6 +549,8 @@ type Verification struct {
 	// Name and Version are the bundle's connector, from its manifest (or
 	// its report when the manifest cannot be read).
 	Name, Version string
+	// Files is how many files the bundle holds.
+	Files int
 	// Problems are every check that failed, in the order checked.
 	Problems []Finding
 	// OK is true when there are no problems.
@@ -620,7 +622,7 @@ func VerifyBundle(path string, pol *Policy, today time.Time) (*Verification, err
 	if rep != nil {
 		vr.policy(rep, pol, today)
 	}
-	v := &Verification{Problems: vr.problems}
+	v := &Verification{Files: len(b.Files), Problems: vr.problems}
 	switch {
 	case m != nil:
 		v.Name, v.Version = m.Name, m.Version

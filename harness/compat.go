@@ -64,6 +64,11 @@ func CompareReleases(baseDir, dir string) (*ReleaseComparison, error) {
 	if err != nil {
 		return nil, err
 	}
+	return compareReleases(old, cur)
+}
+
+// compareReleases is [CompareReleases] on connectors already loaded.
+func compareReleases(old, cur *Connector) (*ReleaseComparison, error) {
 	res := &ReleaseComparison{BaselineVersion: old.Manifest.Version, Version: cur.Manifest.Version, Changes: []contracts.Change{}}
 	compared := map[string]bool{}
 	for _, vendor := range slices.Sorted(maps.Keys(cur.Manifest.Vendors)) {
@@ -82,7 +87,7 @@ func CompareReleases(baseDir, dir string) (*ReleaseComparison, error) {
 		}
 		// What the connector uses is read from the baseline: its
 		// recordings were made against the old contract.
-		usage, err := UsageFor(baseDir, ov.Contract)
+		usage, err := usageOf(old, ov.Contract)
 		if err != nil {
 			return nil, err
 		}
@@ -94,7 +99,7 @@ func CompareReleases(baseDir, dir string) (*ReleaseComparison, error) {
 		if err != nil {
 			return nil, err
 		}
-		usage, err := UsageFor(baseDir, old.Manifest.Events.Contract)
+		usage, err := usageOf(old, old.Manifest.Events.Contract)
 		if err != nil {
 			return nil, err
 		}
@@ -230,7 +235,13 @@ func (x *execution) compare(r *compatRun) (*compatRun, error) {
 		if r.baseDir, r.err = openBaseline(r.spec, x.c.Manifest.Dir, work); r.err != nil {
 			return
 		}
-		if r.result, r.err = CompareReleases(r.baseDir, x.c.Manifest.Dir); r.err != nil {
+		// The baseline is loaded once, for the comparison and the replay;
+		// the connector is the one this run loaded.
+		if r.baseline, r.err = Load(r.baseDir, true); r.err != nil {
+			r.err = fmt.Errorf("baseline: %w", r.err)
+			return
+		}
+		if r.result, r.err = compareReleases(r.baseline, x.c); r.err != nil {
 			return
 		}
 		r.result.Baseline = r.label
@@ -243,7 +254,6 @@ func (x *execution) compare(r *compatRun) (*compatRun, error) {
 			}
 			c.Message = x.relText(r, c.Message)
 		}
-		r.baseline, r.err = Load(r.baseDir, true)
 	})
 	return r, r.err
 }

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"os"
@@ -136,7 +137,7 @@ func (mc *manifestComparison) events() {
 	oldFile, newFile := mc.older.Path(mc.older.Events.Contract), mc.newer.Path(mc.newer.Events.Contract)
 	oldHooks, oerr := webhookKeys(oldFile)
 	newHooks, nerr := webhookKeys(newFile)
-	if err := cmpOr(oerr, nerr); err != nil {
+	if err := cmp.Or(oerr, nerr); err != nil {
 		k := []string{"events", "contract"}
 		mc.add(RuleManifestEventsUnreadable, "", k, k, "%v", err)
 		return
@@ -149,15 +150,6 @@ func (mc *manifestComparison) events() {
 		c.Webhook = h.Value
 		c.Old = &contracts.Position{File: oldFile, Line: h.Line, Col: h.Column}
 	}
-}
-
-func cmpOr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
 }
 
 // webhookKeys returns the key nodes of the top-level webhooks mapping of

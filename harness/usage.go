@@ -23,6 +23,11 @@ func UsageFor(dir, contractPath string) (*contracts.Usage, error) {
 	if err != nil {
 		return nil, err
 	}
+	return usageOf(c, contractPath)
+}
+
+// usageOf is [UsageFor] on a connector already loaded.
+func usageOf(c *Connector, contractPath string) (*contracts.Usage, error) {
 	u := contracts.NewUsage()
 	base := filepath.Base(contractPath)
 	var vendors []string
