@@ -404,7 +404,7 @@ func toolVersions() Tools {
 		if d.Path == "github.com/tetherkit/tether" {
 			t.Tether = d.Version
 		}
-		for _, p := range []string{"github.com/pb33f/libopenapi", "github.com/pb33f/libopenapi-validator", "gopkg.in/dnaeon/go-vcr.v2", "github.com/google/go-cmp", "gopkg.in/yaml.v3", "github.com/testcontainers/testcontainers-go"} {
+		for _, p := range []string{"github.com/pb33f/libopenapi", "github.com/pb33f/libopenapi-validator", "gopkg.in/dnaeon/go-vcr.v2", "github.com/google/go-cmp", "go.yaml.in/yaml/v3", "github.com/testcontainers/testcontainers-go"} {
 			if d.Path == p {
 				t.Modules[p] = d.Version
 			}

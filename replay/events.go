@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/tetherkit/tether/fixtures"
 	"github.com/tetherkit/tether/internal/yamlerror"

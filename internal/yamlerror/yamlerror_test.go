@@ -3,7 +3,7 @@ package yamlerror
 import (
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 func TestSyntaxLines(t *testing.T) {
