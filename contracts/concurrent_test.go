@@ -36,7 +36,7 @@ func TestConcurrentValidation(t *testing.T) {
 				for i := range 20 {
 					if (g+i)%3 == 0 {
 						ps := events.ValidateEvent("deal.updated", []byte(`{"id":"e","type":"deal.updated","deal":{"id":"d","stage":"won","amount":-1}}`))
-						if len(ps) != 1 || ps[0].Rule != RuleEventInvalid {
+						if len(ps) != 1 || ps[0].ID != RuleEventInvalid {
 							t.Errorf("round %d: event problems %v", round, ps)
 						}
 						continue
@@ -45,7 +45,7 @@ func TestConcurrentValidation(t *testing.T) {
 					_, ps := c.ValidateExchange(newRequest(ex.method, ex.target, ex.body), newResponse(ex.status, ex.respBody))
 					got := ""
 					if len(ps) > 0 {
-						got = ps[0].Rule
+						got = ps[0].ID
 					}
 					if got != ex.want {
 						t.Errorf("round %d: %s %s: problems %v, want first rule %q", round, ex.method, ex.target, ps, ex.want)

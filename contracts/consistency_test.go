@@ -48,7 +48,7 @@ func selfConsistency(t *testing.T, c *Contract) (requests, responses int, unsat 
 				t.Fatal(err)
 			}
 			if ps := c.ValidateResponse(req, resp.HTTPResponse()); len(ps) > 0 {
-				errorf(op.ID, "synthesised %d response does not validate: %s", resp.Status, briefProblems(ps))
+				errorf(op.ID, "synthesised %d response does not validate: %s", resp.Status, briefFindings(ps))
 				continue
 			}
 			responses++

@@ -17,7 +17,7 @@ import (
 // The result is indented JSON, one key a line, so that a line of the
 // converted document names exactly one key; [origin] maps such a line back
 // to the original document.
-func convertSwagger(name string, data []byte) ([]byte, *origin, []Problem, error) {
+func convertSwagger(name string, data []byte) ([]byte, *origin, []Finding, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, nil, nil, syntaxError(name, data, err)
@@ -51,15 +51,15 @@ func convertSwagger(name string, data []byte) ([]byte, *origin, []Problem, error
 // accepts the document, and a valid construct the converter mishandles (see
 // [repairAdditionalRefs]); each repair is reported as a warning. Slack's Web
 // API contract, for one, writes `items: [A, B]` to mean "A or B".
-func repairSwagger(name string, root *yaml.Node) []Problem {
-	var out []Problem
+func repairSwagger(name string, root *yaml.Node) []Finding {
+	var out []Finding
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				if k.Value == "items" && v.Kind == yaml.SequenceNode {
-					p := newProblem(RuleSwaggerRepaired, "`items` holds a list of schemas; read as `items: {anyOf: [...]}`")
+					p := newFinding(RuleSwaggerRepaired, "`items` holds a list of schemas; read as `items: {anyOf: [...]}`")
 					p.File, p.Line, p.Column = name, k.Line, k.Column
 					out = append(out, p)
 					if len(v.Content) == 1 {
@@ -88,9 +88,9 @@ func repairSwagger(name string, root *yaml.Node) []Problem {
 // resolve it. Slack's Web API contract has one: defs_pinned_info maps to
 // objects whose pinned_by is a reference. The reference keeps its target,
 // only its spelling changes.
-func repairAdditionalRefs(name string, root *yaml.Node) []Problem {
+func repairAdditionalRefs(name string, root *yaml.Node) []Finding {
 	const v2, v3 = "#/definitions/", "#/components/schemas/"
-	var out []Problem
+	var out []Finding
 	// The walk's states: the converter rewrites the `$ref` of a schema in
 	// state covered or itemsOfCovered, and no `$ref` in state uncovered.
 	const (
@@ -125,7 +125,7 @@ func repairAdditionalRefs(name string, root *yaml.Node) []Problem {
 				case "$ref":
 					if state == uncovered && v.Kind == yaml.ScalarNode && strings.HasPrefix(v.Value, v2) {
 						target := v3 + strings.TrimPrefix(v.Value, v2)
-						p := newProblem(RuleSwaggerRepaired, fmt.Sprintf("`$ref: %s` inside `additionalProperties` is not rewritten by the converter; read as `$ref: %s`", v.Value, target))
+						p := newFinding(RuleSwaggerRepaired, fmt.Sprintf("`$ref: %s` inside `additionalProperties` is not rewritten by the converter; read as `$ref: %s`", v.Value, target))
 						p.File, p.Line, p.Column = name, k.Line, k.Column
 						out = append(out, p)
 						v.Value = target

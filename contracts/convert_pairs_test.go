@@ -21,8 +21,8 @@ func TestCorpusSlackPairLoads(t *testing.T) {
 			t.Errorf("%s: %v", file, err)
 			continue
 		}
-		if !c.Converted() || c.Version() != "2.0" {
-			t.Errorf("%s: version %q converted %v, want a converted 2.0 document", file, c.Version(), c.Converted())
+		if !c.Converted() || c.OpenAPIVersion() != "2.0" {
+			t.Errorf("%s: version %q converted %v, want a converted 2.0 document", file, c.OpenAPIVersion(), c.Converted())
 		}
 		ops := c.Operations()
 		if len(ops) <= 100 {
@@ -40,7 +40,7 @@ func TestCorpusSlackPairLoads(t *testing.T) {
 		}
 		repaired := 0
 		for _, w := range c.Warnings() {
-			if w.Rule == RuleSwaggerRepaired && strings.Contains(w.Message, "additionalProperties") {
+			if w.ID == RuleSwaggerRepaired && strings.Contains(w.Message, "additionalProperties") {
 				repaired++
 			}
 		}
@@ -94,9 +94,9 @@ func TestSwaggerRefInAdditionalProperties(t *testing.T) {
 	if _, ok := c.Operation("pinsList"); !ok {
 		t.Fatal("operation pinsList is missing after conversion")
 	}
-	var w *Problem
+	var w *Finding
 	for _, p := range c.Warnings() {
-		if p.Rule == RuleSwaggerRepaired {
+		if p.ID == RuleSwaggerRepaired {
 			w = &p
 		}
 	}

@@ -64,8 +64,8 @@ func TestCorpusContractsLoad(t *testing.T) {
 	}
 	for _, s := range corpusSpecs {
 		c := cs[s.file]
-		if c.Version() != s.version || c.Converted() != s.converted {
-			t.Errorf("%s: version %q converted %v, want %q %v (%s)", s.file, c.Version(), c.Converted(), s.version, s.converted, s.reason)
+		if c.OpenAPIVersion() != s.version || c.Converted() != s.converted {
+			t.Errorf("%s: version %q converted %v, want %q %v (%s)", s.file, c.OpenAPIVersion(), c.Converted(), s.version, s.converted, s.reason)
 		}
 		if n := len(c.Operations()); n < s.minOps {
 			t.Errorf("%s: %d operations, want at least %d (%s)", s.file, n, s.minOps, s.reason)

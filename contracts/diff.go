@@ -282,7 +282,7 @@ func (x yn) pos() *Position {
 	if x.f.origin != nil {
 		line, col = x.f.origin.position(line, col)
 	}
-	return &Position{File: x.f.name, Line: line, Col: col}
+	return &Position{File: x.f.name, Line: line, Column: col}
 }
 
 // deref follows $ref until it reaches a node that is not a reference. A
@@ -356,3 +356,18 @@ func (s *Spec) file(path string) *specFile {
 }
 
 func (s *Spec) root() yn { return yn{s.main.root, s.main} }
+
+// Spec is the contract read for [Compare], made from the document tree the
+// contract was parsed into, so that comparing a loaded contract parses
+// nothing again. It is made on first use and shared.
+func (c *Contract) Spec() *Spec {
+	c.specOnce.Do(func() {
+		var root *yaml.Node
+		if info := c.doc.GetSpecInfo(); info != nil {
+			root = documentBody(info.RootNode)
+		}
+		c.spec = &Spec{main: &specFile{name: c.file, root: root, origin: c.origin}, baseDir: c.opts.baseDir,
+			version: c.version, files: map[string]*specFile{}}
+	})
+	return c.spec
+}

@@ -73,10 +73,10 @@ func TestCompareOasdiffCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			min := SeverityWarning
+			min := LevelWarning
 			for _, l := range strings.Fields(tc["rule_default_levels"]) {
 				if strings.HasSuffix(l, ":INFO") {
-					min = SeverityInfo
+					min = LevelInfo
 				}
 			}
 			var got []string
@@ -127,7 +127,7 @@ func TestCatalogueSeveritiesMatchOasdiff(t *testing.T) {
 		"api-security-added":       true, // a client's credentials may no longer be enough
 		"api-security-scope-added": true, // the admin must grant the new scope
 	}
-	level := map[string]Severity{"INFO": SeverityInfo, "WARN": SeverityWarning, "ERR": SeverityError}
+	level := map[string]Level{"INFO": LevelInfo, "WARN": LevelWarning, "ERR": LevelError}
 	shared := 0
 	for _, r := range readTSV(t, filepath.Join(dir, "rules.tsv")) {
 		ours, ok := RuleFor(r["rule_id"])
@@ -135,8 +135,8 @@ func TestCatalogueSeveritiesMatchOasdiff(t *testing.T) {
 			continue
 		}
 		shared++
-		if want := level[r["default_level"]]; ours.Severity != want && !deliberate[ours.ID] {
-			t.Errorf("%s: severity %s, oasdiff's is %s", ours.ID, ours.Severity, want)
+		if want := level[r["default_level"]]; ours.Level != want && !deliberate[ours.ID] {
+			t.Errorf("%s: severity %s, oasdiff's is %s", ours.ID, ours.Level, want)
 		}
 	}
 	if shared < 100 {
@@ -191,7 +191,7 @@ func TestCompareRealPairs(t *testing.T) {
 			t.Errorf("removed operations:\n got %v\nwant %v", got, want)
 		}
 		// The two 3-D Secure operations were removed without deprecation.
-		if got := operationsWith(AtLeast(changes, SeverityError), "api-path-removed-"); len(got) != 2 {
+		if got := operationsWith(AtLeast(changes, LevelError), "api-path-removed-"); len(got) != 2 {
 			t.Errorf("removed without deprecation: %v, want the two 3d_secure operations", got)
 		}
 	})
@@ -240,7 +240,7 @@ func TestCompareRealPairs(t *testing.T) {
 			}
 		}
 		for _, c := range changes {
-			if c.ID == "response-property-became-not-enum" && c.Severity != SeverityError {
+			if c.ID == "response-property-became-not-enum" && c.Level != LevelError {
 				t.Errorf("a reader meeting a value outside the old enum breaks: %s", c)
 			}
 		}

@@ -76,30 +76,30 @@ func TestCompareFamilies(t *testing.T) {
 	cases := []struct {
 		name, from, to string
 		id             string
-		sev            Severity
+		sev            Level
 		field          string
 	}{
-		{"operation removed", "    post:\n      requestBody:", "    put:\n      requestBody:", "api-removed-without-deprecation", SeverityError, ""},
-		{"parameter added as required", "        - {name: limit, in: query, schema", "        - {name: q, in: query, required: true, schema: {type: string}}\n        - {name: limit, in: query, schema", "new-required-request-parameter", SeverityError, ""},
-		{"parameter removed", "        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100}}\n", "", "request-parameter-removed", SeverityWarning, ""},
-		{"parameter type changed", "{name: limit, in: query, schema: {type: integer,", "{name: limit, in: query, schema: {type: string,", "request-parameter-type-changed", SeverityError, "$"},
-		{"parameter bound tightened", "maximum: 100}", "maximum: 50}", "request-parameter-max-decreased", SeverityError, "$"},
-		{"parameter format added", "schema: {type: string}}\n        - {name: limit", "schema: {type: string, format: uuid}}\n        - {name: limit", "request-parameter-type-specialized", SeverityError, "$"},
-		{"parameter became required", "{name: limit, in: query, schema", "{name: limit, in: query, required: true, schema", "request-parameter-became-required", SeverityError, ""},
-		{"request body property made required", "required: [name]\n              properties:", "required: [name, kind]\n              properties:", "request-property-became-required", SeverityError, "$.kind"},
-		{"request enum narrowed", "enum: [cat, dog, bird]", "enum: [cat, dog]", "request-property-enum-value-removed", SeverityError, "$.kind"},
-		{"request property retyped", "tags: {type: array, items: {type: string}}", "tags: {type: array, items: {type: integer}}", "request-property-type-changed", SeverityError, "$.tags[*]"},
-		{"request media type removed", "          application/json:\n            schema:\n              type: object", "          application/xml:\n            schema:\n              type: object", "request-body-media-type-removed", SeverityError, ""},
-		{"request body newly required property", "                tags: {type: array", "                color: {type: string}\n                tags: {type: array", "new-optional-request-property", SeverityInfo, "$.color"},
-		{"response status removed", "        \"200\":\n          description: ok", "        \"203\":\n          description: ok", "response-success-status-removed", SeverityError, ""},
-		{"response property removed", "        status: {type: string, enum: [available, sold]}\n", "", "response-optional-property-removed", SeverityWarning, "$.status"},
-		{"required response property removed", "      required: [id, name]\n      properties:\n        id: {type: string}\n", "      required: [name]\n      properties:\n", "response-required-property-removed", SeverityError, "$.id"},
-		{"response property retyped", "        id: {type: string}", "        id: {type: integer}", "response-property-type-changed", SeverityError, "$.id"},
-		{"response enum widened", "enum: [available, sold]", "enum: [available, sold, pending]", "response-property-enum-value-added", SeverityWarning, "$.status"},
-		{"response nullability added", "        name: {type: string}\n        status", "        name: {type: [string, \"null\"]}\n        status", "response-property-became-nullable", SeverityError, "$.name"},
-		{"3.1 type array widened", "nick: {type: [string, \"null\"]}", "nick: {type: [string, integer, \"null\"]}", "response-property-list-of-types-widened", SeverityError, "$.nick"},
-		{"response property made optional", "      required: [id, name]", "      required: [id]", "response-property-became-optional", SeverityError, "$.name"},
-		{"nested through a cycle", "        name: {type: string}\n        pets:", "        name: {type: integer}\n        pets:", "response-property-type-changed", SeverityError, "$.owner.name"},
+		{"operation removed", "    post:\n      requestBody:", "    put:\n      requestBody:", "api-removed-without-deprecation", LevelError, ""},
+		{"parameter added as required", "        - {name: limit, in: query, schema", "        - {name: q, in: query, required: true, schema: {type: string}}\n        - {name: limit, in: query, schema", "new-required-request-parameter", LevelError, ""},
+		{"parameter removed", "        - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 100}}\n", "", "request-parameter-removed", LevelWarning, ""},
+		{"parameter type changed", "{name: limit, in: query, schema: {type: integer,", "{name: limit, in: query, schema: {type: string,", "request-parameter-type-changed", LevelError, "$"},
+		{"parameter bound tightened", "maximum: 100}", "maximum: 50}", "request-parameter-max-decreased", LevelError, "$"},
+		{"parameter format added", "schema: {type: string}}\n        - {name: limit", "schema: {type: string, format: uuid}}\n        - {name: limit", "request-parameter-type-specialized", LevelError, "$"},
+		{"parameter became required", "{name: limit, in: query, schema", "{name: limit, in: query, required: true, schema", "request-parameter-became-required", LevelError, ""},
+		{"request body property made required", "required: [name]\n              properties:", "required: [name, kind]\n              properties:", "request-property-became-required", LevelError, "$.kind"},
+		{"request enum narrowed", "enum: [cat, dog, bird]", "enum: [cat, dog]", "request-property-enum-value-removed", LevelError, "$.kind"},
+		{"request property retyped", "tags: {type: array, items: {type: string}}", "tags: {type: array, items: {type: integer}}", "request-property-type-changed", LevelError, "$.tags[*]"},
+		{"request media type removed", "          application/json:\n            schema:\n              type: object", "          application/xml:\n            schema:\n              type: object", "request-body-media-type-removed", LevelError, ""},
+		{"request body newly required property", "                tags: {type: array", "                color: {type: string}\n                tags: {type: array", "new-optional-request-property", LevelInfo, "$.color"},
+		{"response status removed", "        \"200\":\n          description: ok", "        \"203\":\n          description: ok", "response-success-status-removed", LevelError, ""},
+		{"response property removed", "        status: {type: string, enum: [available, sold]}\n", "", "response-optional-property-removed", LevelWarning, "$.status"},
+		{"required response property removed", "      required: [id, name]\n      properties:\n        id: {type: string}\n", "      required: [name]\n      properties:\n", "response-required-property-removed", LevelError, "$.id"},
+		{"response property retyped", "        id: {type: string}", "        id: {type: integer}", "response-property-type-changed", LevelError, "$.id"},
+		{"response enum widened", "enum: [available, sold]", "enum: [available, sold, pending]", "response-property-enum-value-added", LevelWarning, "$.status"},
+		{"response nullability added", "        name: {type: string}\n        status", "        name: {type: [string, \"null\"]}\n        status", "response-property-became-nullable", LevelError, "$.name"},
+		{"3.1 type array widened", "nick: {type: [string, \"null\"]}", "nick: {type: [string, integer, \"null\"]}", "response-property-list-of-types-widened", LevelError, "$.nick"},
+		{"response property made optional", "      required: [id, name]", "      required: [id]", "response-property-became-optional", LevelError, "$.name"},
+		{"nested through a cycle", "        name: {type: string}\n        pets:", "        name: {type: integer}\n        pets:", "response-property-type-changed", LevelError, "$.owner.name"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,8 +118,8 @@ func TestCompareFamilies(t *testing.T) {
 			if hit == nil {
 				t.Fatalf("no %s in:\n%s", tc.id, changesText(got))
 			}
-			if hit.Severity != tc.sev || hit.Field != tc.field {
-				t.Errorf("%s: severity %s field %q, want %s %q", tc.id, hit.Severity, hit.Field, tc.sev, tc.field)
+			if hit.Level != tc.sev || hit.Field != tc.field {
+				t.Errorf("%s: severity %s field %q, want %s %q", tc.id, hit.Level, hit.Field, tc.sev, tc.field)
 			}
 			if hit.Old == nil || hit.New == nil || hit.Old.Line == 0 || hit.New.Line == 0 ||
 				hit.Old.File != "old.yaml" || hit.New.File != "new.yaml" {

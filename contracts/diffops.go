@@ -31,7 +31,7 @@ func (d *differ) add(c Change, on, nn yn, args ...any) {
 	if !ok {
 		return
 	}
-	c.Severity = r.Severity
+	c.Level = r.Level
 	c.Message = changeMessage(c.ID, args...)
 	c.Old, c.New = on.pos(), nn.pos()
 	d.out = append(d.out, c)
@@ -435,7 +435,7 @@ func (d *differ) emit(base Change, fl flow, rels []rel, subject string) {
 		if !ok {
 			continue
 		}
-		c.Severity = rule.Severity
+		c.Level = rule.Level
 		c.Message = changeMessage(c.ID, append([]any{subjectOf(c, fl, subject)}, r.args...)...)
 		c.Old, c.New = r.old, r.new
 		first[r.ident] = len(d.out)

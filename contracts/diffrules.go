@@ -2,7 +2,7 @@ package contracts
 
 import (
 	"fmt"
-	"sort"
+	"regexp"
 )
 
 // The changeRules of changes [Compare] reports: every ID with its severity and
@@ -10,37 +10,31 @@ import (
 // and so, unless a comment says otherwise, is the severity, so that the two
 // tools' reports can be compared line by line.
 
-// Rule is one entry of the changeRules.
-type Rule struct {
-	ID       string   `json:"id"`
-	Severity Severity `json:"severity"`
-	Text     string   `json:"text"` // the message, with fmt verbs; the first is the subject
+// changeRule is a rule of the comparison, with the text its messages are
+// made from: fmt verbs, the first for the subject.
+type changeRule struct {
+	Rule
+	text string
 }
 
-var changeRules = map[string]Rule{}
+// changeRules is filled once, by init, and only read afterwards.
+var changeRules = map[string]changeRule{}
 
-// Rules lists the changeRules, sorted by ID.
-func Rules() []Rule {
-	out := make([]Rule, 0, len(changeRules))
-	for _, r := range changeRules {
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
-// RuleFor returns the changeRules entry for id.
-func RuleFor(id string) (Rule, bool) {
-	r, ok := changeRules[id]
-	return r, ok
-}
-
-func addRule(id string, sev Severity, text string) {
+func addRule(id string, level Level, text string) {
 	if _, dup := changeRules[id]; dup {
 		panic("contracts: rule " + id + " is in the changeRules twice")
 	}
-	changeRules[id] = Rule{ID: id, Severity: sev, Text: text}
+	if _, dup := rules[id]; dup {
+		panic("contracts: rule " + id + " is both a finding and a change")
+	}
+	changeRules[id] = changeRule{Rule: Rule{ID: id, Level: level, Summary: summaryOf(text)}, text: text}
 }
+
+// verb matches the fmt verbs of a rule's text.
+var verb = regexp.MustCompile(`%(\[\d+\])?[a-z]`)
+
+// summaryOf turns a message text into a summary, its verbs shown as "…".
+func summaryOf(text string) string { return verb.ReplaceAllString(text, "…") }
 
 // message renders id's text; a missing ID is a programming error, caught by
 // the changeRules test, and still gives a readable message.
@@ -49,13 +43,13 @@ func changeMessage(id string, args ...any) string {
 	if !ok {
 		return fmt.Sprint(append([]any{id + ":"}, args...)...)
 	}
-	return fmt.Sprintf(r.Text, args...)
+	return fmt.Sprintf(r.text, args...)
 }
 
 const (
-	sevI = SeverityInfo
-	sevW = SeverityWarning
-	sevE = SeverityError
+	sevI = LevelInfo
+	sevW = LevelWarning
+	sevE = LevelError
 )
 
 // A flow is where a schema sits, which decides what breaks a client: a
@@ -88,7 +82,7 @@ var flows = [...]flow{
 // reported in that flow.
 var schemaRules = []struct {
 	suffix         string
-	writer, reader Severity
+	writer, reader Level
 	text           string
 }{
 	{"type-changed", sevE, sevE, "%s changed type from %s to %s"},
@@ -145,7 +139,7 @@ var schemaRules = []struct {
 // Property rules name the change with the property: a client that writes
 // the object must now send a new required property; one that reads it loses
 // a property it may use.
-var propertyRules = map[int]map[string]Rule{}
+var propertyRules = map[int]map[string]changeRule{}
 
 const (
 	propRemovedRequired = "removed-required"
@@ -157,9 +151,9 @@ const (
 	propBecameOptional  = "became-optional"
 )
 
-func propertyRule(fl flow, kind, id string, sev Severity, text string) {
+func propertyRule(fl flow, kind, id string, sev Level, text string) {
 	if propertyRules[fl.kind] == nil {
-		propertyRules[fl.kind] = map[string]Rule{}
+		propertyRules[fl.kind] = map[string]changeRule{}
 	}
 	addRule(id, sev, text)
 	propertyRules[fl.kind][kind] = changeRules[id]
@@ -181,8 +175,9 @@ func init() {
 	}
 	// oasdiff rates a changed type inside an object-valued parameter a
 	// warning: such parameters are serialised in more than one way.
-	changeRules["request-parameter-property-type-changed"] = Rule{ID: "request-parameter-property-type-changed", Severity: sevW,
-		Text: changeRules["request-parameter-property-type-changed"].Text}
+	r := changeRules["request-parameter-property-type-changed"]
+	r.Level = sevW
+	changeRules[r.ID] = r
 	req, par, resp, hook := flows[flowRequest], flows[flowParameter], flows[flowResponse], flows[flowWebhook]
 	propertyRule(req, propRemovedRequired, "request-property-removed", sevW, "%s was removed; a client that still sends it may be refused")
 	propertyRules[req.kind][propRemovedOptional] = changeRules["request-property-removed"]

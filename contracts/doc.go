@@ -16,7 +16,7 @@
 // contract as large as Stripe's is ready to validate in well under a second;
 // the first validation of an operation pays only for its own schemas.
 //
-// Problems found in traffic are data ([Problem]): a stable rule ID, a level,
+// Problems found in traffic are data ([Finding]): a stable rule ID, a level,
 // the contract's file:line, the JSON path in the payload and the reason.
 // Problems with the document itself are returned as an [*Error] naming the
 // file, line and column.

@@ -33,7 +33,7 @@ type ExampleRequest struct {
 	Body        []byte
 	ContentType string
 	Source      string    // SourceContract when any part is the contract's own example
-	Warnings    []Problem // the contract's own examples that did not validate
+	Warnings    []Finding // the contract's own examples that did not validate
 }
 
 // HTTPRequest builds the request against baseURL ("https://api.example.com/v1").
@@ -54,7 +54,7 @@ type ExampleResponse struct {
 	Body        []byte // nil when the response declares no content
 	ContentType string
 	Source      string
-	Warnings    []Problem // the contract's own example for it, when it did not validate
+	Warnings    []Finding // the contract's own example for it, when it did not validate
 }
 
 // HTTPResponse builds an *http.Response holding the example.
@@ -74,7 +74,7 @@ func (c *Contract) ExampleRequest(operationID string, seed uint64) (*ExampleRequ
 		return nil, fmt.Errorf("%s has no operation %q", c.file, operationID)
 	}
 	useExamples := true
-	var warnings []Problem
+	var warnings []Finding
 	for {
 		r, err := c.buildRequest(op, seed, useExamples)
 		if err != nil {
@@ -98,7 +98,7 @@ func (c *Contract) ExampleRequest(operationID string, seed uint64) (*ExampleRequ
 			return nil, fmt.Errorf("synthesised request %s %s for %s is routed to %s", r.Method, r.Target, op.ID, m.Operation.ID)
 		}
 		return nil, &UnsatisfiableError{Path: "request", Line: op.Line,
-			Reason: fmt.Sprintf("synthesised request for %s does not validate: %s", op.ID, briefProblems(ps))}
+			Reason: fmt.Sprintf("synthesised request for %s does not validate: %s", op.ID, briefFindings(ps))}
 	}
 }
 
@@ -266,12 +266,12 @@ func (c *Contract) InvalidVariants(target string, valid any) ([]Variant, error) 
 
 // ValidateValue checks a JSON payload against the schema named by target
 // (as in [Contract.ExampleValue]).
-func (c *Contract) ValidateValue(target string, payload []byte) []Problem {
+func (c *Contract) ValidateValue(target string, payload []byte) []Finding {
 	proxy, err := c.schemaFor(target)
 	if err != nil {
-		p := newProblem(RulePayloadInvalid, err.Error())
+		p := newFinding(RulePayloadInvalid, err.Error())
 		p.File = c.file
-		return []Problem{p}
+		return []Finding{p}
 	}
 	return c.validateValue(proxy, payload, RulePayloadInvalid, target)
 }
@@ -437,19 +437,19 @@ func (c *Contract) addCredentials(op *Operation, h http.Header, q url.Values, co
 // exampleWarnings turns the problems of a contract's own example into
 // example-invalid warnings, keeping their locations and saying where the
 // example was ("request", "response 404").
-func exampleWarnings(ps []Problem, operation, where string) []Problem {
-	out := make([]Problem, 0, len(ps))
+func exampleWarnings(ps []Finding, operation, where string) []Finding {
+	out := make([]Finding, 0, len(ps))
 	for _, p := range ps {
-		w := newProblem(RuleExampleInvalid, where+": "+p.Message)
+		w := newFinding(RuleExampleInvalid, where+": "+p.Message)
 		w.File, w.Line, w.Column, w.Operation, w.Path = p.File, p.Line, p.Column, operation, p.Path
 		out = append(out, w)
 	}
 	return out
 }
 
-// briefProblems renders problems as "rule at path: reason; ...", the reason
+// briefFindings renders problems as "rule at path: reason; ...", the reason
 // being the validator's last clause, which says what was wrong.
-func briefProblems(ps []Problem) string {
+func briefFindings(ps []Finding) string {
 	parts := make([]string, 0, len(ps))
 	for _, p := range ps {
 		reason := p.Message
@@ -458,7 +458,7 @@ func briefProblems(ps []Problem) string {
 		} else if i := strings.LastIndex(reason, ": "); i >= 0 {
 			reason = reason[i+2:]
 		}
-		parts = append(parts, fmt.Sprintf("%s at %s: %s", p.Rule, p.Path, reason))
+		parts = append(parts, fmt.Sprintf("%s at %s: %s", p.ID, p.Path, reason))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -33,7 +33,7 @@ func TestExamplesPreferTheContractsOwnWhenValid(t *testing.T) {
 		t.Errorf("200: source %s body %s warnings %v; want the contract's valid example", resps[0].Source, resps[0].Body, resps[0].Warnings)
 	}
 	// The 404 example has a number where a string is required: synthesised instead, and said so.
-	if resps[1].Source != SourceSynthesised || len(resps[1].Warnings) != 1 || resps[1].Warnings[0].Rule != RuleExampleInvalid || resps[1].Warnings[0].Line == 0 {
+	if resps[1].Source != SourceSynthesised || len(resps[1].Warnings) != 1 || resps[1].Warnings[0].ID != RuleExampleInvalid || resps[1].Warnings[0].Line == 0 {
 		t.Errorf("404: source %s warnings %v; want a synthesised body and one located example-invalid warning", resps[1].Source, resps[1].Warnings)
 	}
 
@@ -72,7 +72,7 @@ func TestExampleResponsesCarryRequiredHeaders(t *testing.T) {
 	}
 	resp := resps[0].HTTPResponse()
 	resp.Header.Del("X-Rate-Remaining")
-	if ps := c.ValidateResponse(req, resp); len(ps) == 0 || ps[0].Rule != RuleResponseHeader {
+	if ps := c.ValidateResponse(req, resp); len(ps) == 0 || ps[0].ID != RuleResponseHeader {
 		t.Errorf("without the required header: %v, want %s", ps, RuleResponseHeader)
 	}
 }

@@ -14,13 +14,13 @@ func ExampleLoad() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(c.Title(), c.Version(), len(c.Operations()), "operations")
+	fmt.Println(c.Title(), c.APIVersion(), "in OpenAPI", c.OpenAPIVersion(), len(c.Operations()), "operations")
 	fmt.Println(c.Servers()[0].Resolved)
 
 	_, err = contracts.Load("testdata/bad/asyncapi.yaml")
 	fmt.Println(err)
 	// Output:
-	// Pet store 3.0.3 6 operations
+	// Pet store 1.0 in OpenAPI 3.0.3 6 operations
 	// https://eu.pets.example.com/v1
 	// testdata/bad/asyncapi.yaml:1:11: this is AsyncAPI 2.6.0; tether reads OpenAPI 2.0/3.x (describe the events as `webhooks` in an OpenAPI 3.1 contract, or validate them against a JSON Schema file)
 }
@@ -44,7 +44,7 @@ func ExampleContract_ValidateRequest() {
 	req.Header.Set("Authorization", "Bearer t")
 	_, problems := c.ValidateRequest(req)
 	for _, p := range problems {
-		fmt.Println(p.Rule, p.Location(), p.Path)
+		fmt.Println(p.ID, p.Position, p.Path)
 	}
 	// Output:
 	// request-body-invalid testdata/petstore.yaml:88:30 $.kind

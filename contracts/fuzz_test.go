@@ -75,7 +75,7 @@ func FuzzLoadSchema(f *testing.F) {
 			return
 		}
 		for _, p := range s.Validate(payload) {
-			if p.Rule != RulePayloadInvalid || p.Path == "" {
+			if p.ID != RulePayloadInvalid || p.Path == "" {
 				t.Fatalf("problem %v lacks its rule or path", p)
 			}
 		}

@@ -57,7 +57,7 @@ type Contract struct {
 	title     string
 	doc       libopenapi.Document
 	model     *v3.Document
-	warnings  []Problem
+	warnings  []Finding
 	ops       []*Operation
 	byID      map[string]*Operation
 	router    *router
@@ -70,6 +70,9 @@ type Contract struct {
 
 	svOnce sync.Once
 	sv     schema_validation.SchemaValidator
+
+	specOnce sync.Once
+	spec     *Spec
 
 	compileMu   sync.Mutex                // held while schemas compile; see compile.go
 	compileOpts *config.ValidationOptions // the validator's options, for compiling ahead of it
@@ -190,8 +193,18 @@ func documentConfig(o options) *datamodel.DocumentConfiguration {
 // File is the name the contract was loaded under.
 func (c *Contract) File() string { return c.file }
 
-// Version is the OpenAPI or Swagger version the document declares.
-func (c *Contract) Version() string { return c.version }
+// OpenAPIVersion is the OpenAPI or Swagger version the document declares,
+// such as "3.0.3" or "2.0".
+func (c *Contract) OpenAPIVersion() string { return c.version }
+
+// APIVersion is the version of the API the document describes: its
+// info.version, such as "2023-08-16" or "1.4.0".
+func (c *Contract) APIVersion() string {
+	if c.model.Info == nil {
+		return ""
+	}
+	return c.model.Info.Version
+}
 
 // Converted reports whether the document was Swagger 2.0, converted to
 // OpenAPI 3.0 on load. Locations still point into the original document.
@@ -202,7 +215,7 @@ func (c *Contract) Title() string { return c.title }
 
 // Warnings lists what was noticed on load but does not stop the contract
 // from being used, such as circular schema references.
-func (c *Contract) Warnings() []Problem { return append([]Problem(nil), c.warnings...) }
+func (c *Contract) Warnings() []Finding { return append([]Finding(nil), c.warnings...) }
 
 // Operations lists every operation in document order.
 func (c *Contract) Operations() []*Operation { return append([]*Operation(nil), c.ops...) }
@@ -383,7 +396,7 @@ func (c *Contract) classifyBuildErrors(err error, src []byte) error {
 		msg := e.Error()
 		switch {
 		case errors.As(e, &resolving) && resolving.CircularReference != nil:
-			p := newProblem(RuleCircularReference, circularDetail(resolving.CircularReference))
+			p := newFinding(RuleCircularReference, circularDetail(resolving.CircularReference))
 			p.File = c.file
 			if n := resolving.Node; n != nil {
 				p.Line, p.Column = c.position(n.Line, n.Column)
@@ -391,7 +404,7 @@ func (c *Contract) classifyBuildErrors(err error, src []byte) error {
 			c.warnings = append(c.warnings, p)
 			continue
 		case isCircular(e):
-			p := newProblem(RuleCircularReference, e.Error())
+			p := newFinding(RuleCircularReference, e.Error())
 			p.File = c.file
 			c.warnings = append(c.warnings, p)
 			continue

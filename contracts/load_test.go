@@ -105,7 +105,7 @@ func TestLoadCircularIsWarning(t *testing.T) {
 		t.Fatal("no warning for a schema that requires itself")
 	}
 	for _, w := range ws {
-		if w.Rule != RuleCircularReference || w.Level != LevelWarning {
+		if w.ID != RuleCircularReference || w.Level != LevelWarning {
 			t.Errorf("warning %v, want %s at level warning", w, RuleCircularReference)
 		}
 	}
@@ -129,8 +129,8 @@ func TestLoadServers(t *testing.T) {
 func TestLoadSwaggerConverted(t *testing.T) {
 	path := filepath.Join("testdata", "swagger_pets.yaml")
 	c := mustLoad(t, path)
-	if !c.Converted() || c.Version() != "2.0" {
-		t.Errorf("Converted %v Version %q, want a converted 2.0 document", c.Converted(), c.Version())
+	if !c.Converted() || c.OpenAPIVersion() != "2.0" {
+		t.Errorf("Converted %v Version %q, want a converted 2.0 document", c.Converted(), c.OpenAPIVersion())
 	}
 	op, ok := c.Operation("addPet")
 	if !ok {
@@ -145,7 +145,7 @@ func TestLoadSwaggerConverted(t *testing.T) {
 	}
 	var repaired bool
 	for _, w := range c.Warnings() {
-		if w.Rule == RuleSwaggerRepaired && w.Line == 33 {
+		if w.ID == RuleSwaggerRepaired && w.Line == 33 {
 			repaired = true
 		}
 	}

@@ -60,7 +60,7 @@ type LookupError struct {
 }
 
 func (e *LookupError) Error() string {
-	msg := catalogue[e.Rule].heading
+	msg := rules[e.Rule].Summary
 	return fmt.Sprintf("%s: %s %s: %s", msg, e.Method, e.Path, e.Detail)
 }
 
@@ -142,7 +142,7 @@ func (c *Contract) index() error {
 				if first, dup := c.byID[o.ID]; dup {
 					// Duplicate operationIds break lookups by ID; keep both
 					// reachable by making the later one unique.
-					w := newProblem(RuleOperationIDRepeated, fmt.Sprintf("%q is also the ID of %s %s (line %d); this one is known as %q",
+					w := newFinding(RuleOperationIDRepeated, fmt.Sprintf("%q is also the ID of %s %s (line %d); this one is known as %q",
 						o.ID, first.Method, first.Path, first.Line, o.ID+"#"+o.Method+" "+tmpl))
 					w.File, w.Line, w.Column = c.file, o.Line, o.Column
 					c.warnings = append(c.warnings, w)
@@ -166,7 +166,7 @@ func (c *Contract) index() error {
 			for _, op := range ops {
 				names = append(names, op.Path)
 			}
-			w := newProblem(RulePathsClash, fmt.Sprintf("%s %s: a request matching one matches all", method, strings.Join(names, " and ")))
+			w := newFinding(RulePathsClash, fmt.Sprintf("%s %s: a request matching one matches all", method, strings.Join(names, " and ")))
 			w.File, w.Line, w.Column = c.file, ops[len(ops)-1].Line, ops[len(ops)-1].Column
 			w.Operation = ops[len(ops)-1].ID
 			c.warnings = append(c.warnings, w)

@@ -85,7 +85,7 @@ func TestFindExplainsMisses(t *testing.T) {
 func TestClashingTemplatesWarn(t *testing.T) {
 	c := mustLoad(t, filepath.Join("testdata", "ambiguous.yaml"))
 	ws := c.Warnings()
-	if len(ws) != 1 || ws[0].Rule != RulePathsClash || ws[0].Line != 9 {
+	if len(ws) != 1 || ws[0].ID != RulePathsClash || ws[0].Line != 9 {
 		t.Errorf("warnings %v, want one %s at line 9", ws, RulePathsClash)
 	}
 }

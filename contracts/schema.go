@@ -23,6 +23,8 @@ import (
 // section. It is safe for concurrent use.
 type Schema struct {
 	file     string
+	abs      string // file's absolute path
+	dir      string // the absolute folder of file, against which $refs resolve
 	compiled *jsonschema.Schema
 
 	mu     sync.Mutex
@@ -35,14 +37,32 @@ type Schema struct {
 // by base name under the schema's grandparent folder, which is how
 // published payload-schema collections (GitHub's, for one) are laid out.
 func LoadSchema(path string) (*Schema, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, &Error{File: path, Msg: "cannot resolve the path", Err: err}
-	}
-	data, err := os.ReadFile(abs)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read the schema", Err: err}
 	}
+	return ParseSchema(path, data)
+}
+
+// ParseSchema compiles the JSON Schema held in data, as [LoadSchema] does
+// a file; name is used in errors and findings. Its $refs to other files
+// resolve against the folder of name, or against the folder
+// [RefsRelativeTo] gives.
+func ParseSchema(name string, data []byte, opts ...Option) (*Schema, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	dir := o.baseDir
+	if dir == "" {
+		dir = filepath.Dir(name)
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, &Error{File: name, Msg: "cannot resolve the path", Err: err}
+	}
+	abs := filepath.Join(absDir, filepath.Base(name))
+	path := name
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		if jerr := jsonSyntax(path, data); jerr != nil {
@@ -63,7 +83,14 @@ func LoadSchema(path string) (*Schema, error) {
 	if err != nil {
 		return nil, &Error{File: path, Msg: "invalid JSON Schema: " + err.Error(), Err: err}
 	}
-	return &Schema{file: path, compiled: compiled, nodes: map[string]*yaml.Node{}, loader: loader}, nil
+	sch := &Schema{file: path, abs: abs, dir: absDir, compiled: compiled, nodes: map[string]*yaml.Node{}, loader: loader}
+	// Keywords of the file itself are located in the bytes already read.
+	root := &yaml.Node{}
+	if yaml.Unmarshal(jsonTabs(data), root) != nil {
+		root = &yaml.Node{}
+	}
+	sch.nodes[abs] = root
+	return sch, nil
 }
 
 // validateURITemplate checks RFC 6570 syntax. The library's own check
@@ -114,25 +141,25 @@ func (s *Schema) File() string { return s.file }
 
 // Validate checks a JSON payload. Each problem names the schema file and
 // line of the keyword that failed and the JSON path in the payload.
-func (s *Schema) Validate(payload []byte) []Problem {
+func (s *Schema) Validate(payload []byte) []Finding {
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
 	if err != nil {
-		p := newProblem(RulePayloadInvalid, "the payload is not JSON: "+err.Error())
+		p := newFinding(RulePayloadInvalid, "the payload is not JSON: "+err.Error())
 		p.File, p.Path = s.file, "$"
-		return []Problem{p}
+		return []Finding{p}
 	}
 	err = s.compiled.Validate(v)
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
 		if err != nil {
-			p := newProblem(RulePayloadInvalid, err.Error())
+			p := newFinding(RulePayloadInvalid, err.Error())
 			p.File, p.Path = s.file, "$"
-			return []Problem{p}
+			return []Finding{p}
 		}
 		return nil
 	}
 	printer := message.NewPrinter(language.English)
-	var out []Problem
+	var out []Finding
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
 		if len(e.Causes) > 0 {
@@ -141,13 +168,13 @@ func (s *Schema) Validate(payload []byte) []Problem {
 			}
 			return
 		}
-		p := newProblem(RulePayloadInvalid, e.ErrorKind.LocalizedString(printer))
+		p := newFinding(RulePayloadInvalid, e.ErrorKind.LocalizedString(printer))
 		p.Path = jsonPath(e.InstanceLocation)
 		p.File, p.Line, p.Column = s.locate(e.SchemaURL, e.ErrorKind.KeywordPath())
 		out = append(out, p)
 	}
 	walk(ve)
-	sortProblems(out)
+	sortFindings(out)
 	return out
 }
 
@@ -173,21 +200,14 @@ func (s *Schema) locate(schemaURL string, keyword []string) (string, int, int) {
 	}
 	s.mu.Unlock()
 	display := path
-	if rel, err := filepath.Rel(filepath.Dir(mustAbs(s.file)), path); err == nil {
-		display = filepath.Join(filepath.Dir(s.file), rel)
+	if rel, err := filepath.Rel(s.dir, path); err == nil {
+		display = filepath.ToSlash(filepath.Join(filepath.Dir(s.file), rel))
 	}
 	if root.Kind == 0 {
 		return display, 0, 0
 	}
 	n := deepest(root, ptr)
 	return display, n.Line, n.Column
-}
-
-func mustAbs(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
 }
 
 // jsonPath renders an instance location as "$.a[0].b".
@@ -287,4 +307,50 @@ func (l *baseNameLoader) build() {
 		}
 		return nil
 	})
+}
+
+// jsonTabs turns tabs into spaces, keeping columns. YAML reads JSON except
+// for tab indentation, and in valid JSON every raw tab is whitespace
+// between tokens, as strings must escape theirs.
+func jsonTabs(data []byte) []byte {
+	if bytes.IndexByte(data, '\t') < 0 {
+		return data
+	}
+	return bytes.ReplaceAll(data, []byte{'\t'}, []byte{' '})
+}
+
+// Root is the schema file's document tree, with the positions of every
+// keyword; nil when the file holds none.
+func (s *Schema) Root() *yaml.Node {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	root := s.nodes[s.abs]
+	if root == nil || root.Kind == 0 {
+		return nil
+	}
+	return documentBody(root)
+}
+
+// Resolve follows the $ref of n, and those of what it names, to the schema
+// they name in the schema's own file ("#/$defs/x"); n itself when it has
+// no $ref that can be followed.
+func (s *Schema) Resolve(n *yaml.Node) *yaml.Node {
+	root := s.Root()
+	for range 32 {
+		ref := mapValue(n, "$ref")
+		if root == nil || !strings.HasPrefix(ref, "#") {
+			return n
+		}
+		t := root
+		for _, seg := range pointerSegments(ref[1:]) {
+			if _, t = child(t, seg); t == nil {
+				return n
+			}
+		}
+		if t == n {
+			return n
+		}
+		n = t
+	}
+	return n
 }

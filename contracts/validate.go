@@ -24,36 +24,36 @@ import (
 // matches, in which case the one problem explains why) and every problem,
 // in a stable order. The request body is left readable and req is not
 // modified.
-func (c *Contract) ValidateRequest(req *http.Request) (*Match, []Problem) {
+func (c *Contract) ValidateRequest(req *http.Request) (*Match, []Finding) {
 	m, err := c.findPath(req.Method, req.URL.EscapedPath())
 	if err != nil {
-		return nil, []Problem{c.lookupProblem(err)}
+		return nil, []Finding{c.lookupFinding(err)}
 	}
 	return m, c.validateRequest(req, m)
 }
 
 // ValidateResponse checks resp as the answer to req: its status must be
 // declared for the operation, and its headers and body must match.
-func (c *Contract) ValidateResponse(req *http.Request, resp *http.Response) []Problem {
+func (c *Contract) ValidateResponse(req *http.Request, resp *http.Response) []Finding {
 	m, err := c.findPath(req.Method, req.URL.EscapedPath())
 	if err != nil {
-		return []Problem{c.lookupProblem(err)}
+		return []Finding{c.lookupFinding(err)}
 	}
 	return c.validateResponse(req, resp, m)
 }
 
 // ValidateExchange checks a request and its response, finding the operation
 // once. It is the cheapest way to check recorded traffic.
-func (c *Contract) ValidateExchange(req *http.Request, resp *http.Response) (*Match, []Problem) {
+func (c *Contract) ValidateExchange(req *http.Request, resp *http.Response) (*Match, []Finding) {
 	m, err := c.findPath(req.Method, req.URL.EscapedPath())
 	if err != nil {
-		return nil, []Problem{c.lookupProblem(err)}
+		return nil, []Finding{c.lookupFinding(err)}
 	}
 	ps := c.validateRequest(req, m)
 	return m, append(ps, c.validateResponse(req, resp, m)...)
 }
 
-func (c *Contract) validateRequest(req *http.Request, m *Match) []Problem {
+func (c *Contract) validateRequest(req *http.Request, m *Match) []Finding {
 	c.ready(m.Operation)
 	r := withoutBase(req, m.BasePath)
 	_, errs := c.validator.ValidateHttpRequestSyncWithPathItem(r, m.Operation.item, m.Operation.Path)
@@ -69,7 +69,7 @@ func (c *Contract) validateRequest(req *http.Request, m *Match) []Problem {
 	return c.problems(m.Operation.ID, c.allowNullable(errs, root), root)
 }
 
-func (c *Contract) validateResponse(req *http.Request, resp *http.Response, m *Match) []Problem {
+func (c *Contract) validateResponse(req *http.Request, resp *http.Response, m *Match) []Finding {
 	c.ready(m.Operation)
 	r := withoutBase(req, m.BasePath)
 	_, errs := c.validator.GetResponseBodyValidator().ValidateResponseBodyWithPathItem(r, resp, m.Operation.item, m.Operation.Path)
@@ -100,8 +100,8 @@ func withoutBase(req *http.Request, base string) *http.Request {
 	return &r
 }
 
-func (c *Contract) lookupProblem(le *LookupError) Problem {
-	p := newProblem(le.Rule, fmt.Sprintf("%s %s: %s", le.Method, le.Path, le.Detail))
+func (c *Contract) lookupFinding(le *LookupError) Finding {
+	p := newFinding(le.Rule, fmt.Sprintf("%s %s: %s", le.Method, le.Path, le.Detail))
 	p.File = c.file
 	if len(le.Candidates) > 0 {
 		p.Line, p.Column = le.Candidates[0].Line, le.Candidates[0].Column
@@ -112,24 +112,24 @@ func (c *Contract) lookupProblem(le *LookupError) Problem {
 // problems turns the validator's errors into problems: one per schema
 // failure, each with the contract's location and the payload path. root is
 // the body schema the failures' keyword locations start from.
-func (c *Contract) problems(operation string, errs []*lerrors.ValidationError, root anchor) []Problem {
-	var out []Problem
+func (c *Contract) problems(operation string, errs []*lerrors.ValidationError, root anchor) []Finding {
+	var out []Finding
 	for _, e := range errs {
 		if e == nil {
 			continue
 		}
 		id, prefix := ruleFor(e)
-		out = append(out, c.failureProblems(e, id, prefix, operation, root)...)
+		out = append(out, c.failureFindings(e, id, prefix, operation, root)...)
 	}
-	sortProblems(out)
+	sortFindings(out)
 	return out
 }
 
-// failureProblems converts one validator error: one problem for each of its
+// failureFindings converts one validator error: one problem for each of its
 // schema failures, or one for the error itself when it has none.
-func (c *Contract) failureProblems(e *lerrors.ValidationError, id, prefix, operation string, root anchor) []Problem {
-	base := func(msg string) Problem {
-		p := newProblem(id, msg)
+func (c *Contract) failureFindings(e *lerrors.ValidationError, id, prefix, operation string, root anchor) []Finding {
+	base := func(msg string) Finding {
+		p := newFinding(id, msg)
 		p.Operation, p.File = operation, c.file
 		p.Line, p.Column = c.position(e.SpecLine, e.SpecCol)
 		return p
@@ -142,9 +142,9 @@ func (c *Contract) failureProblems(e *lerrors.ValidationError, id, prefix, opera
 		case id == RuleRequestBodyInvalid || id == RuleResponseBodyInvalid || id == RuleEventInvalid || id == RulePayloadInvalid:
 			p.Path = "$"
 		}
-		return []Problem{p}
+		return []Finding{p}
 	}
-	out := make([]Problem, 0, len(e.SchemaValidationErrors))
+	out := make([]Finding, 0, len(e.SchemaValidationErrors))
 	for _, f := range e.SchemaValidationErrors {
 		p := base(detail(e.Message, f.Reason))
 		// The failure's own line and column count within the schema as the
@@ -181,7 +181,7 @@ func detail(message, reason string) string {
 }
 
 // ruleFor maps the validator's error kinds onto rule IDs; prefix is how a
-// parameter's location is written in [Problem.Path].
+// parameter's location is written in [Finding.Path].
 func ruleFor(e *lerrors.ValidationError) (id, prefix string) {
 	// Parameter errors name their location in the type or, for some, the subtype.
 	where := e.ValidationType
@@ -211,11 +211,11 @@ func ruleFor(e *lerrors.ValidationError) (id, prefix string) {
 	return RuleRequestBodyInvalid, ""
 }
 
-func sortProblems(ps []Problem) {
+func sortFindings(ps []Finding) {
 	sort.SliceStable(ps, func(i, j int) bool {
 		a, b := ps[i], ps[j]
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
+		if a.ID != b.ID {
+			return a.ID < b.ID
 		}
 		if a.Path != b.Path {
 			return a.Path < b.Path
@@ -261,12 +261,12 @@ func (c *Contract) eventSchema(name string) (*base.SchemaProxy, *v3.Operation, e
 
 // ValidateEvent checks an event payload against the webhook called name in
 // the contract's `webhooks` section.
-func (c *Contract) ValidateEvent(name string, payload []byte) []Problem {
+func (c *Contract) ValidateEvent(name string, payload []byte) []Finding {
 	proxy, op, err := c.eventSchema(name)
 	if err != nil {
-		p := newProblem(RuleEventUnknown, err.Error())
+		p := newFinding(RuleEventUnknown, err.Error())
 		p.File = c.file
-		return []Problem{p}
+		return []Finding{p}
 	}
 	operation := name
 	if op.OperationId != "" {
@@ -276,7 +276,7 @@ func (c *Contract) ValidateEvent(name string, payload []byte) []Problem {
 }
 
 // validateValue checks a JSON payload against one schema of the contract.
-func (c *Contract) validateValue(proxy *base.SchemaProxy, payload []byte, id, operation string) []Problem {
+func (c *Contract) validateValue(proxy *base.SchemaProxy, payload []byte, id, operation string) []Finding {
 	schema := proxy.Schema()
 	root := c.anchorOf(proxy)
 	var errs []*lerrors.ValidationError
@@ -284,11 +284,11 @@ func (c *Contract) validateValue(proxy *base.SchemaProxy, payload []byte, id, op
 		_, errs = c.schemaValidator().ValidateSchemaBytesWithVersion(schema, payload, c.versionNumber())
 	})
 	errs = c.allowNullable(errs, root)
-	var out []Problem
+	var out []Finding
 	for _, e := range errs {
-		out = append(out, c.failureProblems(e, id, "", operation, root)...)
+		out = append(out, c.failureFindings(e, id, "", operation, root)...)
 	}
-	sortProblems(out)
+	sortFindings(out)
 	return out
 }
 
@@ -385,4 +385,24 @@ func readBody(rc *io.ReadCloser) []byte {
 	(*rc).Close()
 	*rc = io.NopCloser(bytes.NewReader(b))
 	return b
+}
+
+// EventPosition is where the contract declares the webhook name: the
+// position of its key under `webhooks`.
+func (c *Contract) EventPosition(name string) (Position, bool) {
+	root := c.Spec().main.root
+	if root == nil {
+		return Position{}, false
+	}
+	_, hooks := child(root, "webhooks")
+	if hooks == nil || hooks.Kind != yaml.MappingNode {
+		return Position{}, false
+	}
+	for i := 0; i+1 < len(hooks.Content); i += 2 {
+		if k := hooks.Content[i]; k.Value == name {
+			line, col := c.position(k.Line, k.Column)
+			return Position{File: c.file, Line: line, Column: col}, true
+		}
+	}
+	return Position{}, false
 }

@@ -113,18 +113,18 @@ func TestValidateEvent(t *testing.T) {
 		ps := c.ValidateEvent(tt.name, []byte(tt.payload))
 		assertProblems(t, tt.name, ps, tt.want, tt.reason)
 		for _, p := range ps {
-			if p.Rule == RuleEventInvalid && p.Line == 0 {
+			if p.ID == RuleEventInvalid && p.Line == 0 {
 				t.Errorf("%v has no contract line (%s)", p, tt.reason)
 			}
 		}
 	}
 }
 
-func assertProblems(t *testing.T, what string, got []Problem, want []ruleAt, reason string) {
+func assertProblems(t *testing.T, what string, got []Finding, want []ruleAt, reason string) {
 	t.Helper()
 	var have []ruleAt
 	for _, p := range got {
-		have = append(have, ruleAt{p.Rule, p.Path})
+		have = append(have, ruleAt{p.ID, p.Path})
 	}
 	ok := len(have) == len(want)
 	for i := 0; ok && i < len(want); i++ {
@@ -209,7 +209,7 @@ func TestProblemLocations(t *testing.T) {
 	swagger := mustLoad(t, filepath.Join("testdata", "swagger_pets.yaml"))
 	create := func() *http.Request { return newRequest("POST", "/v1/pets", `{"name":"Rex","kind":"dog"}`) }
 	tests := []struct {
-		problems []Problem
+		problems []Finding
 		where    string // file:line of the first problem
 		reason   string
 	}{

@@ -7,6 +7,7 @@ import (
 	"github.com/tetherkit/tether/connectors"
 	"github.com/tetherkit/tether/connectors/dealnotify"
 	"github.com/tetherkit/tether/connectors/escalate"
+	"github.com/tetherkit/tether/harness/manifest"
 )
 
 // BenchmarkSuitesInProcess runs every suite over both example connectors,
@@ -20,9 +21,9 @@ func BenchmarkSuitesInProcess(b *testing.B) {
 		dir   string
 		setup connectors.Setup
 	}{{dealnotifyDir, dealnotify.Setup}, {escalateDir, escalate.Setup}}
-	var loaded []*Connector
+	var loaded []*manifest.Connector
 	for _, ex := range examples {
-		c, err := Load(ex.dir, false)
+		c, err := manifest.Load(ex.dir)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -16,6 +16,8 @@ import (
 	"github.com/tetherkit/tether/connectors"
 	"github.com/tetherkit/tether/connectors/dealnotify"
 	"github.com/tetherkit/tether/connectors/escalate"
+	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/harness/manifest"
 )
 
 const (
@@ -30,7 +32,7 @@ func TestExamplesAreClean(t *testing.T) {
 		dir   string
 		setup connectors.Setup
 	}{{dealnotifyDir, dealnotify.Setup}, {escalateDir, escalate.Setup}} {
-		c, err := Load(ex.dir, false)
+		c, err := manifest.Load(ex.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +41,7 @@ func TestExamplesAreClean(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range r.Findings {
-			if f.Level == LevelError {
+			if f.Level == contracts.LevelError {
 				t.Errorf("%s: %s/%s/%s: %s", c.Manifest.Name, f.Suite, f.Scenario, f.Check, f)
 			}
 		}
@@ -250,7 +252,7 @@ func TestBrokenVariantsAreCaught(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, f := range fs {
-					if f.Level == LevelError {
+					if f.Level == contracts.LevelError {
 						found = append(found, f.ID)
 					}
 				}

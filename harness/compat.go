@@ -13,124 +13,18 @@ import (
 	"sync"
 
 	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/harness/compat"
+	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/harness/release"
+	"github.com/tetherkit/tether/harness/report"
 	"github.com/tetherkit/tether/replay"
 )
-
-// SuiteCompatibility compares the connector with an earlier release of
-// itself; it runs only when a baseline is given ([Baseline]).
-const SuiteCompatibility = "compatibility"
-
-// Checks of the compatibility suite.
-const (
-	CheckContractChanges = "contract-changes" // vendor contract changes that affect the connector
-	CheckConfigChanges   = "config-changes"   // configurations of the baseline still accepted
-	CheckManifestChanges = "manifest-changes" // scopes, events, vendors, support
-	CheckSemver          = "semver"           // the version rises as much as the changes need
-	CheckBaselineReplay  = "baseline-replay"  // the baseline's scenarios against this connector
-)
-
-// Baseline adds the compatibility suite, comparing the connector with an
-// earlier release: a directory, a release bundle (.tar.gz), or "git:REF"
-// for the connector's directory at REF of the repository it is in, read
-// without touching the work tree. Give it once per release to compare
-// with, newest first: each is a row of the compatibility matrix.
-func Baseline(spec string) Option {
-	return func(o *options) { o.baselines = append(o.baselines, spec) }
-}
-
-// ReleaseComparison is the compatibility suite's verdict, in the report.
-type ReleaseComparison struct {
-	Baseline        string `json:"baseline"`
-	BaselineVersion string `json:"baseline_version"`
-	Version         string `json:"version"`
-	RequiredBump    string `json:"required_bump"` // none, patch, minor or major
-	Satisfied       bool   `json:"satisfied"`
-	Why             string `json:"why,omitempty"`
-	// Changes holds every change found, contract changes marked with
-	// whether they affect the connector.
-	Changes []contracts.Change `json:"changes"`
-}
-
-// CompareReleases compares the connector in dir with the release in
-// baseDir: each vendor contract (changes marked by what the connector
-// uses), the configuration schema (with the baseline's scenario and
-// generated configurations), the manifest, and the version rule.
-func CompareReleases(baseDir, dir string) (*ReleaseComparison, error) {
-	old, err := Load(baseDir, true)
-	if err != nil {
-		return nil, fmt.Errorf("baseline: %w", err)
-	}
-	cur, err := Load(dir, true)
-	if err != nil {
-		return nil, err
-	}
-	return compareReleases(old, cur)
-}
-
-// compareReleases is [CompareReleases] on connectors already loaded.
-func compareReleases(old, cur *Connector) (*ReleaseComparison, error) {
-	res := &ReleaseComparison{BaselineVersion: old.Manifest.Version, Version: cur.Manifest.Version, Changes: []contracts.Change{}}
-	compared := map[string]bool{}
-	for _, vendor := range slices.Sorted(maps.Keys(cur.Manifest.Vendors)) {
-		ov, ok := old.Manifest.Vendors[vendor]
-		if !ok {
-			continue // a new vendor is the manifest check's
-		}
-		oldPath, newPath := old.Manifest.Path(ov.Contract), cur.Manifest.Path(cur.Manifest.Vendors[vendor].Contract)
-		if compared[oldPath+"\x00"+newPath] {
-			continue
-		}
-		compared[oldPath+"\x00"+newPath] = true
-		changes, err := contracts.CompareFiles(oldPath, newPath)
-		if err != nil {
-			return nil, err
-		}
-		// What the connector uses is read from the baseline: its
-		// recordings were made against the old contract.
-		usage, err := usageOf(old, ov.Contract)
-		if err != nil {
-			return nil, err
-		}
-		usage.Mark(changes)
-		res.Changes = append(res.Changes, changes...)
-	}
-	if oe, ne := old.Manifest.Path(old.Manifest.Events.Contract), cur.Manifest.Path(cur.Manifest.Events.Contract); !compared[oe+"\x00"+ne] {
-		changes, err := contracts.CompareFiles(oe, ne)
-		if err != nil {
-			return nil, err
-		}
-		usage, err := usageOf(old, old.Manifest.Events.Contract)
-		if err != nil {
-			return nil, err
-		}
-		usage.Mark(changes)
-		// A webhook gone is the manifest check's (an event dropped);
-		// here are the changes to the payloads that remain.
-		for _, c := range changes {
-			if c.Webhook != "" && c.ID != "webhook-removed" && c.ID != "webhook-added" {
-				res.Changes = append(res.Changes, c)
-			}
-		}
-	}
-	if old.Manifest.Config.Schema != "" && cur.Manifest.Config.Schema != "" {
-		changes, err := CompareConfigSchemas(old.Manifest.Path(old.Manifest.Config.Schema), cur.Manifest.Path(cur.Manifest.Config.Schema), ScenarioConfigs(old.Scenarios))
-		if err != nil {
-			return nil, err
-		}
-		res.Changes = append(res.Changes, changes...)
-	}
-	res.Changes = append(res.Changes, CompareManifests(old.Manifest, cur.Manifest)...)
-	bump := RequiredBump(res.Changes)
-	res.RequiredBump = bump.String()
-	res.Satisfied, res.Why = CheckBump(res.BaselineVersion, res.Version, bump)
-	return res, nil
-}
 
 // openBaseline makes spec a directory: itself, or for "git:REF" the
 // connector directory at REF, extracted under work with git archive.
 func openBaseline(spec, dir, work string) (string, error) {
 	if strings.HasSuffix(spec, ".tar.gz") {
-		b, err := ReadBundle(spec)
+		b, err := release.ReadBundle(spec)
 		if err != nil {
 			return "", fmt.Errorf("baseline %s: %w", spec, err)
 		}
@@ -201,8 +95,8 @@ type compatRun struct {
 
 	once     sync.Once
 	baseDir  string
-	result   *ReleaseComparison
-	baseline *Connector
+	result   *compat.ReleaseComparison
+	baseline *manifest.Connector
 	err      error
 }
 
@@ -237,76 +131,42 @@ func (x *execution) compare(r *compatRun) (*compatRun, error) {
 		}
 		// The baseline is loaded once, for the comparison and the replay;
 		// the connector is the one this run loaded.
-		if r.baseline, r.err = Load(r.baseDir, true); r.err != nil {
+		if r.baseline, r.err = manifest.Load(r.baseDir, manifest.ForUpdate(true)); r.err != nil {
 			r.err = fmt.Errorf("baseline: %w", r.err)
 			return
 		}
-		if r.result, r.err = compareReleases(r.baseline, x.c); r.err != nil {
+		if r.result, r.err = compat.Compare(r.baseline, x.c); r.err != nil {
 			return
 		}
 		r.result.Baseline = r.label
+		// A place in the baseline is named under the release's label.
 		for i := range r.result.Changes {
-			c := &r.result.Changes[i]
-			for _, p := range []*contracts.Position{c.Old, c.New} {
-				if p != nil {
-					p.File = x.relAny(r, p.File)
-				}
+			if old := r.result.Changes[i].Old; old != nil {
+				q := r.qualify(*old)
+				r.result.Changes[i].Old = &q
 			}
-			c.Message = x.relText(r, c.Message)
 		}
 	})
 	return r, r.err
 }
 
-// ReleaseRow is one row of the compatibility matrix: a baseline release
-// and the status (pass or fail) of each part of the comparison with it.
-type ReleaseRow struct {
-	Release  string `json:"release"`
-	Version  string `json:"version"`
-	Contract string `json:"contract"`
-	Config   string `json:"config"`
-	Manifest string `json:"manifest"`
-	Replay   string `json:"replay"`
-	Semver   string `json:"semver"`
-}
-
-// Passed reports whether every part of the row passed.
-func (w ReleaseRow) Passed() bool {
-	for _, s := range []string{w.Contract, w.Config, w.Manifest, w.Replay, w.Semver} {
-		if s != StatusPass {
-			return false
-		}
+// qualify names a file of the baseline under the release's label, so that
+// it is told apart from the connector's own file of the same name.
+func (r *compatRun) qualify(p contracts.Position) contracts.Position {
+	if p.Known() {
+		p.File = r.label + "/" + p.File
 	}
-	return true
-}
-
-// fill sets the row's statuses from the compatibility checks of its
-// release; a check that is missing (it could not run) is a fail.
-func (row *ReleaseRow) fill(checks []Check) {
-	cols := map[string]*string{CheckContractChanges: &row.Contract, CheckConfigChanges: &row.Config,
-		CheckManifestChanges: &row.Manifest, CheckBaselineReplay: &row.Replay, CheckSemver: &row.Semver}
-	for _, ch := range checks {
-		if ch.Suite == SuiteCompatibility && ch.Scenario == row.Release {
-			if col, ok := cols[ch.Name]; ok {
-				*col = ch.Status
-			}
-		}
-	}
-	for _, col := range cols {
-		if *col == "" {
-			*col = StatusFail
-		}
-	}
+	return p
 }
 
 // compatChecks plans the compatibility suite. The baseline's scenarios are
 // read when the suite runs, so there is one replay check for all of them.
 func (x *execution) compatChecks(run *compatRun) []PlannedCheck {
-	mk := func(name string, fn func(*compatRun) []Finding) PlannedCheck {
-		return PlannedCheck{Suite: SuiteCompatibility, Scenario: run.label, Name: name, run: func(context.Context) ([]Finding, error) {
+	mk := func(name string, fn func(*compatRun) []report.Finding) PlannedCheck {
+		return PlannedCheck{Suite: report.SuiteCompatibility, Scenario: run.label, Name: name, run: func(context.Context) ([]report.Finding, error) {
 			r, err := x.compare(run)
 			if err != nil {
-				return []Finding{baselineFinding(r, name, err)}, nil
+				return []report.Finding{baselineFinding(r, name, err)}, nil
 			}
 			fs := fn(r)
 			for i := range fs {
@@ -316,31 +176,34 @@ func (x *execution) compatChecks(run *compatRun) []PlannedCheck {
 		}}
 	}
 	return []PlannedCheck{
-		mk(CheckContractChanges, func(r *compatRun) []Finding { return x.changeFindings(r, CheckContractChanges, isContractChange) }),
-		mk(CheckConfigChanges, func(r *compatRun) []Finding {
-			return x.changeFindings(r, CheckConfigChanges, func(c contracts.Change) bool { return strings.HasPrefix(c.ID, "config-") })
+		mk(report.CheckContractChanges, func(r *compatRun) []report.Finding {
+			return x.changeFindings(r, report.CheckContractChanges, isContractChange)
 		}),
-		mk(CheckManifestChanges, func(r *compatRun) []Finding {
-			return x.changeFindings(r, CheckManifestChanges, func(c contracts.Change) bool { return strings.HasPrefix(c.ID, "manifest-") })
+		mk(report.CheckConfigChanges, func(r *compatRun) []report.Finding {
+			return x.changeFindings(r, report.CheckConfigChanges, func(c contracts.Change) bool { return strings.HasPrefix(c.ID, "config-") })
 		}),
-		mk(CheckSemver, func(r *compatRun) []Finding {
+		mk(report.CheckManifestChanges, func(r *compatRun) []report.Finding {
+			return x.changeFindings(r, report.CheckManifestChanges, func(c contracts.Change) bool { return strings.HasPrefix(c.ID, "manifest-") })
+		}),
+		mk(report.CheckSemver, func(r *compatRun) []report.Finding {
 			if r.result.Satisfied {
 				return nil
 			}
-			return []Finding{{ID: "version-bump-insufficient", Level: LevelError, Suite: SuiteCompatibility, Check: CheckSemver,
-				Location: x.rel(x.c.Manifest.File),
-				Message: fmt.Sprintf("version %s after %s: the changes need a %s bump; %s",
-					r.result.Version, r.result.BaselineVersion, r.result.RequiredBump, r.result.Why)}}
+			f := newFinding(RuleVersionBumpInsufficient, x.c.Manifest.Position("version"),
+				fmt.Sprintf("version %s after %s: the changes need a %s bump; %s",
+					r.result.Version, r.result.BaselineVersion, r.result.RequiredBump, r.result.Why))
+			f.Suite, f.Check = report.SuiteCompatibility, report.CheckSemver
+			return []report.Finding{f}
 		}),
 		mkReplay(x, run),
 	}
 }
 
 func mkReplay(x *execution, run *compatRun) PlannedCheck {
-	return PlannedCheck{Suite: SuiteCompatibility, Scenario: run.label, Name: CheckBaselineReplay, run: func(ctx context.Context) ([]Finding, error) {
+	return PlannedCheck{Suite: report.SuiteCompatibility, Scenario: run.label, Name: report.CheckBaselineReplay, run: func(ctx context.Context) ([]report.Finding, error) {
 		r, err := x.compare(run)
 		if err != nil {
-			return []Finding{baselineFinding(r, CheckBaselineReplay, err)}, nil
+			return []report.Finding{baselineFinding(r, report.CheckBaselineReplay, err)}, nil
 		}
 		return x.baselineReplay(ctx, r)
 	}}
@@ -349,9 +212,10 @@ func mkReplay(x *execution, run *compatRun) PlannedCheck {
 // baselineFinding reports a baseline that could not be read or compared:
 // each of its checks fails with the reason, and the other releases are
 // still compared.
-func baselineFinding(r *compatRun, check string, err error) Finding {
-	return Finding{ID: "baseline-unreadable", Level: LevelError, Suite: SuiteCompatibility, Scenario: r.label, Check: check,
-		Message: fmt.Sprintf("baseline %s: %v", r.spec, err), Hint: "give a connector directory, git:REF or a release bundle"}
+func baselineFinding(r *compatRun, check string, err error) report.Finding {
+	f := newFinding(RuleBaselineUnreadable, contracts.Position{}, fmt.Sprintf("baseline %s: %v", r.spec, err))
+	f.Suite, f.Scenario, f.Check = report.SuiteCompatibility, r.label, check
+	return f
 }
 
 func isContractChange(c contracts.Change) bool {
@@ -360,8 +224,8 @@ func isContractChange(c contracts.Change) bool {
 
 // changeFindings turns changes into findings. A contract change that does
 // not affect the connector is folded: one info finding per ID.
-func (x *execution) changeFindings(r *compatRun, check string, keep func(contracts.Change) bool) []Finding {
-	var out []Finding
+func (x *execution) changeFindings(r *compatRun, check string, keep func(contracts.Change) bool) []report.Finding {
+	var out []report.Finding
 	folded := map[string]int{}
 	for _, c := range r.result.Changes {
 		if !keep(c) {
@@ -371,81 +235,31 @@ func (x *execution) changeFindings(r *compatRun, check string, keep func(contrac
 			folded[c.ID]++
 			continue
 		}
-		at := c.New
-		if at == nil {
-			at = c.Old
-		}
-		loc := ""
-		if at != nil {
-			loc = x.relAny(r, at.File)
-			if at.Line > 0 {
-				loc += fmt.Sprintf(":%d", at.Line)
-			}
-		}
-		msg := c.Message
+		f := report.Finding{Finding: c.Finding(), Suite: report.SuiteCompatibility, Check: check}
 		if op := c.Operation(); op != "" {
-			msg = op + ": " + msg
+			f.Message = op + ": " + c.Message
 		}
-		out = append(out, Finding{ID: c.ID, Level: c.Severity.String(), Suite: SuiteCompatibility, Check: check, Location: loc, Message: msg})
+		if c.New == nil && c.Old != nil {
+			f.Position = *c.Old
+		}
+		out = append(out, f)
 	}
 	for _, id := range slices.Sorted(maps.Keys(folded)) {
-		out = append(out, Finding{ID: id, Level: LevelInfo, Suite: SuiteCompatibility, Check: check,
-			Message: fmt.Sprintf("%d × %s in parts of the vendor APIs the connector does not use", folded[id], id)})
+		rule, _ := contracts.RuleFor(id)
+		f := report.Finding{Finding: contracts.Finding{ID: id, Level: contracts.LevelInfo,
+			Message: fmt.Sprintf("%d × %s in parts of the vendor APIs the connector does not use", folded[id], id)}, Suite: report.SuiteCompatibility, Check: check}
+		f.Hint = rule.Hint
+		out = append(out, f)
 	}
 	return out
-}
-
-// relAny names a file relative to the connector, or to the baseline, or
-// by its base name.
-func (x *execution) relAny(r *compatRun, p string) string {
-	if !filepath.IsAbs(p) {
-		return filepath.ToSlash(p)
-	}
-	if rel, err := filepath.Rel(r.baseDir, p); err == nil && filepath.IsLocal(rel) {
-		return r.label + "/" + filepath.ToSlash(rel)
-	}
-	if abs, err := filepath.Abs(x.c.Manifest.Dir); err == nil {
-		if rel, err := filepath.Rel(abs, p); err == nil && filepath.IsLocal(rel) {
-			return filepath.ToSlash(rel)
-		}
-	}
-	return filepath.Base(p)
-}
-
-// relText rewrites the absolute paths of the baseline and the connector
-// in a message as relAny names them.
-func (x *execution) relText(r *compatRun, msg string) string {
-	if abs, err := filepath.Abs(r.baseDir); err == nil {
-		msg = strings.ReplaceAll(msg, abs+string(filepath.Separator), r.label+"/")
-	}
-	if abs, err := filepath.Abs(x.c.Manifest.Dir); err == nil {
-		msg = strings.ReplaceAll(msg, abs+string(filepath.Separator), "")
-	}
-	return msg
-}
-
-// relLocation is relAny for a location that may end in :line[:col].
-func (x *execution) relLocation(r *compatRun, loc string) string {
-	path, rest := loc, ""
-	for i := 0; i < 2; i++ {
-		j := strings.LastIndexByte(path, ':')
-		if j < 0 || strings.Trim(path[j+1:], "0123456789") != "" || j == len(path)-1 {
-			break
-		}
-		path, rest = path[:j], path[j:]+rest
-	}
-	if path == "" {
-		return loc
-	}
-	return x.relAny(r, path) + rest
 }
 
 // baselineReplay runs the baseline's scenarios against this connector:
 // calls must validate against the current vendor contracts, and match the
 // baseline's golden files, unless this release declares the change by an
 // updated golden file of its own for the scenario that the calls match.
-func (x *execution) baselineReplay(ctx context.Context, r *compatRun) ([]Finding, error) {
-	own := map[string]*Scenario{}
+func (x *execution) baselineReplay(ctx context.Context, r *compatRun) ([]report.Finding, error) {
+	own := map[string]*manifest.Scenario{}
 	for _, sc := range x.c.Scenarios {
 		own[sc.Name] = sc
 	}
@@ -456,24 +270,26 @@ func (x *execution) baselineReplay(ctx context.Context, r *compatRun) ([]Finding
 		sc.Name = r.label + "-" + sc.Name
 		dir := filepath.Join(x.work, fmt.Sprintf("run-%d", x.seq.Add(1)))
 		defer os.RemoveAll(dir)
-		res, err := runScenario(ctx, x.c, &sc, x.start, dir, x.o)
+		res, err := runScenario(ctx, x.c, &scenarioRun{Scenario: &sc, from: r.baseline}, x.start, dir, x.o)
 		results[i] = res
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	var out []Finding
+	var out []report.Finding
 	for i, res := range results {
 		name := scenarios[i].Name
 		for _, f := range append(replayFindings(res), x.scenarioContract(CheckOutboundCalls, res)...) {
-			if f.Check == CheckGolden && declared(own[name], res) {
-				f.Level = LevelInfo
+			if f.Check == CheckGolden && x.declared(own[name], res) {
+				f.Level = contracts.LevelInfo
 				f.Message = "declared: this release's own golden file for the scenario holds the new calls; " + f.Message
 			}
-			f.Suite, f.Check, f.Scenario = SuiteCompatibility, CheckBaselineReplay, r.label
-			f.Message = "scenario " + name + ": " + x.relText(r, f.Message)
-			f.Location = x.relLocation(r, f.Location)
+			if f.Check != CheckOutboundCalls {
+				f.Position = r.qualify(f.Position) // a file of the baseline's scenario
+			}
+			f.Suite, f.Check, f.Scenario = report.SuiteCompatibility, report.CheckBaselineReplay, r.label
+			f.Message = "scenario " + name + ": " + f.Message
 			out = append(out, f)
 		}
 	}
@@ -482,13 +298,13 @@ func (x *execution) baselineReplay(ctx context.Context, r *compatRun) ([]Finding
 
 // declared reports whether the connector's own scenario of the same name
 // has a golden file equal to the calls the baseline's scenario produced.
-func declared(own *Scenario, res *ScenarioResult) bool {
+func (x *execution) declared(own *manifest.Scenario, res *ScenarioResult) bool {
 	if own == nil || own.Expect.Golden == "" {
 		return false
 	}
-	want, err := replay.LoadGolden(own.Expect.Golden)
-	if err != nil {
+	want, ok := x.c.Golden[own.Expect.Golden]
+	if !ok {
 		return false
 	}
-	return len(replay.Compare(want, res.Calls, own.ignoreOptions()...)) == 0
+	return len(replay.Compare(want, res.Calls, own.IgnoreOptions()...)) == 0
 }

@@ -12,6 +12,9 @@ import (
 
 	"github.com/tetherkit/tether/connectors/dealnotify"
 	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/harness/compat"
+	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/harness/report"
 )
 
 // edit replaces old by new in a file of a connector copy, failing when the
@@ -41,14 +44,14 @@ func TestReleaseComparisonCatchesBreaks(t *testing.T) {
 		file, from, to string
 		id             string
 		affects        string
-		bump           Bump
+		bump           compat.Bump
 	}{
-		{"removed config field", "config.schema.json", `"template": {`, `"template_text": {`, RuleConfigFieldRemoved, "", BumpMajor},
+		{"removed config field", "config.schema.json", `"template": {`, `"template_text": {`, compat.RuleConfigFieldRemoved, "", compat.BumpMajor},
 		{"new required config field without a default", "config.schema.json", `"required": ["channel", "stages"],`, `"required": ["channel", "stages", "workspace"],
-  "dependentRequired": {},`, "", "", BumpNone},
-		{"vendor contract change to a field the connector reads", "contracts/crm.openapi.yaml", "amount: {type: number, minimum: 0}", "amount: {type: string}", "response-property-type-changed", contracts.AffectsConnector, BumpMajor},
-		{"vendor contract change elsewhere", "contracts/crm.openapi.yaml", "      required: [data, next_cursor]", "      required: [data]", "response-property-became-optional", contracts.AffectsElsewhere, BumpPatch},
-		{"new scope", "connector.yaml", "scopes: [deals:read, chat:write]", "scopes: [deals:read, deals:write, chat:write]", RuleManifestScopeAdded, "", BumpMinor},
+  "dependentRequired": {},`, "", "", compat.BumpNone},
+		{"vendor contract change to a field the connector reads", "contracts/crm.openapi.yaml", "amount: {type: number, minimum: 0}", "amount: {type: string}", "response-property-type-changed", contracts.AffectsConnector, compat.BumpMajor},
+		{"vendor contract change elsewhere", "contracts/crm.openapi.yaml", "      required: [data, next_cursor]", "      required: [data]", "response-property-became-optional", contracts.AffectsElsewhere, compat.BumpPatch},
+		{"new scope", "connector.yaml", "scopes: [deals:read, chat:write]", "scopes: [deals:read, deals:write, chat:write]", compat.RuleManifestScopeAdded, "", compat.BumpMinor},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,11 +68,11 @@ func TestReleaseComparisonCatchesBreaks(t *testing.T) {
 				for _, f := range files {
 					edit(t, filepath.Dir(f), filepath.Base(f), "  channel:", "  workspace: w1\n  channel:")
 				}
-				tc.id = RuleConfigRequiredFieldAdded
-				tc.bump = BumpMajor
+				tc.id = compat.RuleConfigRequiredFieldAdded
+				tc.bump = compat.BumpMajor
 			}
 			edit(t, cur, tc.file, tc.from, tc.to)
-			res, err := CompareReleases(base, cur)
+			res, err := compareDirs(base, cur)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,14 +102,14 @@ func TestReleaseComparisonCatchesBreaks(t *testing.T) {
 			if res.RequiredBump != tc.bump.String() {
 				t.Errorf("required bump %s, want %s:\n%s", res.RequiredBump, tc.bump, changesOf(res))
 			}
-			if wantOK := tc.bump <= BumpPatch; res.Satisfied != wantOK {
+			if wantOK := tc.bump <= compat.BumpPatch; res.Satisfied != wantOK {
 				t.Errorf("1.0.0 -> 1.0.1 satisfied=%v, want %v (%s)", res.Satisfied, wantOK, res.Why)
 			}
 		})
 	}
 }
 
-func changesOf(r *ReleaseComparison) string {
+func changesOf(r *compat.ReleaseComparison) string {
 	var b strings.Builder
 	for _, c := range r.Changes {
 		b.WriteString("  " + c.String() + " [" + c.Affects + "]\n")
@@ -121,7 +124,7 @@ func changesOf(r *ReleaseComparison) string {
 func TestCompatibilitySuitePasses(t *testing.T) {
 	base := copyDir(t, dealnotifyDir)
 	edit(t, base, "connector.yaml", "version: 1.0.0", "version: 0.9.0")
-	c, err := Load(dealnotifyDir, false)
+	c, err := manifest.Load(dealnotifyDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +140,7 @@ func TestCompatibilitySuitePasses(t *testing.T) {
 	}
 	checks := 0
 	for _, ch := range rep.Checks {
-		if ch.Suite == SuiteCompatibility {
+		if ch.Suite == report.SuiteCompatibility {
 			checks++
 		}
 	}
@@ -161,7 +164,7 @@ func TestCompatibilitySuitePasses(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		c, err := Load(dir, false)
+		c, err := manifest.Load(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,15 +172,15 @@ func TestCompatibilitySuitePasses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		level := ""
+		level := contracts.Level(-1)
 		for _, f := range rep.Findings {
-			if f.Check == CheckBaselineReplay && strings.HasPrefix(f.Message, "scenario won: ") && f.ID == "golden-mismatch" {
+			if f.Check == report.CheckBaselineReplay && strings.HasPrefix(f.Message, "scenario won: ") && f.ID == "golden-mismatch" {
 				level = f.Level
 			}
 		}
-		want := LevelInfo
+		want := contracts.LevelInfo
 		if drop {
-			want = LevelError
+			want = contracts.LevelError
 		}
 		if level != want {
 			t.Errorf("scenario dropped=%v: golden finding level %q, want %q: %+v", drop, level, want, rep.Findings)
@@ -227,15 +230,15 @@ func TestGitBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := LoadManifest(dir)
+	m, err := manifest.Read(dir)
 	if err != nil || m.Version != "1.0.0" {
 		t.Fatalf("baseline manifest: %v %v", m, err)
 	}
-	res, err := CompareReleases(dir, conn)
+	res, err := compareDirs(dir, conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.RequiredBump != BumpMinor.String() || !res.Satisfied {
+	if res.RequiredBump != compat.BumpMinor.String() || !res.Satisfied {
 		t.Errorf("1.0.0 -> 1.1.0 with a new scope: %s %v %s", res.RequiredBump, res.Satisfied, res.Why)
 	}
 	cur, _ := os.ReadFile(filepath.Join(conn, "connector.yaml"))
@@ -245,4 +248,17 @@ func TestGitBaseline(t *testing.T) {
 	if _, err := openBaseline("git:no-such-tag", conn, t.TempDir()); err == nil || !strings.Contains(err.Error(), "no-such-tag") {
 		t.Errorf("unknown ref: %v", err)
 	}
+}
+
+// compareDirs compares the connector in dir with the release in baseDir.
+func compareDirs(baseDir, dir string) (*compat.ReleaseComparison, error) {
+	old, err := manifest.Load(baseDir, manifest.ForUpdate(true))
+	if err != nil {
+		return nil, err
+	}
+	cur, err := manifest.Load(dir, manifest.ForUpdate(true))
+	if err != nil {
+		return nil, err
+	}
+	return compat.Compare(old, cur)
 }

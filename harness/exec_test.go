@@ -6,12 +6,14 @@ import (
 	"testing"
 
 	"github.com/tetherkit/tether/connectors/dealnotify"
+	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/harness/report"
 )
 
 // The same inputs and seed give a byte-identical JSON report, though the
 // runs behind it are concurrent and take different times.
 func TestReportIsDeterministic(t *testing.T) {
-	c, err := Load(dealnotifyDir, false)
+	c, err := manifest.Load(dealnotifyDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,10 +28,10 @@ func TestReportIsDeterministic(t *testing.T) {
 			t.Fatal(err)
 		}
 		reports = append(reports, data)
-		if r.Summary.Status != StatusPass {
+		if r.Summary.Status != report.StatusPass {
 			t.Errorf("the example fails its gate: %+v", r.Summary)
 		}
-		if r.Timings.Total == 0 || r.Timings.Suites[SuiteReplay] == 0 {
+		if r.Timings.Total == 0 || r.Timings.Suites[report.SuiteReplay] == 0 {
 			t.Errorf("timings not kept: %+v", r.Timings)
 		}
 	}

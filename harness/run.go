@@ -18,61 +18,17 @@ import (
 	"time"
 
 	"github.com/tetherkit/tether/connectors"
+	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/fixtures"
+	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/harness/report"
 	"github.com/tetherkit/tether/replay"
 	"github.com/tetherkit/tether/sandbox"
 )
 
-// Option configures [Run] and [Test].
-type Option func(*options)
-
-type options struct {
-	target   Target
-	update   bool
-	seed     uint64
-	report   func(ScenarioResult)
-	parallel int
-	suites   []string
-	// containerSandbox runs each scenario's sandbox in a container, of
-	// an image holding sandboxBinary, compiled once per run.
-	containerSandbox bool
-	sandboxBinary    *onceFile
-	// baselines are the releases the compatibility suite compares with,
-	// newest first; none: the suite does not run.
-	baselines []string
-}
-
-// Drive runs the connector with target: [InProcess], [Process] or
-// [Container]. The default is [Process], the manifest's command.
-func Drive(target Target) Option { return func(o *options) { o.target = target } }
-
-// Update rewrites each scenario's golden file with the calls the connector
-// makes now, instead of comparing them. A file is rewritten only when the
-// calls differ from it.
-func Update(update bool) Option { return func(o *options) { o.update = update } }
-
-// Seed fixes the sandbox's draws (synthesised answers, fault
-// probabilities, reordered deliveries). The default is 1.
-func Seed(seed uint64) Option { return func(o *options) { o.seed = seed } }
-
-// OnScenario calls f with each scenario's result as it finishes, for
-// progress output.
-func OnScenario(f func(ScenarioResult)) Option { return func(o *options) { o.report = f } }
-
-func configure(opts []Option) options {
-	o := options{seed: 1, parallel: 4, suites: AllSuites}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if o.target == nil {
-		o.target = Process()
-	}
-	return o
-}
-
 // ScenarioResult is what one scenario showed.
 type ScenarioResult struct {
-	Scenario   *Scenario
+	Scenario   *manifest.Scenario
 	Deliveries []Delivery
 	// Calls are the connector's calls to the vendors, in order, as the
 	// golden file holds them.
@@ -81,7 +37,7 @@ type ScenarioResult struct {
 	// answers and contract findings.
 	Journal     []sandbox.Entry
 	DeadLetters []connectors.DeadLetter
-	Findings    []Finding
+	Findings    []report.Finding
 	// Logs are what the connector logged while the scenario ran.
 	Logs string
 	// Metrics are what the connector's SDK counted, when it serves them.
@@ -93,7 +49,7 @@ type ScenarioResult struct {
 
 // Failed reports whether the result has an error finding.
 func (r *ScenarioResult) Failed() bool {
-	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Level == LevelError })
+	return slices.ContainsFunc(r.Findings, func(f report.Finding) bool { return f.Level == contracts.LevelError })
 }
 
 // Delivery is one delivery of an event and how the connector answered.
@@ -116,62 +72,82 @@ func tokenFor(tenant, vendor string) string { return "tether-test-" + tenant + "
 // form its scheme takes.
 func signingKey(scheme, connector string) string {
 	sum := sha256.Sum256([]byte("tether test signing key for " + connector))
-	if scheme == SchemeStandardWebhooks {
+	if scheme == replay.SchemeStandardWebhooks {
 		return "whsec_" + base64.StdEncoding.EncodeToString(sum[:24])
 	}
 	return "tether-test-signing-" + connector
 }
 
-func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter, work string, o options) (*ScenarioResult, error) {
+// scenarioRun is a scenario to run: one of the connector's, or a case the
+// negative suite derives from one, with how its outcome is judged and
+// signed.
+type scenarioRun struct {
+	*manifest.Scenario
+	// from is the connector whose files the scenario names (its
+	// cassettes and golden file): an earlier release's, for its scenarios
+	// replayed against this one; nil for the connector under test.
+	from     *manifest.Connector
+	accept   []string  // outcomes that are all right, instead of Expect.Outcome
+	signWith string    // sign with this key instead of the connector's
+	signedAt time.Time // sign as if at this time
+}
+
+// files is the connector that holds the scenario's files.
+func (sc *scenarioRun) files(c *manifest.Connector) *manifest.Connector {
+	if sc.from != nil {
+		return sc.from
+	}
+	return c
+}
+
+func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, start Starter, work string, o options) (*ScenarioResult, error) {
 	began := time.Now()
 	m := c.Manifest
-	res := &ScenarioResult{Scenario: sc}
+	res := &ScenarioResult{Scenario: sc.Scenario}
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, err
 	}
 
 	// The sandbox: every vendor, the scenario's cassettes and faults, and
 	// the tenant's credentials with the manifest's scopes.
-	spec := sandboxSpec{names: slices.Sorted(maps.Keys(m.Vendors)), cassettes: sc.Cassettes, tenant: sc.Tenant,
-		tokens: map[string]string{}, scopes: m.Scopes, seed: o.seed}
-	secrets := map[string]string{}
-	for _, name := range spec.names {
-		if secret := m.Vendors[name].Secret; secret != "" {
-			spec.tokens[name] = tokenFor(sc.Tenant, name)
-			secrets[secret] = spec.tokens[name]
+	spec := SandboxSpec{Vendors: slices.Sorted(maps.Keys(m.Vendors)), Cassettes: map[string][]Cassette{}, Tenant: sc.Tenant,
+		Tokens: map[string]string{}, Scopes: m.Scopes, Seed: o.seed}
+	from := sc.files(c)
+	for vendor, files := range sc.Cassettes {
+		for _, rel := range files {
+			spec.Cassettes[vendor] = append(spec.Cassettes[vendor], Cassette{File: from.Path(rel), Cassette: from.Cassettes[rel]})
 		}
 	}
-	if a, ok := o.target.(sandboxAddresser); ok {
-		spec.addr = a.sandboxAddr()
+	secrets := map[string]string{}
+	for _, name := range spec.Vendors {
+		if secret := m.Vendors[name].Secret; secret != "" {
+			spec.Tokens[name] = tokenFor(sc.Tenant, name)
+			secrets[secret] = spec.Tokens[name]
+		}
 	}
-	sb, err := startSandbox(ctx, c, spec, o)
+	if a, ok := o.target.(SandboxAddresser); ok {
+		spec.Addr = a.SandboxAddr()
+	}
+	sb, err := o.sandboxes.Start(ctx, c, spec)
 	if err != nil {
 		return nil, err
 	}
-	defer sb.close()
+	defer sb.Close()
 	if sc.Faults != nil {
-		if err := sb.setFaults(ctx, sc.Faults); err != nil {
+		if err := sb.SetFaults(ctx, sc.Faults); err != nil {
 			return nil, fmt.Errorf("%s: faults: %w", sc.File, err)
 		}
 	}
 
-	sig := m.Events.Signature
-	var signature sandbox.Signature
-	if sig.Scheme != "" {
-		key := signingKey(sig.Scheme, m.Name)
-		secrets[sig.Secret] = key
+	// The signature: the manifest's, with a test key.
+	signature := m.Events.Signature.Signature
+	if signature.Scheme != "" {
+		key := signingKey(signature.Scheme, m.Name)
+		secrets[m.Events.Signature.SecretName] = key
 		if sc.signWith != "" {
 			key = sc.signWith
 		}
-		signature = sandbox.Signature{Header: sig.Header, Prefix: sig.Prefix, Secret: key}
-		switch sig.Scheme {
-		case SchemeHMAC:
-			signature.Style = sandbox.SignHex
-		case SchemeTimestampedHMAC:
-			signature.Style = sandbox.SignTimestamped
-		case SchemeStandardWebhooks:
-			signature.Style = sandbox.SignStandard
-		}
+		signature.Secret = key
 	}
 
 	// The connector, pointed at the sandbox.
@@ -181,16 +157,16 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 		Secrets:  secrets,
 		StateDir: filepath.Join(work, "state"),
 	}
-	for _, name := range spec.names {
-		u, err := sb.vendorURL(ctx, name)
+	for _, name := range spec.Vendors {
+		u, err := sb.VendorURL(ctx, name)
 		if err != nil {
 			return nil, err
 		}
 		rc.Vendors[name] = u
 	}
 	rc.Listen = "127.0.0.1:0"
-	if o.containerSandbox {
-		rc.Listen = "0.0.0.0:0" // the sandbox delivers from its container
+	if o.sandboxes.Name() != (inProcessSandboxes{}).Name() {
+		rc.Listen = "0.0.0.0:0" // the sandbox delivers from elsewhere, such as its container
 	}
 	inst, err := start(ctx, rc, work)
 	if err != nil {
@@ -199,11 +175,11 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 	stopped := false
 	defer func() {
 		if !stopped {
-			inst.stop()
+			inst.Stop()
 		}
 	}()
 
-	// The deliveries.
+	// The deliveries, all through the sandbox.
 	events := make([]sandbox.WebhookEvent, len(sc.Events))
 	for i, se := range sc.Events {
 		h := se.Event.Headers.Clone()
@@ -213,41 +189,35 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 		h.Set("X-Tenant-ID", sc.Tenant)
 		events[i] = sandbox.WebhookEvent{Name: se.Event.Name, Header: h, Body: string(se.Event.Body)}
 	}
-	local := strings.TrimRight(inst.url(), "/") + m.Run.Webhook
-	target := sb.reach(local)
-	var entries []sandbox.Entry
-	if !sc.signedAt.IsZero() {
-		// Sent from this process, which reaches the connector directly.
-		entries, err = deliverSignedAt(ctx, m.EventVendor(), local, events, signature, sc.signedAt)
-	} else {
-		entries, err = sb.deliver(ctx, sandbox.Webhook{
-			Vendor:     m.EventVendor(),
-			Events:     events,
-			Target:     target,
-			Signature:  signature,
-			Duplicates: sc.Deliver.Duplicates,
-			Reorder:    sc.Deliver.Reorder,
-			Retries:    sc.Deliver.Retries,
-			Backoff:    sandbox.Duration(200 * time.Millisecond),
-		})
-	}
+	entries, err := sb.Deliver(ctx, sandbox.Webhook{
+		Vendor:     m.EventVendor(),
+		Events:     events,
+		Target:     sb.Reach(strings.TrimRight(inst.URL(), "/") + m.Run.Webhook),
+		Signature:  signature,
+		SignedAt:   sc.signedAt,
+		Duplicates: sc.Deliver.Duplicates,
+		Reorder:    sc.Deliver.Reorder,
+		Retries:    sc.Deliver.Retries,
+		Backoff:    sandbox.Duration(200 * time.Millisecond),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("deliver: %w", err)
 	}
-	res.Metrics = inst.metrics()
-	logs, stopErr := inst.stop()
+	res.Metrics = connectors.ReadMetrics(ctx, inst.URL())
+	logs, stopErr := inst.Stop()
 	stopped = true
 	res.Logs = logs
 	if stopErr != nil {
-		res.Findings = append(res.Findings, Finding{ID: "connector-stop-failed", Level: LevelError, Location: sc.File, Check: CheckOutcome,
-			Message: stopErr.Error(), Hint: "a connector stops cleanly on SIGTERM, finishing the deliveries in flight"})
+		f := newFinding(RuleConnectorStopFailed, at(sc.File), stopErr.Error())
+		f.Check = CheckOutcome
+		res.Findings = append(res.Findings, f)
 	}
 	for _, e := range entries {
 		res.Deliveries = append(res.Deliveries, deliveryOf(e))
 	}
 
 	// What it called.
-	journal, err := sb.calls(ctx)
+	journal, err := sb.Calls(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read the sandbox's journal: %w", err)
 	}
@@ -255,25 +225,26 @@ func runScenario(ctx context.Context, c *Connector, sc *Scenario, start starter,
 	for _, e := range journal {
 		res.Calls = append(res.Calls, goldenCall(c, e))
 		for _, p := range e.Findings {
-			res.Findings = append(res.Findings, Finding{
-				ID: p.Rule, Level: p.Level.String(), Location: p.Location(), Check: CheckOutboundCalls,
-				Message: fmt.Sprintf("%s %s (%s): %s", e.Method, e.Path, e.Vendor, p.Message),
-				Hint:    "the connector's call, or the answer it got, breaks the vendor's contract",
-			})
+			f := report.Finding{Finding: p, Check: CheckOutboundCalls}
+			f.Message = fmt.Sprintf("%s %s (%s): %s", e.Method, e.Path, e.Vendor, p.Message)
+			f.Hint = "the connector's call, or the answer it got, breaks the vendor's contract"
+			res.Findings = append(res.Findings, f)
 		}
 	}
 
-	res.Findings = append(res.Findings, checkRetryAfter(journal)...)
+	res.Findings = append(res.Findings, checkRetryAfter(sc, journal)...)
 	res.Findings = append(res.Findings, checkCassettesUsed(sc, journal)...)
 
 	letters, err := connectors.ReadDeadLetters(filepath.Join(rc.StateDir, connectors.DeadLetterFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		res.Findings = append(res.Findings, Finding{ID: "dead-letters-unreadable", Level: LevelError, Location: sc.File, Check: CheckOutcome, Message: err.Error()})
+		f := newFinding(RuleDeadLettersUnreadable, at(sc.File), err.Error())
+		f.Check = CheckOutcome
+		res.Findings = append(res.Findings, f)
 	}
 	res.DeadLetters = letters
 	res.Findings = append(res.Findings, checkOutcomes(sc, res)...)
 	if sc.Expect.Golden != "" {
-		gf, updated, err := checkGolden(sc, res.Calls, o.update)
+		gf, updated, err := checkGolden(sc.files(c), sc, res.Calls, o.update)
 		if err != nil {
 			return nil, err
 		}
@@ -290,8 +261,8 @@ const retryAfterSlack = 50 * time.Millisecond
 
 // checkRetryAfter finds calls made again sooner than the answer before
 // them asked with Retry-After.
-func checkRetryAfter(entries []sandbox.Entry) []Finding {
-	var out []Finding
+func checkRetryAfter(sc *scenarioRun, entries []sandbox.Entry) []report.Finding {
+	var out []report.Finding
 	for i, e := range entries {
 		v := e.ResponseHeader.Get("Retry-After")
 		if v == "" || e.Status < 400 {
@@ -307,10 +278,10 @@ func checkRetryAfter(entries []sandbox.Entry) []Finding {
 				continue
 			}
 			if gap := next.Time.Sub(answered); gap < wait-retryAfterSlack {
-				out = append(out, Finding{ID: "retry-after-ignored", Level: LevelError, Check: CheckRetryAfter,
-					Location: fmt.Sprintf("journal #%d", next.Seq),
-					Message:  fmt.Sprintf("%s %s was answered %d with Retry-After: %s, and called again before that time had passed", e.Method, e.Path, e.Status, v),
-					Hint:     "wait at least as long as Retry-After before calling the vendor again"})
+				f := newFinding(RuleRetryAfterIgnored, at(sc.File),
+					fmt.Sprintf("%s %s was answered %d with Retry-After: %s, and called again before that time had passed (journal #%d)", e.Method, e.Path, e.Status, v, next.Seq))
+				f.Check = CheckRetryAfter
+				out = append(out, f)
 			}
 			break
 		}
@@ -321,51 +292,17 @@ func checkRetryAfter(entries []sandbox.Entry) []Finding {
 // checkCassettesUsed warns of a vendor whose cassettes answered no call:
 // the scenario then runs on the contract's examples, not on what was
 // recorded, which is rarely what its author meant.
-func checkCassettesUsed(sc *Scenario, entries []sandbox.Entry) []Finding {
-	var out []Finding
+func checkCassettesUsed(sc *scenarioRun, entries []sandbox.Entry) []report.Finding {
+	var out []report.Finding
 	for _, vendor := range slices.Sorted(maps.Keys(sc.Cassettes)) {
 		used := slices.ContainsFunc(entries, func(e sandbox.Entry) bool { return e.Vendor == vendor && e.Source == sandbox.SourceCassette })
 		if !used {
-			out = append(out, Finding{ID: "cassette-unused", Level: LevelWarning, Location: sc.File, Check: CheckCassettes,
-				Message: fmt.Sprintf("no call to %s was answered from its cassettes %s", vendor, strings.Join(sc.Cassettes[vendor], ", ")),
-				Hint:    "a recorded interaction answers only a call with the same method, path, query and body; check what the connector sent in the golden file"})
+			f := newFinding(RuleCassetteUnused, at(sc.File), fmt.Sprintf("no call to %s was answered from its cassettes %s", vendor, strings.Join(sc.Cassettes[vendor], ", ")))
+			f.Check = CheckCassettes
+			out = append(out, f)
 		}
 	}
 	return out
-}
-
-// deliverSignedAt delivers events as the sandbox does, but signed as if at
-// the time at, for a signature whose timestamp is out of date.
-func deliverSignedAt(ctx context.Context, vendor, target string, events []sandbox.WebhookEvent, sig sandbox.Signature, at time.Time) ([]sandbox.Entry, error) {
-	clock := replay.SignedAt(func() time.Time { return at })
-	var signer replay.Signer
-	switch sig.Style {
-	case sandbox.SignTimestamped:
-		signer = replay.TimestampedHMAC(sig.Header, sig.Secret, clock)
-	case sandbox.SignStandard:
-		s, err := replay.StandardWebhooks(sig.Secret, clock)
-		if err != nil {
-			return nil, err
-		}
-		signer = s
-	default:
-		return nil, fmt.Errorf("signature style %q carries no time", sig.Style)
-	}
-	evs := make([]replay.Event, len(events))
-	for i, e := range events {
-		evs[i] = replay.Event{Name: e.Name, Headers: e.Header, Body: []byte(e.Body)}
-	}
-	ds, err := replay.Deliver(ctx, replay.Endpoint(target), evs, replay.SignWith(signer))
-	var out []sandbox.Entry
-	for _, d := range ds {
-		e := sandbox.Entry{Kind: sandbox.KindDelivery, Vendor: vendor, Event: d.Name, Copy: d.Copy, Attempt: d.Attempt,
-			Status: d.Status, ResponseBody: string(d.Answer), Took: d.Took, Time: d.Sent}
-		if d.Err != nil {
-			e.Error = d.Err.Error()
-		}
-		out = append(out, e)
-	}
-	return out, err
 }
 
 // deliveryOf reads the outcome of one delivery from the connector's answer.
@@ -383,21 +320,21 @@ func deliveryOf(e sandbox.Entry) Delivery {
 	case e.Status == 0:
 		d.Outcome = "no-answer"
 	case e.Status < 300:
-		d.Outcome = OutcomeHandled
+		d.Outcome = manifest.OutcomeHandled
 	case e.Status == http.StatusUnauthorized:
 		d.Outcome = "unauthorized"
 	case e.Status < 500 && e.Status != http.StatusConflict && e.Status != http.StatusTooManyRequests:
-		d.Outcome = OutcomeRejected
+		d.Outcome = manifest.OutcomeRejected
 	default:
-		d.Outcome = OutcomeRetry
+		d.Outcome = manifest.OutcomeRetry
 	}
 	return d
 }
 
 // checkOutcomes compares each delivery's outcome with the expected one,
 // and the dead letters with the events that must have become one.
-func checkOutcomes(sc *Scenario, res *ScenarioResult) []Finding {
-	var out []Finding
+func checkOutcomes(sc *scenarioRun, res *ScenarioResult) []report.Finding {
+	var out []report.Finding
 	want := sc.Expect.Outcome
 	// The last attempt of each copy is the one that counts.
 	last := map[[2]int]Delivery{}
@@ -413,18 +350,19 @@ func checkOutcomes(sc *Scenario, res *ScenarioResult) []Finding {
 	for _, k := range order {
 		d := last[k]
 		expected := want
-		if d.Copy > 1 && want != OutcomeRetry {
-			expected = OutcomeDuplicate
+		if d.Copy > 1 && want != manifest.OutcomeRetry {
+			expected = manifest.OutcomeDuplicate
 		}
 		if len(sc.accept) > 0 && d.Copy <= 1 {
 			expected = strings.Join(sc.accept, " or ")
 		}
 		if d.Outcome != expected && (len(sc.accept) == 0 || d.Copy > 1 || !slices.Contains(sc.accept, d.Outcome)) {
 			msg := fmt.Sprintf("delivery %d of %s (event %d) ended %s, want %s", d.Copy, d.Event, k[0]+1, describeDelivery(d), expected)
-			out = append(out, Finding{ID: "outcome-mismatch", Level: LevelError, Location: sc.File, Check: CheckOutcome, Message: msg,
-				Hint: "see the connector's log lines for this event"})
+			f := newFinding(RuleOutcomeMismatch, at(sc.File), msg)
+			f.Check = CheckOutcome
+			out = append(out, f)
 		}
-		if d.EventID != "" && (d.Outcome == OutcomeDeadLettered || d.Outcome == OutcomeRejected) {
+		if d.EventID != "" && (d.Outcome == manifest.OutcomeDeadLettered || d.Outcome == manifest.OutcomeRejected) {
 			settledIDs[d.EventID] = true
 		}
 	}
@@ -434,15 +372,16 @@ func checkOutcomes(sc *Scenario, res *ScenarioResult) []Finding {
 	}
 	for _, id := range slices.Sorted(maps.Keys(settledIDs)) {
 		if !lettered[id] {
-			out = append(out, Finding{ID: "dead-letter-missing", Level: LevelError, Location: sc.File, Check: CheckOutcome,
-				Message: fmt.Sprintf("event %s was answered as given up, but the dead-letter sink does not hold it", id),
-				Hint:    "an event the connector gives up on must be kept, with its error, for a person to replay"})
+			f := newFinding(RuleDeadLetterMissing, at(sc.File), fmt.Sprintf("event %s was answered as given up, but the dead-letter sink does not hold it", id))
+			f.Check = CheckOutcome
+			out = append(out, f)
 		}
 	}
-	if want != OutcomeDeadLettered && want != OutcomeRejected && len(sc.accept) == 0 {
+	if want != manifest.OutcomeDeadLettered && want != manifest.OutcomeRejected && len(sc.accept) == 0 {
 		for _, l := range res.DeadLetters {
-			out = append(out, Finding{ID: "unexpected-dead-letter", Level: LevelError, Location: sc.File, Check: CheckOutcome,
-				Message: fmt.Sprintf("event %s was dead-lettered (%s): %s", l.Event.ID, l.Class, l.Error)})
+			f := newFinding(RuleUnexpectedDeadLetter, at(sc.File), fmt.Sprintf("event %s was dead-lettered (%s): %s", l.Event.ID, l.Class, l.Error))
+			f.Check = CheckOutcome
+			out = append(out, f)
 		}
 	}
 	return out
@@ -477,7 +416,7 @@ var goldenHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key"}
 
 // goldenCall is a journaled call as a golden file holds it: at the
 // vendor's own URL, with credentials redacted.
-func goldenCall(c *Connector, e sandbox.Entry) replay.Call {
+func goldenCall(c *manifest.Connector, e sandbox.Entry) replay.Call {
 	base := "https://" + e.Vendor + ".invalid"
 	if ct := c.Contracts[e.Vendor]; ct != nil {
 		if srv := ct.Servers(); len(srv) > 0 {
@@ -506,24 +445,27 @@ func goldenCall(c *Connector, e sandbox.Entry) replay.Call {
 
 // checkGolden compares the calls with the scenario's golden file, or
 // rewrites it on update.
-func checkGolden(sc *Scenario, calls []replay.Call, update bool) ([]Finding, bool, error) {
-	ignore := sc.ignoreOptions()
+func checkGolden(c *manifest.Connector, sc *scenarioRun, calls []replay.Call, update bool) ([]report.Finding, bool, error) {
+	ignore := sc.IgnoreOptions()
 	if update {
-		if err := os.MkdirAll(filepath.Dir(sc.Expect.Golden), 0o755); err != nil {
+		path := c.Path(sc.Expect.Golden)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, false, err
 		}
-		changed, err := replay.UpdateGolden(sc.Expect.Golden, calls, ignore...)
+		changed, err := replay.UpdateGolden(path, calls, ignore...)
 		return nil, changed, err
 	}
-	want, err := replay.LoadGolden(sc.Expect.Golden)
-	if err != nil {
-		return []Finding{{ID: "golden-unreadable", Level: LevelError, Location: sc.Expect.Golden, Check: CheckGolden, Message: err.Error(),
-			Hint: "run with -update to write it"}}, false, nil
+	want, ok := c.Golden[sc.Expect.Golden]
+	if !ok {
+		f := newFinding(RuleGoldenUnreadable, at(sc.Expect.Golden), sc.Expect.Golden+" is not among the connector's files")
+		f.Check = CheckGolden
+		return []report.Finding{f}, false, nil
 	}
-	var out []Finding
+	var out []report.Finding
 	for _, d := range replay.Compare(want, calls, ignore...) {
-		out = append(out, Finding{ID: "golden-mismatch", Level: LevelError, Location: sc.Expect.Golden, Check: CheckGolden, Message: d.String(),
-			Hint: "if the change is intended, run with -update and review the golden file's diff"})
+		f := newFinding(RuleGoldenMismatch, at(sc.Expect.Golden), d.String())
+		f.Check = CheckGolden
+		out = append(out, f)
 	}
 	return out, false, nil
 }

@@ -6,7 +6,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -15,19 +15,19 @@ import (
 
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/fixtures"
-	"github.com/tetherkit/tether/replay"
+	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/harness/report"
 	"github.com/tetherkit/tether/sandbox"
 )
 
-// Suites, in the order a report lists them.
+// Checks of a scenario run, as findings and reports name them.
 const (
-	SuiteContract = "contract"
-	SuiteNegative = "negative"
-	SuiteReplay   = "replay"
+	CheckOutboundCalls = "outbound-calls" // contract: every call and answer valid
+	CheckOutcome       = "outcome"        // replay: outcomes and dead letters as expected
+	CheckGolden        = "golden"         // replay: calls equal the golden file
+	CheckRetryAfter    = "retry-after"    // replay: no call sooner than Retry-After allows
+	CheckCassettes     = "cassettes"      // replay: the scenario's cassettes answer
 )
-
-// AllSuites are the suites [Execute] runs unless told otherwise.
-var AllSuites = []string{SuiteContract, SuiteNegative, SuiteReplay}
 
 // Case is one run of the connector a suite made: a scenario of the
 // connector's own (replay), or one the negative suite derived from it.
@@ -39,9 +39,9 @@ type Case struct {
 
 // execution is one run of the suites over a connector.
 type execution struct {
-	c     *Connector
+	c     *manifest.Connector
 	o     options
-	start starter
+	start Starter
 	work  string
 	seq   atomic.Int64
 
@@ -53,11 +53,11 @@ type execution struct {
 
 // suiteOfCheck files the checks of a scenario run under their suites.
 var suiteOfCheck = map[string]string{
-	CheckOutboundCalls: SuiteContract,
-	CheckOutcome:       SuiteReplay,
-	CheckGolden:        SuiteReplay,
-	CheckRetryAfter:    SuiteReplay,
-	CheckCassettes:     SuiteReplay,
+	CheckOutboundCalls: report.SuiteContract,
+	CheckOutcome:       report.SuiteReplay,
+	CheckGolden:        report.SuiteReplay,
+	CheckRetryAfter:    report.SuiteReplay,
+	CheckCassettes:     report.SuiteReplay,
 }
 
 // replayChecks are the checks every replayed scenario reports, findings
@@ -75,42 +75,32 @@ const (
 
 // staticContract runs the contract checks about what the connector ships
 // (its cassettes and sample events), which need no run.
-func (x *execution) staticContract(check string) []Finding {
+func (x *execution) staticContract(check string) []report.Finding {
 	c := x.c
-	var out []Finding
-	add := func(fs ...Finding) {
+	var out []report.Finding
+	add := func(fs ...report.Finding) {
 		for _, f := range fs {
-			f.Suite, f.Check = SuiteContract, check
+			f.Suite, f.Check = report.SuiteContract, check
 			out = append(out, f)
 		}
 	}
 	switch check {
 	case CheckCassetteLint, CheckCassetteScan:
-		cassettes, _ := filepath.Glob(c.Manifest.Path(filepath.Join("cassettes", "*.yaml")))
-		slices.Sort(cassettes)
-		for _, p := range cassettes {
-			rel := x.rel(p)
-			if check == CheckCassetteScan {
-				scan, err := fixtures.DefaultRedactor().ScanFile(p)
-				if err != nil {
-					add(Finding{ID: "cassette-unreadable", Level: LevelError, Location: rel, Message: err.Error()})
-					continue
-				}
-				for _, f := range scan {
-					add(Finding{ID: f.Rule, Level: LevelError,
-						Location: fmt.Sprintf("%s:%d (interaction %d)", rel, f.Line, f.Interaction), Message: f.Message,
-						Hint: "re-save the cassette with tether to redact it, and rotate the credential"})
-				}
-				continue
+		for _, rel := range slices.Sorted(maps.Keys(c.Cassettes)) {
+			if path.Dir(rel) != manifest.CassetteDir {
+				continue // a scenario's own cassette elsewhere is linted by its run
 			}
-			cas, err := fixtures.Load(p)
-			if err != nil {
-				add(Finding{ID: "cassette-unreadable", Level: LevelError, Location: rel, Message: err.Error()})
+			cas := c.Cassettes[rel]
+			if check == CheckCassetteScan {
+				data, _ := c.File(rel)
+				for _, f := range fixtures.DefaultRedactor().ScanSource(cas, data) {
+					f.Hint = "re-save the cassette with tether to redact it, and rotate the credential"
+					add(report.Finding{Finding: f})
+				}
 				continue
 			}
 			for _, f := range fixtures.Lint(cas, x.vendorContracts()...) {
-				add(Finding{ID: f.Rule, Level: f.Level.String(),
-					Location: fmt.Sprintf("%s:%d (interaction %d)", rel, f.Line, f.Interaction), Message: f.Message, Hint: f.Hint})
+				add(report.Finding{Finding: f})
 			}
 		}
 	case CheckEvents:
@@ -123,8 +113,11 @@ func (x *execution) staticContract(check string) []Finding {
 				}
 				seen[key] = true
 				for _, p := range c.Events.ValidateEvent(se.Event.Name, se.Event.Body) {
-					add(Finding{ID: p.Rule, Level: p.Level.String(), Location: x.rel(se.File),
-						Message: fmt.Sprintf("event %s: %s", se.Event.Name, p.Message), Hint: "the sample event breaks the event contract " + c.Manifest.Events.Contract})
+					f := report.Finding{Finding: p}
+					f.Contract, f.Position = p.Position, contracts.Position{File: se.File}
+					f.Message = fmt.Sprintf("event %s: %s", se.Event.Name, p.Message)
+					f.Hint = "the sample event breaks the event contract " + c.Manifest.Events.Contract
+					add(f)
 				}
 			}
 		}
@@ -134,7 +127,7 @@ func (x *execution) staticContract(check string) []Finding {
 
 // scopesCheck compares the scopes the operations the scenarios used need
 // with the manifest's.
-func (x *execution) scopesCheck(results []*ScenarioResult) []Finding {
+func (x *execution) scopesCheck(results []*ScenarioResult) []report.Finding {
 	used := map[string]bool{} // vendor + "\x00" + operation
 	for _, r := range results {
 		for _, e := range r.Journal {
@@ -145,14 +138,14 @@ func (x *execution) scopesCheck(results []*ScenarioResult) []Finding {
 	}
 	fs := x.scopeFindings(used)
 	for i := range fs {
-		fs[i].Suite, fs[i].Check = SuiteContract, CheckScopes
+		fs[i].Suite, fs[i].Check = report.SuiteContract, CheckScopes
 	}
 	return fs
 }
 
 // scenarioContract runs a contract check of one scenario's run.
-func (x *execution) scenarioContract(check string, r *ScenarioResult) []Finding {
-	var fs []Finding
+func (x *execution) scenarioContract(check string, r *ScenarioResult) []report.Finding {
+	var fs []report.Finding
 	switch check {
 	case CheckSecrets:
 		fs = x.secretFindings(r)
@@ -165,7 +158,7 @@ func (x *execution) scenarioContract(check string, r *ScenarioResult) []Finding 
 		fs = append(fs, x.answerFindings(r)...)
 	}
 	for i := range fs {
-		fs[i].Suite, fs[i].Check, fs[i].Scenario = SuiteContract, check, r.Scenario.Name
+		fs[i].Suite, fs[i].Check, fs[i].Scenario = report.SuiteContract, check, r.Scenario.Name
 	}
 	return fs
 }
@@ -178,20 +171,12 @@ func (x *execution) vendorContracts() []*contracts.Contract {
 	return out
 }
 
-// rel names a file of the connector relative to its directory.
-func (x *execution) rel(p string) string {
-	if r, err := filepath.Rel(x.c.Manifest.Dir, p); err == nil {
-		return filepath.ToSlash(r)
-	}
-	return p
-}
-
 // answerFindings validates each answer the connector got against the
 // vendor's contract: a recorded answer that no longer matches it is a
 // cassette to re-record, or a contract that changed. Answers a fault made
 // on purpose, and bodies the journal cut short, are left alone.
-func (x *execution) answerFindings(r *ScenarioResult) []Finding {
-	var out []Finding
+func (x *execution) answerFindings(r *ScenarioResult) []report.Finding {
+	var out []report.Finding
 	for i, e := range r.Journal {
 		ct := x.c.Contracts[e.Vendor]
 		if ct == nil || e.Status == 0 || e.Fault != "" || e.BodyCut || e.Operation == "" {
@@ -204,9 +189,10 @@ func (x *execution) answerFindings(r *ScenarioResult) []Finding {
 		req.Header = e.RequestHeader.Clone()
 		resp := &http.Response{StatusCode: e.Status, Header: e.ResponseHeader.Clone(), Body: io.NopCloser(strings.NewReader(e.ResponseBody)), Request: req}
 		for _, p := range ct.ValidateResponse(req, resp) {
-			out = append(out, Finding{ID: p.Rule, Level: p.Level.String(), Location: p.Location(),
-				Message: fmt.Sprintf("the answer to %s %s (%s, from %s): %s", e.Method, e.Path, e.Vendor, e.Source, p.Message),
-				Hint:    "an answer the vendor's contract does not allow: re-record the cassette, or check whether the contract changed"})
+			f := report.Finding{Finding: p}
+			f.Message = fmt.Sprintf("the answer to %s %s (%s, from %s): %s", e.Method, e.Path, e.Vendor, e.Source, p.Message)
+			f.Hint = "an answer the vendor's contract does not allow: re-record the cassette, or check whether the contract changed"
+			out = append(out, f)
 		}
 	}
 	return out
@@ -215,14 +201,14 @@ func (x *execution) answerFindings(r *ScenarioResult) []Finding {
 // scopeFindings compares the scopes the used operations need with the
 // manifest's: a missing one is an error, a declared one nothing needs a
 // warning.
-func (x *execution) scopeFindings(used map[string]bool) []Finding {
+func (x *execution) scopeFindings(used map[string]bool) []report.Finding {
 	m := x.c.Manifest
 	declared := map[string]bool{}
 	for _, s := range m.Scopes {
 		declared[s] = true
 	}
 	needed := map[string]bool{}
-	var out []Finding
+	var out []report.Finding
 	for _, key := range slices.Sorted(maps.Keys(used)) {
 		vendor, opID, _ := strings.Cut(key, "\x00")
 		ct := x.c.Contracts[vendor]
@@ -257,17 +243,12 @@ func (x *execution) scopeFindings(used map[string]bool) []Finding {
 		}
 		if len(missing) > 0 {
 			slices.Sort(missing)
-			out = append(out, Finding{ID: "scope-missing", Level: LevelError,
-				Location: fmt.Sprintf("%s:%d", ct.File(), op.Line),
-				Message:  fmt.Sprintf("the connector calls %s on %s, which needs %s, not among the manifest's scopes", opID, vendor, strings.Join(slices.Compact(missing), ", ")),
-				Hint:     "declare the scope in connector.yaml, so that admins grant it, or stop calling the operation"})
+			out = append(out, newFinding(RuleScopeMissing, contracts.Position{File: ct.File(), Line: op.Line, Column: op.Column}, fmt.Sprintf("the connector calls %s on %s, which needs %s, not among the manifest's scopes", opID, vendor, strings.Join(slices.Compact(missing), ", "))))
 		}
 	}
 	for _, s := range m.Scopes {
 		if !needed[s] {
-			out = append(out, Finding{ID: "scope-unused", Level: LevelWarning, Location: fmt.Sprintf("%s:%d", m.File, m.line("scopes")),
-				Message: fmt.Sprintf("scope %s is declared, but no operation the scenarios used needs it", s),
-				Hint:    "ask admins for no more than the connector uses"})
+			out = append(out, newFinding(RuleScopeUnused, m.Position("scopes"), fmt.Sprintf("scope %s is declared, but no operation the scenarios used needs it", s)))
 		}
 	}
 	return out
@@ -275,7 +256,7 @@ func (x *execution) scopeFindings(used map[string]bool) []Finding {
 
 // secretFindings finds a vendor's token in a call to another vendor, and
 // any secret in the connector's logs.
-func (x *execution) secretFindings(r *ScenarioResult) []Finding {
+func (x *execution) secretFindings(r *ScenarioResult) []report.Finding {
 	m := x.c.Manifest
 	tokens := map[string]string{} // token -> vendor it belongs to
 	for name, v := range m.Vendors {
@@ -283,7 +264,7 @@ func (x *execution) secretFindings(r *ScenarioResult) []Finding {
 			tokens[tokenFor(r.Scenario.Tenant, name)] = name
 		}
 	}
-	var out []Finding
+	var out []report.Finding
 	for _, e := range r.Journal {
 		text := e.Query + "\n" + e.RequestBody
 		for name, vs := range e.RequestHeader {
@@ -291,14 +272,12 @@ func (x *execution) secretFindings(r *ScenarioResult) []Finding {
 		}
 		for _, tok := range slices.Sorted(maps.Keys(tokens)) {
 			if owner := tokens[tok]; owner != e.Vendor && strings.Contains(text, tok) {
-				out = append(out, Finding{ID: "secret-sent-to-wrong-vendor", Level: LevelError, Location: fmt.Sprintf("journal #%d", e.Seq),
-					Message: fmt.Sprintf("%s %s on %s carries the %s token", e.Method, e.Path, e.Vendor, owner),
-					Hint:    "send each vendor its own credential only"})
+				out = append(out, newFinding(RuleSecretWrongVendor, at(r.Scenario.File), fmt.Sprintf("%s %s on %s carries the %s token (journal #%d)", e.Method, e.Path, e.Vendor, owner, e.Seq)))
 			}
 		}
 	}
 	secrets := slices.Sorted(maps.Keys(tokens))
-	if sig := m.Events.Signature; sig.Scheme != "" {
+	if sig := m.Events.Signature.Signature; sig.Scheme != "" {
 		secrets = append(secrets, signingKey(sig.Scheme, m.Name))
 	}
 	for _, s := range secrets {
@@ -307,8 +286,7 @@ func (x *execution) secretFindings(r *ScenarioResult) []Finding {
 			if _, ok := tokens[s]; !ok {
 				what = "the webhook signing key"
 			}
-			out = append(out, Finding{ID: "secret-in-logs", Level: LevelError, Location: r.Scenario.File,
-				Message: "the connector's log holds " + what, Hint: "never log secrets, nor requests with their Authorization header"})
+			out = append(out, newFinding(RuleSecretInLogs, at(r.Scenario.File), "the connector's log holds "+what))
 		}
 	}
 	return out
@@ -331,32 +309,35 @@ const (
 type negCase struct {
 	check string // the check it belongs to
 	name  string // check/detail, unique
-	sc    *Scenario
-	judge func(base, r *ScenarioResult) []Finding
+	sc    *scenarioRun
+	judge func(base, r *ScenarioResult) []report.Finding
 }
 
 // baseScenario is the scenario the negative suite derives its cases
 // from: of those that expect their events handled, with no faults and
 // plain deliveries, the one whose golden file calls the most operations
 // (the first of equals).
-func (x *execution) baseScenario() *Scenario {
-	var best *Scenario
+func (x *execution) baseScenario() *scenarioRun {
+	var best *manifest.Scenario
 	most := -1
 	for _, sc := range x.c.Scenarios {
-		if sc.Expect.Outcome != OutcomeHandled || sc.Faults != nil || sc.Deliver != (DeliverSpec{}) {
+		if sc.Expect.Outcome != manifest.OutcomeHandled || sc.Faults != nil || sc.Deliver != (manifest.DeliverSpec{}) {
 			continue
 		}
 		if n := len(x.goldenOperations(sc)); n > most {
 			best, most = sc, n
 		}
 	}
-	return best
+	if best == nil {
+		return nil
+	}
+	return x.own(best)
 }
 
 // judgeNegative keeps the run's own checks that hold for a derived case,
 // adds the case's judgement, and files them under the case.
-func judgeNegative(nc negCase, base, r *ScenarioResult) []Finding {
-	var fs []Finding
+func judgeNegative(nc negCase, base, r *ScenarioResult) []report.Finding {
+	var fs []report.Finding
 	for _, f := range r.Findings {
 		if f.Check == CheckOutcome || f.Check == CheckRetryAfter || f.Check == CheckOutboundCalls {
 			fs = append(fs, f)
@@ -364,21 +345,20 @@ func judgeNegative(nc negCase, base, r *ScenarioResult) []Finding {
 	}
 	fs = append(fs, nc.judge(base, r)...)
 	for i := range fs {
-		fs[i].Suite, fs[i].Scenario, fs[i].Check = SuiteNegative, "", nc.name
+		fs[i].Suite, fs[i].Scenario, fs[i].Check = report.SuiteNegative, "", nc.name
 	}
 	return fs
 }
 
 // derive copies the base scenario for a negative case: no golden file, and
 // the outcomes that are safe.
-func derive(base *Scenario, name string, accept ...string) *Scenario {
-	sc := *base
+func derive(base *scenarioRun, name string, accept ...string) *scenarioRun {
+	sc := *base.Scenario
 	sc.Name = name
-	sc.Expect = Expect{Outcome: accept[0]}
-	sc.accept = accept
+	sc.Expect = manifest.Expect{Outcome: accept[0]}
 	sc.Faults = nil
-	sc.Deliver = DeliverSpec{}
-	return &sc
+	sc.Deliver = manifest.DeliverSpec{}
+	return &scenarioRun{Scenario: &sc, accept: accept}
 }
 
 // retryable says whether a vendor's status asks for a retry.
@@ -386,7 +366,7 @@ func retryable(status int) bool {
 	return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
 }
 
-func (x *execution) negativeCases(bs *Scenario) []negCase {
+func (x *execution) negativeCases(bs *scenarioRun) []negCase {
 	var cases []negCase
 
 	// Invalid events: variants of the base's first event.
@@ -406,23 +386,19 @@ func (x *execution) negativeCases(bs *Scenario) []negCase {
 				if err != nil {
 					continue
 				}
-				sc := derive(bs, CheckInvalidEvent+"/"+v.Rule, OutcomeRejected, "invalid", OutcomeHandled)
+				sc := derive(bs, CheckInvalidEvent+"/"+v.Rule, manifest.OutcomeRejected, "invalid", manifest.OutcomeHandled)
 				bad := ev
 				bad.Body = body
-				sc.Events = []ScenarioEvent{{File: bs.Events[0].File, Event: bad}}
+				sc.Events = []manifest.ScenarioEvent{{File: bs.Events[0].File, Event: bad}}
 				reason := v.Reason
-				cases = append(cases, negCase{check: CheckInvalidEvent, name: sc.Name, sc: sc, judge: func(_, r *ScenarioResult) []Finding {
-					var fs []Finding
+				cases = append(cases, negCase{check: CheckInvalidEvent, name: sc.Name, sc: sc, judge: func(_, r *ScenarioResult) []report.Finding {
+					var fs []report.Finding
 					if len(r.Journal) > 0 {
-						fs = append(fs, Finding{ID: "invalid-event-caused-call", Level: LevelError, Location: x.rel(bs.Events[0].File),
-							Message: fmt.Sprintf("an event that %s made the connector call %s %s", reason, r.Journal[0].Vendor, r.Journal[0].Operation),
-							Hint:    "validate events before acting on them, and reject those that break the event contract"})
+						fs = append(fs, newFinding(RuleInvalidEventCausedCall, at(bs.Events[0].File), fmt.Sprintf("an event that %s made the connector call %s %s", reason, r.Journal[0].Vendor, r.Journal[0].Operation)))
 					}
 					for _, d := range r.Deliveries {
-						if d.Outcome == OutcomeHandled {
-							fs = append(fs, Finding{ID: "invalid-event-accepted", Level: LevelWarning, Location: x.rel(bs.Events[0].File),
-								Message: fmt.Sprintf("an event that %s was answered as handled", reason),
-								Hint:    "answer 4xx, so the sender learns the event is bad"})
+						if d.Outcome == manifest.OutcomeHandled {
+							fs = append(fs, newFinding(RuleInvalidEventAccepted, at(bs.Events[0].File), fmt.Sprintf("an event that %s was answered as handled", reason)))
 							break
 						}
 					}
@@ -434,7 +410,7 @@ func (x *execution) negativeCases(bs *Scenario) []negCase {
 
 	// The operations the base calls, as its golden file says, in the
 	// order first called: known before anything runs.
-	ops := x.goldenOperations(bs)
+	ops := x.goldenOperations(bs.Scenario)
 	for _, ref := range ops {
 		resps, err := x.c.Contracts[ref.vendor].ExampleResponses(ref.op, x.o.seed)
 		if err != nil {
@@ -449,21 +425,21 @@ func (x *execution) negativeCases(bs *Scenario) []negCase {
 		slices.Sort(codes)
 		for _, code := range codes {
 			name := fmt.Sprintf("%s/%s/%d", CheckErrorStatus, ref.op, code)
-			var sc *Scenario
+			var sc *scenarioRun
 			fault := sandbox.Status(code).On(ref.op).ForVendor(ref.vendor)
 			switch {
 			case code == http.StatusTooManyRequests:
 				// Once, with a short Retry-After: the retry must wait for it.
-				sc = derive(bs, name, OutcomeHandled)
+				sc = derive(bs, name, manifest.OutcomeHandled)
 				fault = sandbox.RateLimit(0, time.Second).On(ref.op).ForVendor(ref.vendor).FirstN(1)
 			case retryable(code):
-				sc = derive(bs, name, OutcomeDeadLettered, OutcomeRetry)
+				sc = derive(bs, name, manifest.OutcomeDeadLettered, manifest.OutcomeRetry)
 			default:
-				sc = derive(bs, name, OutcomeRejected, OutcomeDeadLettered, OutcomeHandled)
+				sc = derive(bs, name, manifest.OutcomeRejected, manifest.OutcomeDeadLettered, manifest.OutcomeHandled)
 			}
 			sc.Faults = &sandbox.FaultPlan{Faults: []sandbox.Fault{fault}}
 			code, ref := code, ref
-			cases = append(cases, negCase{check: CheckErrorStatus, name: name, sc: sc, judge: func(_, r *ScenarioResult) []Finding {
+			cases = append(cases, negCase{check: CheckErrorStatus, name: name, sc: sc, judge: func(_, r *ScenarioResult) []report.Finding {
 				return judgeErrorStatus(r, ref.vendor, ref.op, code)
 			}})
 		}
@@ -482,14 +458,12 @@ func (x *execution) negativeCases(bs *Scenario) []negCase {
 			{"malformed", sandbox.Malformed()},
 		} {
 			name := fmt.Sprintf("%s/%s/%s", CheckTransport, ref.op, tf.kind)
-			sc := derive(bs, name, OutcomeHandled, OutcomeDeadLettered, OutcomeRetry)
+			sc := derive(bs, name, manifest.OutcomeHandled, manifest.OutcomeDeadLettered, manifest.OutcomeRetry)
 			sc.Faults = &sandbox.FaultPlan{Faults: []sandbox.Fault{tf.fault.On(ref.op).ForVendor(ref.vendor).FirstN(1)}}
 			kind := tf.kind
-			cases = append(cases, negCase{check: CheckTransport, name: name, sc: sc, judge: func(b, r *ScenarioResult) []Finding {
-				if n := countOp(r, ref.vendor, ref.op); n < 2 && lastOutcome(r) != OutcomeHandled && len(r.Deliveries) == 1 {
-					return []Finding{{ID: "transport-failure-not-retried", Level: LevelError, Location: bs.File,
-						Message: fmt.Sprintf("after a %s on %s the connector gave up without retrying", kind, ref.op),
-						Hint:    "a lost answer may come whole on the next attempt: retry, keeping the Idempotency-Key"}}
+			cases = append(cases, negCase{check: CheckTransport, name: name, sc: sc, judge: func(b, r *ScenarioResult) []report.Finding {
+				if n := countOp(r, ref.vendor, ref.op); n < 2 && lastOutcome(r) != manifest.OutcomeHandled && len(r.Deliveries) == 1 {
+					return []report.Finding{newFinding(RuleTransportFailureNotRetried, at(bs.File), fmt.Sprintf("after a %s on %s the connector gave up without retrying", kind, ref.op))}
 				}
 				return sameWrites(b, r, "after a "+kind+" and a retry")
 			}})
@@ -497,18 +471,18 @@ func (x *execution) negativeCases(bs *Scenario) []negCase {
 	}
 
 	// Duplicates: three deliveries of each event, one effect.
-	dup := derive(bs, CheckDuplicate, OutcomeHandled)
+	dup := derive(bs, CheckDuplicate, manifest.OutcomeHandled)
 	dup.Deliver.Duplicates = 3
-	cases = append(cases, negCase{check: CheckDuplicate, name: CheckDuplicate, sc: dup, judge: func(b, r *ScenarioResult) []Finding {
+	cases = append(cases, negCase{check: CheckDuplicate, name: CheckDuplicate, sc: dup, judge: func(b, r *ScenarioResult) []report.Finding {
 		return sameEffect(b, r, "with each event delivered three times")
 	}})
 
 	// Out of order: with two or more events, reversed.
 	if len(bs.Events) > 1 {
-		ooo := derive(bs, CheckOutOfOrder, OutcomeHandled)
+		ooo := derive(bs, CheckOutOfOrder, manifest.OutcomeHandled)
 		ooo.Events = slices.Clone(bs.Events)
 		slices.Reverse(ooo.Events)
-		cases = append(cases, negCase{check: CheckOutOfOrder, name: CheckOutOfOrder, sc: ooo, judge: func(b, r *ScenarioResult) []Finding {
+		cases = append(cases, negCase{check: CheckOutOfOrder, name: CheckOutOfOrder, sc: ooo, judge: func(b, r *ScenarioResult) []report.Finding {
 			return sameFinalState(b, r)
 		}})
 	}
@@ -517,13 +491,13 @@ func (x *execution) negativeCases(bs *Scenario) []negCase {
 	if sig := x.c.Manifest.Events.Signature; sig.Scheme != "" {
 		forged := derive(bs, CheckForgedSignature, "unauthorized")
 		forged.signWith = signingKey(sig.Scheme, "someone else")
-		cases = append(cases, negCase{check: CheckForgedSignature, name: CheckForgedSignature, sc: forged, judge: func(_, r *ScenarioResult) []Finding {
+		cases = append(cases, negCase{check: CheckForgedSignature, name: CheckForgedSignature, sc: forged, judge: func(_, r *ScenarioResult) []report.Finding {
 			return refusedUnsigned(r, "signed with another key", "forged-signature-accepted")
 		}})
-		if sig.Scheme != SchemeHMAC {
+		if sig.Timed() {
 			old := derive(bs, CheckExpiredSignature, "unauthorized")
 			old.signedAt = time.Now().Add(-time.Hour)
-			cases = append(cases, negCase{check: CheckExpiredSignature, name: CheckExpiredSignature, sc: old, judge: func(_, r *ScenarioResult) []Finding {
+			cases = append(cases, negCase{check: CheckExpiredSignature, name: CheckExpiredSignature, sc: old, judge: func(_, r *ScenarioResult) []report.Finding {
 				return refusedUnsigned(r, "signed an hour ago", "expired-signature-accepted")
 			}})
 		}
@@ -538,7 +512,7 @@ const maxOptionalCases = 4
 // optional fields (a field whose removal the schema allows) at a time: an
 // event the sender may well send, which the connector must handle as it
 // does the full one, and must not crash on.
-func (x *execution) optionalMissingCases(bs *Scenario, variants []contracts.Variant) []negCase {
+func (x *execution) optionalMissingCases(bs *scenarioRun, variants []contracts.Variant) []negCase {
 	ev := bs.Events[0].Event
 	var doc any
 	if json.Unmarshal(ev.Body, &doc) != nil {
@@ -580,17 +554,15 @@ func (x *execution) optionalMissingCases(bs *Scenario, variants []contracts.Vari
 		if err != nil || len(x.c.Events.ValidateEvent(ev.Name, body)) > 0 {
 			continue
 		}
-		sc := derive(bs, CheckOptionalMissing+"/"+strings.TrimPrefix(p, "$."), OutcomeHandled)
+		sc := derive(bs, CheckOptionalMissing+"/"+strings.TrimPrefix(p, "$."), manifest.OutcomeHandled)
 		without := ev
 		without.Body = body
-		sc.Events = []ScenarioEvent{{File: bs.Events[0].File, Event: without}}
+		sc.Events = []manifest.ScenarioEvent{{File: bs.Events[0].File, Event: without}}
 		field := p
-		out = append(out, negCase{check: CheckOptionalMissing, name: sc.Name, sc: sc, judge: func(_, r *ScenarioResult) []Finding {
+		out = append(out, negCase{check: CheckOptionalMissing, name: sc.Name, sc: sc, judge: func(_, r *ScenarioResult) []report.Finding {
 			for _, d := range r.Deliveries {
-				if d.Status == 0 || d.Status >= 500 && d.Outcome != OutcomeRetry {
-					return []Finding{{ID: "connector-crashed", Level: LevelError, Location: x.rel(bs.Events[0].File),
-						Message: fmt.Sprintf("an event without its optional %s got no proper answer (%s)", field, describeDelivery(d)),
-						Hint:    "an optional field may be absent: check before using it"}}
+				if d.Status == 0 || d.Status >= 500 && d.Outcome != manifest.OutcomeRetry {
+					return []report.Finding{newFinding(RuleConnectorCrashed, at(bs.Events[0].File), fmt.Sprintf("an event without its optional %s got no proper answer (%s)", field, describeDelivery(d)))}
 				}
 			}
 			return nil
@@ -619,11 +591,8 @@ type opRef struct{ vendor, op string }
 
 // goldenOperations resolves the calls of a scenario's golden file to the
 // vendors' operations, in the order first called.
-func (x *execution) goldenOperations(sc *Scenario) []opRef {
-	calls, err := replay.LoadGolden(sc.Expect.Golden)
-	if err != nil {
-		return nil
-	}
+func (x *execution) goldenOperations(sc *manifest.Scenario) []opRef {
+	calls := x.c.Golden[sc.Expect.Golden]
 	var ops []opRef
 	for _, call := range calls {
 		for _, vendor := range slices.Sorted(maps.Keys(x.c.Contracts)) {
@@ -656,11 +625,11 @@ func servesURL(ct *contracts.Contract, u string) bool {
 // negative suite accepts before it calls the retries unbounded.
 const maxAttempts = 10
 
-func judgeErrorStatus(r *ScenarioResult, vendor, op string, code int) []Finding {
-	loc := r.Scenario.File
-	var out []Finding
+func judgeErrorStatus(r *ScenarioResult, vendor, op string, code int) []report.Finding {
+	loc := at(r.Scenario.File)
+	var out []report.Finding
 	seen := map[string]bool{}
-	add := func(f Finding) {
+	add := func(f report.Finding) {
 		if !seen[f.ID] {
 			seen[f.ID] = true
 			out = append(out, f)
@@ -684,25 +653,19 @@ func judgeErrorStatus(r *ScenarioResult, vendor, op string, code int) []Finding 
 		case !hit:
 			continue // the fault did not reach this event's calls
 		case !retryable(code) && n > 1:
-			add(Finding{ID: "permanent-error-retried", Level: LevelError, Location: loc,
-				Message: fmt.Sprintf("%s answered %d and the connector called it %d times for one event", op, code, n),
-				Hint:    fmt.Sprintf("%d will not change on a retry: return connectors.Permanent", code)})
+			f := newFinding(RulePermanentErrorRetried, loc, fmt.Sprintf("%s answered %d and the connector called it %d times for one event", op, code, n))
+			f.Hint = fmt.Sprintf("%d will not change on a retry: return connectors.Permanent", code)
+			add(f)
 		case retryable(code) && n < 2:
-			add(Finding{ID: "retryable-error-not-retried", Level: LevelError, Location: loc,
-				Message: fmt.Sprintf("%s answered %d and the connector did not call it again", op, code),
-				Hint:    "retry 408, 429 and 5xx, with backoff and within a budget"})
+			add(newFinding(RuleRetryableErrorNotRetried, loc, fmt.Sprintf("%s answered %d and the connector did not call it again", op, code)))
 		}
 		if n > maxAttempts {
-			add(Finding{ID: "retries-unbounded", Level: LevelError, Location: loc,
-				Message: fmt.Sprintf("%s answered %d and the connector called it %d times for one event", op, code, n),
-				Hint:    "bound retries by attempts and by a time budget"})
+			add(newFinding(RuleRetriesUnbounded, loc, fmt.Sprintf("%s answered %d and the connector called it %d times for one event", op, code, n)))
 		}
 		// A write retried must carry the same Idempotency-Key.
 		distinct := slices.Compact(slices.Sorted(slices.Values(keys)))
 		if len(keys) > 1 && (keys[0] == "" || len(distinct) > 1) {
-			add(Finding{ID: "idempotency-key-changed", Level: LevelError, Location: loc,
-				Message: fmt.Sprintf("%s was retried with Idempotency-Key values %q", op, keys),
-				Hint:    "derive the key from the event and the action (connectors.IdempotencyKey), so a retry cannot act twice"})
+			add(newFinding(RuleIdempotencyKeyChanged, loc, fmt.Sprintf("%s was retried with Idempotency-Key values %q", op, keys)))
 		}
 	}
 	return out
@@ -767,7 +730,7 @@ func writes(r *ScenarioResult) []string {
 // sameEffect compares the number of writes of a case (each call, whatever
 // its Idempotency-Key) with the base's: a duplicate delivery must cause
 // no call at all.
-func sameEffect(base, r *ScenarioResult, how string) []Finding {
+func sameEffect(base, r *ScenarioResult, how string) []report.Finding {
 	count := func(r *ScenarioResult) int {
 		n := 0
 		for _, e := range r.Journal {
@@ -778,9 +741,7 @@ func sameEffect(base, r *ScenarioResult, how string) []Finding {
 		return n
 	}
 	if want, got := count(base), count(r); got != want {
-		return []Finding{{ID: "duplicate-side-effect", Level: LevelError, Location: r.Scenario.File,
-			Message: fmt.Sprintf("%s the connector made %d writes; delivered once, it makes %d", how, got, want),
-			Hint:    "de-duplicate by event ID (the SDK's idempotency store) before acting"}}
+		return []report.Finding{newFinding(RuleDuplicateSideEffect, at(r.Scenario.File), fmt.Sprintf("%s the connector made %d writes; delivered once, it makes %d", how, got, want))}
 	}
 	return nil
 }
@@ -788,7 +749,7 @@ func sameEffect(base, r *ScenarioResult, how string) []Finding {
 // sameFinalState compares the last successful write to each vendor
 // resource after reversed deliveries with the base's: an older event
 // delivered late must not overwrite what a newer one wrote.
-func sameFinalState(base, r *ScenarioResult) []Finding {
+func sameFinalState(base, r *ScenarioResult) []report.Finding {
 	last := func(r *ScenarioResult) map[string]string {
 		out := map[string]string{}
 		for i, e := range r.Journal {
@@ -800,12 +761,10 @@ func sameFinalState(base, r *ScenarioResult) []Finding {
 		return out
 	}
 	want, got := last(base), last(r)
-	var out []Finding
+	var out []report.Finding
 	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if got[k] != want[k] {
-			out = append(out, Finding{ID: "out-of-order-final-state", Level: LevelError, Location: r.Scenario.File,
-				Message: fmt.Sprintf("with the events in reverse order, the last %s sent %s; in order it sends %s", k, got[k], want[k]),
-				Hint:    "order events by their own time (occurred_at), and ignore one older than what was already applied"})
+			out = append(out, newFinding(RuleOutOfOrderFinalState, at(r.Scenario.File), fmt.Sprintf("with the events in reverse order, the last %s sent %s; in order it sends %s", k, got[k], want[k])))
 		}
 	}
 	return out
@@ -813,31 +772,26 @@ func sameFinalState(base, r *ScenarioResult) []Finding {
 
 // sameWrites compares the successful writes of a case with the base's: a
 // duplicate or out-of-order delivery must have the same effect.
-func sameWrites(base, r *ScenarioResult, how string) []Finding {
+func sameWrites(base, r *ScenarioResult, how string) []report.Finding {
 	want, got := writes(base), writes(r)
 	if slices.Equal(want, got) {
 		return nil
 	}
-	return []Finding{{ID: "duplicate-side-effect", Level: LevelError, Location: r.Scenario.File,
-		Message: fmt.Sprintf("%s the connector made %d successful writes; the scenario alone makes %d", how, len(got), len(want)),
-		Hint:    "de-duplicate by event ID (the SDK's idempotency store), and send an Idempotency-Key on writes"}}
+	return []report.Finding{newFinding(RuleDuplicateSideEffect, at(r.Scenario.File), fmt.Sprintf("%s the connector made %d successful writes; the scenario alone makes %d", how, len(got), len(want)))}
 }
 
 // refusedUnsigned checks that a delivery with a bad signature was refused
 // before any call.
-func refusedUnsigned(r *ScenarioResult, what, id string) []Finding {
-	var out []Finding
+func refusedUnsigned(r *ScenarioResult, what, id string) []report.Finding {
+	var out []report.Finding
 	for _, d := range r.Deliveries {
 		if d.Status != http.StatusUnauthorized && d.Status != http.StatusForbidden {
-			out = append(out, Finding{ID: id, Level: LevelError, Location: r.Scenario.File,
-				Message: fmt.Sprintf("a delivery %s was answered %d (%s)", what, d.Status, d.Outcome),
-				Hint:    "verify the signature and its timestamp before anything else, and answer 401"})
+			out = append(out, newFinding(id, at(r.Scenario.File), fmt.Sprintf("a delivery %s was answered %d (%s)", what, d.Status, d.Outcome)))
 			break
 		}
 	}
 	if len(r.Journal) > 0 && len(out) == 0 {
-		out = append(out, Finding{ID: id, Level: LevelError, Location: r.Scenario.File,
-			Message: fmt.Sprintf("a delivery %s caused %d vendor calls", what, len(r.Journal))})
+		out = append(out, newFinding(id, at(r.Scenario.File), fmt.Sprintf("a delivery %s caused %d vendor calls", what, len(r.Journal))))
 	}
 	return out
 }

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -19,48 +18,40 @@ import (
 	"time"
 
 	"github.com/tetherkit/tether/connectors"
+	"github.com/tetherkit/tether/harness/manifest"
 	"github.com/tetherkit/tether/internal/atomicfile"
 )
 
 // Target is how the harness runs the connector under test: [InProcess],
-// [Process] or [Container].
+// [Process], or a container (package harness/container).
 type Target interface {
-	// prepare does the work shared by every scenario, such as building a
+	// Name names the target in reports: "in-process", "process",
+	// "container".
+	Name() string
+	// Prepare does the work shared by every scenario, such as building a
 	// binary, in work, and returns how to start one instance.
-	prepare(ctx context.Context, c *Connector, work string) (starter, error)
+	Prepare(ctx context.Context, c *manifest.Connector, work string) (Starter, error)
 }
 
-// starter starts one instance of the connector with rc, keeping its files
+// Starter starts one instance of the connector with rc, keeping its files
 // in work.
-type starter func(ctx context.Context, rc *connectors.RunConfig, work string) (instance, error)
+type Starter func(ctx context.Context, rc *connectors.RunConfig, work string) (Instance, error)
 
-// instance is a running connector.
-type instance interface {
-	url() string // where it serves
-	// stop stops it, letting it finish in-flight work, and returns what
+// Instance is a running connector.
+type Instance interface {
+	// URL is where it serves.
+	URL() string
+	// Stop stops it, letting it finish in-flight work, and returns what
 	// it logged.
-	stop() (logs string, err error)
-	// metrics reads what its SDK counted, or nil.
-	metrics() []connectors.MetricsRow
+	Stop() (logs string, err error)
 }
 
-// readMetrics reads a connector's metrics from its MetricsPath.
-func readMetrics(base string) []connectors.MetricsRow {
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get(base + connectors.MetricsPath)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var rows []connectors.MetricsRow
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&rows) != nil {
-		return nil
-	}
-	return rows
+// SandboxAddresser is a [Target] that needs the sandbox to listen on
+// another address than a free port of the loopback interface, such as
+// one a container reaches.
+type SandboxAddresser interface {
+	SandboxAddr() string
 }
-
-func (i *inProcessInstance) metrics() []connectors.MetricsRow { return readMetrics(i.url()) }
-func (p *processInstance) metrics() []connectors.MetricsRow   { return readMetrics(p.url()) }
 
 // InProcess runs the connector in this process, through the SDK:
 // connectors.Serve with setup, on a free port of 127.0.0.1. It is the
@@ -70,14 +61,16 @@ func InProcess(setup connectors.Setup) Target { return inProcess{setup} }
 
 type inProcess struct{ setup connectors.Setup }
 
-func (t inProcess) prepare(context.Context, *Connector, string) (starter, error) {
+func (inProcess) Name() string { return "in-process" }
+
+func (t inProcess) Prepare(context.Context, *manifest.Connector, string) (Starter, error) {
 	if t.setup == nil {
 		return nil, errors.New("InProcess: no setup function")
 	}
 	return t.start, nil
 }
 
-func (t inProcess) start(ctx context.Context, rc *connectors.RunConfig, _ string) (instance, error) {
+func (t inProcess) start(ctx context.Context, rc *connectors.RunConfig, _ string) (Instance, error) {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	if rc.Listen == "" {
@@ -103,7 +96,7 @@ type inProcessInstance struct {
 	logs   *syncBuffer
 }
 
-func (i *inProcessInstance) url() string { return "http://" + loopback(i.addr) }
+func (i *inProcessInstance) URL() string { return "http://" + loopback(i.addr) }
 
 // loopback names a listening address the way this host reaches it: an
 // unspecified IP becomes 127.0.0.1.
@@ -118,7 +111,7 @@ func loopback(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-func (i *inProcessInstance) stop() (string, error) {
+func (i *inProcessInstance) Stop() (string, error) {
 	i.cancel()
 	err := <-i.done
 	return i.logs.String(), err
@@ -134,10 +127,12 @@ func Process() Target { return process{} }
 
 type process struct{}
 
-func (process) prepare(ctx context.Context, c *Connector, work string) (starter, error) {
+func (process) Name() string { return "process" }
+
+func (process) Prepare(ctx context.Context, c *manifest.Connector, work string) (Starter, error) {
 	cmd := c.Manifest.Run.Command
 	if len(cmd) == 0 {
-		return nil, fmt.Errorf("%s: run.command is not set, so the connector cannot run as a process; set it, or run it in-process", c.Manifest.File)
+		return nil, fmt.Errorf("%s: run.command is not set, so the connector cannot run as a process; set it, or run it in-process", c.Path(manifest.File))
 	}
 	dir := c.Manifest.Dir
 	if len(cmd) >= 3 && cmd[0] == "go" && cmd[1] == "run" {
@@ -149,7 +144,7 @@ func (process) prepare(ctx context.Context, c *Connector, work string) (starter,
 		}
 		cmd = append([]string{bin}, cmd[3:]...)
 	}
-	return func(ctx context.Context, rc *connectors.RunConfig, work string) (instance, error) {
+	return func(ctx context.Context, rc *connectors.RunConfig, work string) (Instance, error) {
 		return startProcess(ctx, dir, cmd, rc, work)
 	}, nil
 }
@@ -157,7 +152,7 @@ func (process) prepare(ctx context.Context, c *Connector, work string) (starter,
 // startProcess writes rc, starts the command and waits for its health
 // check to pass. The port is chosen free just before the start, so another
 // process may take it first; the start is then tried again on another.
-func startProcess(ctx context.Context, dir string, words []string, rc *connectors.RunConfig, work string) (instance, error) {
+func startProcess(ctx context.Context, dir string, words []string, rc *connectors.RunConfig, work string) (Instance, error) {
 	everywhere := strings.HasPrefix(rc.Listen, "0.0.0.0:")
 	for attempt := 1; ; attempt++ {
 		p, err := startProcessOnce(ctx, dir, words, rc, work, everywhere)
@@ -167,7 +162,7 @@ func startProcess(ctx context.Context, dir string, words []string, rc *connector
 	}
 }
 
-func startProcessOnce(ctx context.Context, dir string, words []string, rc *connectors.RunConfig, work string, everywhere bool) (instance, error) {
+func startProcessOnce(ctx context.Context, dir string, words []string, rc *connectors.RunConfig, work string, everywhere bool) (Instance, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -178,7 +173,7 @@ func startProcessOnce(ctx context.Context, dir string, words []string, rc *conne
 	}
 	rc.Listen = addr
 	cfg := filepath.Join(work, "run.json")
-	if err := writeRunConfig(cfg, rc); err != nil {
+	if err := WriteRunConfig(cfg, rc); err != nil {
 		return nil, err
 	}
 	args := make([]string, len(words))
@@ -195,7 +190,7 @@ func startProcessOnce(ctx context.Context, dir string, words []string, rc *conne
 	p := &processInstance{addr: loopback(addr), cmd: cmd, logs: logs, exited: make(chan struct{})}
 	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
 	if err := waitHealthy(ctx, "http://"+p.addr, p.exited, 60*time.Second); err != nil {
-		p.stop()
+		p.Stop()
 		return nil, fmt.Errorf("start %s: %w\nits output:\n%s", strings.Join(args, " "), err, tail(logs.String(), 40))
 	}
 	return p, nil
@@ -209,13 +204,13 @@ type processInstance struct {
 	waitErr error
 }
 
-func (p *processInstance) url() string { return "http://" + p.addr }
+func (p *processInstance) URL() string { return "http://" + p.addr }
 
 // stopGrace is how long a connector may take to stop after SIGTERM before
 // it is killed.
 const stopGrace = 10 * time.Second
 
-func (p *processInstance) stop() (string, error) {
+func (p *processInstance) Stop() (string, error) {
 	select {
 	case <-p.exited:
 		return p.logs.String(), fmt.Errorf("the connector exited by itself: %v", p.waitErr)
@@ -268,7 +263,10 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func writeRunConfig(path string, rc *connectors.RunConfig) error {
+// WriteRunConfig writes rc to path as indented JSON, for a connector the
+// harness starts as a process or a container: atomically, and readable by
+// its owner only, as it holds secrets.
+func WriteRunConfig(path string, rc *connectors.RunConfig) error {
 	data, err := json.MarshalIndent(rc, "", "  ")
 	if err != nil {
 		return err

@@ -3,6 +3,8 @@ package harness
 import (
 	"slices"
 	"testing"
+
+	"github.com/tetherkit/tether/contracts"
 )
 
 // Test runs the suites over the connector in dir as subtests, one per
@@ -43,7 +45,7 @@ func Test(t *testing.T, dir string, opts ...Option) {
 					}
 					failed := false
 					for _, f := range fs {
-						if f.Level == LevelError {
+						if f.Level == contracts.LevelError {
 							failed = true
 							t.Errorf("%s", f)
 						} else {

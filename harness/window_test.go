@@ -6,30 +6,34 @@ import (
 	"testing"
 
 	"github.com/tetherkit/tether/connectors/dealnotify"
+	"github.com/tetherkit/tether/harness/compat"
+	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/harness/release"
+	"github.com/tetherkit/tether/harness/report"
 )
 
-// release copies the example as the given version, edits it, gates its
+// packaged copies the example as the given version, edits it, gates its
 // contract suite and packages it into releases.
-func release(t *testing.T, version, releases string, change func(dir string)) string {
+func packaged(t *testing.T, version, releases string, change func(dir string)) string {
 	t.Helper()
 	dir := copyDir(t, dealnotifyDir)
 	edit(t, dir, "connector.yaml", "version: 1.0.0", "version: "+version)
 	if change != nil {
 		change(dir)
 	}
-	c, err := Load(dir, false)
+	c, err := manifest.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Execute(context.Background(), c, Drive(InProcess(dealnotify.Setup)), Only(SuiteContract))
+	rep, err := Execute(context.Background(), c, Drive(InProcess(dealnotify.Setup)), Only(report.SuiteContract))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if releases == "" {
 		return dir
 	}
-	out := filepath.Join(releases, BundleName(c.Manifest))
-	if err := PackageRelease(c, rep, out); err != nil {
+	out := filepath.Join(releases, release.BundleName(c.Manifest))
+	if err := release.PackageRelease(c, rep, out); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -46,17 +50,17 @@ func TestCompatibilityWindow(t *testing.T) {
 		t.Skip("packages two releases and gates a third; run without -short")
 	}
 	releases := t.TempDir()
-	release(t, "1.0.0", releases, func(dir string) {
+	packaged(t, "1.0.0", releases, func(dir string) {
 		edit(t, dir, "config.schema.json", `"additionalProperties": false,`, `"additionalProperties": true,`)
 	})
-	release(t, "2.0.0", releases, nil)
-	cur := release(t, "2.1.0", "", nil)
+	packaged(t, "2.0.0", releases, nil)
+	cur := packaged(t, "2.1.0", "", nil)
 
-	c, err := Load(cur, false)
+	c, err := manifest.Load(cur)
 	if err != nil {
 		t.Fatal(err)
 	}
-	picked, err := ReleasesIn(releases, c.Manifest)
+	picked, err := release.ReleasesIn(releases, c.Manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,9 +75,9 @@ func TestCompatibilityWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []ReleaseRow{
-		{Release: "dealnotify-2.0.0", Version: "2.0.0", Contract: StatusPass, Config: StatusPass, Manifest: StatusPass, Replay: StatusPass, Semver: StatusPass},
-		{Release: "dealnotify-1.0.0", Version: "1.0.0", Contract: StatusPass, Config: StatusFail, Manifest: StatusPass, Replay: StatusPass, Semver: StatusPass},
+	want := []report.ReleaseRow{
+		{Release: "dealnotify-2.0.0", Version: "2.0.0", Contract: report.StatusPass, Config: report.StatusPass, Manifest: report.StatusPass, Replay: report.StatusPass, Semver: report.StatusPass},
+		{Release: "dealnotify-1.0.0", Version: "1.0.0", Contract: report.StatusPass, Config: report.StatusFail, Manifest: report.StatusPass, Replay: report.StatusPass, Semver: report.StatusPass},
 	}
 	if len(rep.Releases) != len(want) {
 		t.Fatalf("matrix %+v", rep.Releases)
@@ -83,16 +87,16 @@ func TestCompatibilityWindow(t *testing.T) {
 			t.Errorf("row %d: %+v, want %+v", i, rep.Releases[i], want[i])
 		}
 	}
-	if rep.Summary.Status != StatusFail {
+	if rep.Summary.Status != report.StatusFail {
 		t.Errorf("the gate passed with an incompatible release in the window")
 	}
 	found := false
 	for _, f := range rep.Findings {
-		if f.Scenario == "dealnotify-1.0.0" && f.ID == RuleConfigBoundTightened {
+		if f.Scenario == "dealnotify-1.0.0" && f.ID == compat.RuleConfigBoundTightened {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no %s for 1.0.0: %+v", RuleConfigBoundTightened, rep.Findings)
+		t.Errorf("no %s for 1.0.0: %+v", compat.RuleConfigBoundTightened, rep.Findings)
 	}
 }

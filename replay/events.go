@@ -19,8 +19,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/fixtures"
-	"github.com/tetherkit/tether/internal/yamlerror"
+	"github.com/tetherkit/tether/internal/yamldoc"
 )
 
 // Event is one inbound delivery to a connector, such as a CRM's
@@ -52,30 +53,32 @@ type Event struct {
 //	  body: "ping"
 //
 // A file that cannot be read or breaks this format gives a
-// *[fixtures.Error] naming the file and the line.
+// *[contracts.Error] naming the file and the line.
 func LoadEvents(path string) ([]Event, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &fixtures.Error{File: path, Msg: "read events: " + err.Error(), Err: err}
+		return nil, &contracts.Error{File: path, Msg: "read events: " + err.Error(), Err: err}
 	}
-	return parseEvents(path, data)
+	return ParseEvents(path, data)
 }
 
-func parseEvents(name string, data []byte) ([]Event, error) {
+// ParseEvents reads the events held in data, as [LoadEvents] reads a file;
+// name is used in errors.
+func ParseEvents(name string, data []byte) ([]Event, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlSyntaxError(name, err)
 	}
 	const listHint = "an events file is a list of {name, headers, body}"
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, &fixtures.Error{File: name, Line: 1, Msg: "holds no events", Hint: listHint}
+		return nil, &contracts.Error{File: name, Line: 1, Msg: "holds no events", Hint: listHint}
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.SequenceNode {
-		return nil, &fixtures.Error{File: name, Line: root.Line, Column: root.Column, Msg: "want a list of events, found " + yamlerror.Describe(root), Hint: listHint}
+		return nil, &contracts.Error{File: name, Line: root.Line, Column: root.Column, Msg: "want a list of events, found " + yamldoc.Describe(root), Hint: listHint}
 	}
 	if len(root.Content) == 0 {
-		return nil, &fixtures.Error{File: name, Line: root.Line, Column: root.Column, Msg: "holds no events", Hint: listHint}
+		return nil, &contracts.Error{File: name, Line: root.Line, Column: root.Column, Msg: "holds no events", Hint: listHint}
 	}
 	events := make([]Event, 0, len(root.Content))
 	for i, item := range root.Content {
@@ -83,7 +86,7 @@ func parseEvents(name string, data []byte) ([]Event, error) {
 		if err != nil {
 			var le *locatedError
 			if errors.As(err, &le) {
-				return nil, &fixtures.Error{File: name, Line: le.line, Column: le.column, Msg: fmt.Sprintf("event %d: %s", i+1, le.msg), Hint: le.hint}
+				return nil, &contracts.Error{File: name, Line: le.line, Column: le.column, Msg: fmt.Sprintf("event %d: %s", i+1, le.msg), Hint: le.hint}
 			}
 			return nil, err
 		}
@@ -93,7 +96,7 @@ func parseEvents(name string, data []byte) ([]Event, error) {
 }
 
 // locatedError is a problem at one node of an events file; parseEvents
-// turns it into a *fixtures.Error naming the file.
+// turns it into a *contracts.Error naming the file.
 type locatedError struct {
 	line, column int
 	msg, hint    string
@@ -108,7 +111,7 @@ func errAt(n *yaml.Node, hint, format string, args ...any) error {
 func parseEvent(n *yaml.Node) (Event, error) {
 	n = resolveAlias(n)
 	if n.Kind != yaml.MappingNode {
-		return Event{}, errAt(n, "write each event as {name, headers, body}", "want a map, found %s", yamlerror.Describe(n))
+		return Event{}, errAt(n, "write each event as {name, headers, body}", "want a map, found %s", yamldoc.Describe(n))
 	}
 	var ev Event
 	var nameNode, bodyNode *yaml.Node
@@ -118,7 +121,7 @@ func parseEvent(n *yaml.Node) (Event, error) {
 		switch k.Value {
 		case "name":
 			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
-				return Event{}, errAt(v, "", "name must be a string, found %s", yamlerror.Describe(v))
+				return Event{}, errAt(v, "", "name must be a string, found %s", yamldoc.Describe(v))
 			}
 			nameNode = v
 			ev.Name = v.Value
@@ -172,7 +175,7 @@ func parseHeaders(n *yaml.Node) (http.Header, error) {
 		return http.Header{}, nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return nil, errAt(n, hint, "headers must be a map, found %s", yamlerror.Describe(n))
+		return nil, errAt(n, hint, "headers must be a map, found %s", yamldoc.Describe(n))
 	}
 	h := http.Header{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -187,12 +190,12 @@ func parseHeaders(n *yaml.Node) (http.Header, error) {
 			for _, item := range v.Content {
 				item = resolveAlias(item)
 				if item.Kind != yaml.ScalarNode {
-					return nil, errAt(item, hint, "header %s: a value must be a string, found %s", k.Value, yamlerror.Describe(item))
+					return nil, errAt(item, hint, "header %s: a value must be a string, found %s", k.Value, yamldoc.Describe(item))
 				}
 				h.Add(k.Value, item.Value)
 			}
 		default:
-			return nil, errAt(v, hint, "header %s: want a value or a list of values, found %s", k.Value, yamlerror.Describe(v))
+			return nil, errAt(v, hint, "header %s: want a value or a list of values, found %s", k.Value, yamldoc.Describe(v))
 		}
 	}
 	return h, nil
@@ -226,7 +229,7 @@ func writeJSONDepth(b *bytes.Buffer, n *yaml.Node, depth int) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := resolveAlias(n.Content[i])
 			if k.Kind != yaml.ScalarNode {
-				return errAt(k, "JSON object keys are strings", "body: a map key must be a string, found %s", yamlerror.Describe(k))
+				return errAt(k, "JSON object keys are strings", "body: a map key must be a string, found %s", yamldoc.Describe(k))
 			}
 			if k.Value == "<<" && k.Tag == "!!merge" {
 				return errAt(k, "write the keys out", "body: YAML merge keys are not supported")
@@ -256,7 +259,7 @@ func writeJSONDepth(b *bytes.Buffer, n *yaml.Node, depth int) error {
 	case yaml.ScalarNode:
 		return writeJSONScalar(b, n)
 	default:
-		return errAt(n, "", "body: unexpected %s", yamlerror.Describe(n))
+		return errAt(n, "", "body: unexpected %s", yamldoc.Describe(n))
 	}
 	return nil
 }
@@ -296,8 +299,8 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 
 // yamlSyntaxError gives a parser error the file and line it names.
 func yamlSyntaxError(name string, err error) error {
-	line, msg, hint := yamlerror.Syntax(err)
-	return &fixtures.Error{File: name, Line: line, Msg: "invalid YAML: " + msg, Hint: hint, Err: err}
+	line, msg, hint := yamldoc.Syntax(err)
+	return &contracts.Error{File: name, Line: line, Msg: "invalid YAML: " + msg, Hint: hint, Err: err}
 }
 
 // Target is where [Deliver] sends events: an in-process [Handler] or a

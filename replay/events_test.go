@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tetherkit/tether/fixtures"
+	"github.com/tetherkit/tether/contracts"
 )
 
 const (
@@ -524,9 +524,9 @@ func TestLoadEventsErrors(t *testing.T) {
 	for _, tt := range tests {
 		path := filepath.Join("testdata/events", tt.file)
 		_, err := LoadEvents(path)
-		var fe *fixtures.Error
+		var fe *contracts.Error
 		if !errors.As(err, &fe) {
-			t.Errorf("%s: err %v, want a *fixtures.Error (%s)", tt.file, err, tt.reason)
+			t.Errorf("%s: err %v, want a *contracts.Error (%s)", tt.file, err, tt.reason)
 			continue
 		}
 		if fe.File != path || fe.Line != tt.line || !strings.Contains(fe.Msg, tt.want) {
@@ -535,7 +535,7 @@ func TestLoadEventsErrors(t *testing.T) {
 	}
 
 	for _, empty := range []string{"", "# nothing\n", "[]\n"} {
-		if _, err := parseEvents("empty.yaml", []byte(empty)); err == nil || !strings.Contains(err.Error(), "no events") {
+		if _, err := ParseEvents("empty.yaml", []byte(empty)); err == nil || !strings.Contains(err.Error(), "no events") {
 			t.Errorf("%q: %v, want holds no events", empty, err)
 		}
 	}
@@ -555,11 +555,11 @@ func FuzzLoadEvents(f *testing.F) {
 	}
 	f.Add([]byte("- &a {name: x, body: *a}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		events, err := parseEvents("fuzz.yaml", data)
+		events, err := ParseEvents("fuzz.yaml", data)
 		if err != nil {
-			var fe *fixtures.Error
+			var fe *contracts.Error
 			if !errors.As(err, &fe) || fe.File != "fuzz.yaml" {
-				t.Fatalf("error %v is not a located *fixtures.Error", err)
+				t.Fatalf("error %v is not a located *contracts.Error", err)
 			}
 			return
 		}
@@ -580,7 +580,7 @@ func TestLoadEventsAliasBomb(t *testing.T) {
 	for i := 1; i < 10; i++ {
 		fmt.Fprintf(&b, "    l%d: &l%d [*l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d, *l%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
 	}
-	_, err := parseEvents("bomb.yaml", []byte(b.String()))
+	_, err := ParseEvents("bomb.yaml", []byte(b.String()))
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("ten levels of tenfold aliases: %v, want a size error", err)
 	}

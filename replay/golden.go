@@ -481,9 +481,15 @@ func LoadGolden(path string) ([]Call, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load golden: %w", err)
 	}
+	return ParseGolden(path, data)
+}
+
+// ParseGolden reads the golden calls held in data, as [LoadGolden] reads a
+// file; name is used in errors.
+func ParseGolden(name string, data []byte) ([]Call, error) {
 	calls, err := parseGolden(data)
 	if err != nil {
-		return nil, fmt.Errorf("load golden %s%w", path, err)
+		return nil, fmt.Errorf("load golden %s%w", name, err)
 	}
 	return calls, nil
 }

@@ -42,7 +42,7 @@ func (s *Sandbox) Health() Health {
 	for _, v := range s.order {
 		h.Vendors = append(h.Vendors, VendorInfo{
 			Name: v.Name, BasePath: "/" + v.Name + v.basePath, Contract: filepath.Base(v.Contract.File()),
-			Title: v.Contract.Title(), Version: v.Contract.Version(), Operations: len(v.Contract.Operations()),
+			Title: v.Contract.Title(), Version: v.Contract.OpenAPIVersion(), Operations: len(v.Contract.Operations()),
 			Cassettes: len(v.Cassettes),
 		})
 	}

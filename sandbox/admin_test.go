@@ -58,7 +58,7 @@ func TestAdminOverHTTP(t *testing.T) {
 		{"deliver without events", "POST", "/__tether/deliver", `{"vendor":"crm","target":"http://127.0.0.1:1/"}`, 400, "exactly one of"},
 		{"deliver to an unknown vendor", "POST", "/__tether/deliver", `{"vendor":"erp","event":"x","target":"http://127.0.0.1:1/"}`, 400, `no vendor \"erp\"`},
 		{"deliver an undeclared event", "POST", "/__tether/deliver", `{"vendor":"crm","event":"deal.deleted","target":"http://127.0.0.1:1/"}`, 400, "deal.deleted"},
-		{"deliver with an unknown signature style", "POST", "/__tether/deliver", `{"vendor":"crm","event":"deal.updated","target":"http://127.0.0.1:1/","signature":{"style":"md5"}}`, 400, "md5"},
+		{"deliver with an unknown signature scheme", "POST", "/__tether/deliver", `{"vendor":"crm","event":"deal.updated","target":"http://127.0.0.1:1/","signature":{"scheme":"md5"}}`, 400, "md5"},
 		{"reset", "POST", "/__tether/reset", "", 204, ""},
 	}
 	for _, tc := range tests {

@@ -11,7 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/tetherkit/tether/internal/yamlerror"
+	"github.com/tetherkit/tether/internal/yamldoc"
 )
 
 // FaultPlan is a seed and the faults it draws for. It reads from YAML with
@@ -90,7 +90,7 @@ func parseFaults(name string, data []byte) (plan *FaultPlan, err error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, msg, hint := yamlerror.Syntax(err)
+		line, msg, hint := yamldoc.Syntax(err)
 		// The helper's hint is about flow collections; for a block one
 		// the parser names where the list opened, or the field it choked
 		// on, so say what to look for there.
@@ -195,21 +195,21 @@ func contains(list []string, s string) bool {
 func (p *planParser) plan(top *yaml.Node) (*FaultPlan, error) {
 	top = deref(top)
 	if top.Kind != yaml.MappingNode {
-		return nil, p.fail(top, "the top level is %s; it must be a mapping with faults: (a list of faults) and seed:", yamlerror.Describe(top))
+		return nil, p.fail(top, "the top level is %s; it must be a mapping with faults: (a list of faults) and seed:", yamldoc.Describe(top))
 	}
 	plan := &FaultPlan{}
 	err := p.fields(top, "the plan", planFields, func(key string, v *yaml.Node) error {
 		switch key {
 		case "seed":
 			if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" || v.Decode(&plan.Seed) != nil {
-				return p.fail(v, "seed is %s; it must be a whole number from 0 to %d", yamlerror.Describe(v), uint64(1<<64-1))
+				return p.fail(v, "seed is %s; it must be a whole number from 0 to %d", yamldoc.Describe(v), uint64(1<<64-1))
 			}
 		case "faults":
 			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
 				return nil
 			}
 			if v.Kind != yaml.SequenceNode {
-				return p.fail(v, "faults is %s; it must be a list of faults, each item starting with \"- kind:\"", yamlerror.Describe(v))
+				return p.fail(v, "faults is %s; it must be a list of faults, each item starting with \"- kind:\"", yamldoc.Describe(v))
 			}
 			for i, item := range v.Content {
 				f, err := p.fault(i+1, item)
@@ -232,11 +232,11 @@ func (p *planParser) fault(index int, item *yaml.Node) (Fault, error) {
 	item = deref(item)
 	what := fmt.Sprintf("fault %d", index)
 	if item.Kind != yaml.MappingNode {
-		return f, p.fail(item, "%s is %s; it must be a mapping such as {kind: status, status: 503}", what, yamlerror.Describe(item))
+		return f, p.fail(item, "%s is %s; it must be a mapping such as {kind: status, status: 503}", what, yamldoc.Describe(item))
 	}
 	err := p.fields(item, what, faultFields, func(key string, v *yaml.Node) error {
 		if v.Kind != yaml.ScalarNode {
-			return p.fail(v, "%s: %s is %s; it must be a single value", what, key, yamlerror.Describe(v))
+			return p.fail(v, "%s: %s is %s; it must be a single value", what, key, yamldoc.Describe(v))
 		}
 		null := v.ShortTag() == "!!null"
 		whole := func(dst *int, example string) error {
@@ -244,7 +244,7 @@ func (p *planParser) fault(index int, item *yaml.Node) (Fault, error) {
 				return nil
 			}
 			if v.ShortTag() != "!!int" || v.Decode(dst) != nil {
-				msg := fmt.Sprintf("%s: %s is %s; it must be a whole number, such as %s", what, key, yamlerror.Describe(v), example)
+				msg := fmt.Sprintf("%s: %s is %s; it must be a whole number, such as %s", what, key, yamldoc.Describe(v), example)
 				if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 					msg += ", without quotes"
 				}
@@ -300,7 +300,7 @@ func (p *planParser) fault(index int, item *yaml.Node) (Fault, error) {
 			}
 			tag := v.ShortTag()
 			if (tag != "!!float" && tag != "!!int") || v.Decode(&f.Probability) != nil {
-				return p.fail(v, "%s: probability is %s; it must be a number from 0 to 1, such as 0.25", what, yamlerror.Describe(v))
+				return p.fail(v, "%s: probability is %s; it must be a number from 0 to 1, such as 0.25", what, yamldoc.Describe(v))
 			}
 		}
 		return nil

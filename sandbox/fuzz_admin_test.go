@@ -27,7 +27,7 @@ func FuzzAdminRequest(f *testing.F) {
 		{"DELETE", "/__tether/faults", ""},
 		{"POST", "/__tether/reset", ""},
 		{"POST", "/__tether/deliver", `{"vendor":"crm","event":"deal.updated","target":"http://127.0.0.1:1/","retries":2}`},
-		{"POST", "/__tether/deliver", `{"vendor":"crm","events":[{"name":"a","body":"{}"}],"target":"http://127.0.0.1:1/","signature":{"style":"standard-webhooks","secret":"whsec_!!"}}`},
+		{"POST", "/__tether/deliver", `{"vendor":"crm","events":[{"name":"a","body":"{}"}],"target":"http://127.0.0.1:1/","signature":{"scheme":"standard-webhooks","secret":"whsec_!!"}}`},
 		{"POST", "/__tether/deliver", `[1,2]`},
 		{"PATCH", "/__tether/", ""},
 	}

@@ -57,7 +57,7 @@ type Entry struct {
 	Source         string      `json:"source,omitempty"`
 	Fault          string      `json:"fault,omitempty"` // the fault applied, as text
 
-	Findings []contracts.Problem `json:"findings,omitempty"`
+	Findings []contracts.Finding `json:"findings,omitempty"`
 
 	// Delivery attempts only.
 	Event   string `json:"event,omitempty"`

@@ -20,13 +20,6 @@ import (
 // maxRequestBody bounds what the sandbox reads of a request body.
 const maxRequestBody = 32 << 20
 
-// Rules of the findings the sandbox journals beside the contract's own.
-const (
-	RuleVendorUnknown = "vendor-unknown" // the first path segment names no vendor
-	RuleBodyTooLarge  = "request-body-too-large"
-	RulePreferUnknown = "prefer-status-undeclared" // Prefer: code=N names an undeclared status
-)
-
 // answer is what the sandbox sends back for one call.
 type answer struct {
 	status int
@@ -248,7 +241,7 @@ func (s *Sandbox) answer(v *vendor, decl *opAnswers, op *contracts.Operation, r 
 			switch {
 			case err == nil && resp.StatusCode < 200:
 				resp.Body.Close()
-				e.Findings = append(e.Findings, finding("cassette-status-informational", op.ID,
+				e.Findings = append(e.Findings, finding(RuleCassetteInformal, op.ID,
 					fmt.Sprintf("the recorded answer has status %d, which cannot be replayed as a final answer", resp.StatusCode)))
 				return problemAnswer(http.StatusBadGateway, SourceCassette, "the recorded answer is informational (1xx)", nil)
 			case err == nil:
@@ -258,7 +251,7 @@ func (s *Sandbox) answer(v *vendor, decl *opAnswers, op *contracts.Operation, r 
 				h.Del("Content-Length")
 				return &answer{status: resp.StatusCode, header: h, body: rb, source: SourceCassette}
 			case !errors.As(err, &miss):
-				e.Findings = append(e.Findings, finding("cassette-error", op.ID, err.Error()))
+				e.Findings = append(e.Findings, finding(RuleCassetteUnreadable, op.ID, err.Error()))
 			}
 		}
 	}
@@ -275,7 +268,7 @@ func (s *Sandbox) answer(v *vendor, decl *opAnswers, op *contracts.Operation, r 
 }
 
 // routeMiss answers a request no operation matches, as the vendor would.
-func (s *Sandbox) routeMiss(v *vendor, cr *http.Request, problems []contracts.Problem, e *Entry) *answer {
+func (s *Sandbox) routeMiss(v *vendor, cr *http.Request, problems []contracts.Finding, e *Entry) *answer {
 	e.Findings = append(e.Findings, problems...)
 	status, msg := http.StatusNotFound, "no operation matches"
 	if len(problems) > 0 {
@@ -321,10 +314,10 @@ func contractRequest(r *http.Request, rest string, body []byte) *http.Request {
 
 // withoutSecurity drops the contract's own credential findings: the
 // sandbox checks credentials itself, per tenant.
-func withoutSecurity(ps []contracts.Problem) []contracts.Problem {
+func withoutSecurity(ps []contracts.Finding) []contracts.Finding {
 	out := ps[:0]
 	for _, p := range ps {
-		if p.Rule != contracts.RuleSecurityMissing {
+		if p.ID != contracts.RuleSecurityMissing {
 			out = append(out, p)
 		}
 	}
@@ -420,20 +413,16 @@ func problemBody(p problem, source string, h http.Header) *answer {
 
 // violationAnswer refuses a request that breaks the contract, naming each
 // violation.
-func violationAnswer(ps []contracts.Problem) *answer {
+func violationAnswer(ps []contracts.Finding) *answer {
 	p := problem{Type: "about:blank", Title: "Bad Request", Status: http.StatusBadRequest,
 		Detail: fmt.Sprintf("the request breaks the contract in %d place(s)", len(ps))}
 	for _, pr := range ps {
 		if pr.Level != contracts.LevelError {
 			continue
 		}
-		p.Violations = append(p.Violations, violation{Rule: pr.Rule, Path: pr.Path, Message: pr.Message, Location: pr.Location()})
+		p.Violations = append(p.Violations, violation{Rule: pr.ID, Path: pr.Path, Message: pr.Message, Location: pr.Position.String()})
 	}
 	return problemBody(p, SourceValidation, nil)
-}
-
-func finding(rule, op, msg string) contracts.Problem {
-	return contracts.Problem{Rule: rule, Level: contracts.LevelError, Operation: op, Message: msg}
 }
 
 // hasBody reports whether an answer to method with status carries a body.

@@ -125,7 +125,7 @@ func TestRouting(t *testing.T) {
 			t.Errorf("%s: Allow %q, want %q", tc.reason, got, tc.allow)
 		}
 		e := lastEntry(t, s)
-		if len(e.Findings) == 0 || e.Findings[0].Rule != tc.rule {
+		if len(e.Findings) == 0 || e.Findings[0].ID != tc.rule {
 			t.Errorf("%s: journal findings %v, want rule %s", tc.reason, e.Findings, tc.rule)
 		}
 		if e.Source != SourceRoute || e.Status != tc.status {
@@ -147,8 +147,8 @@ func TestValidation(t *testing.T) {
 			t.Fatal("no findings journaled for an invalid body")
 		}
 		for _, f := range e.Findings {
-			if f.Rule != contracts.RuleRequestBodyInvalid {
-				t.Errorf("finding %s, want %s", f.Rule, contracts.RuleRequestBodyInvalid)
+			if f.ID != contracts.RuleRequestBodyInvalid {
+				t.Errorf("finding %s, want %s", f.ID, contracts.RuleRequestBodyInvalid)
 			}
 		}
 	})

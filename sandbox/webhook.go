@@ -11,13 +11,6 @@ import (
 	"github.com/tetherkit/tether/replay"
 )
 
-// Signature styles for [Signature.Style].
-const (
-	SignHex         = "hex"               // HEADER: PREFIX<hex HMAC-SHA256 of the body>, as GitHub signs
-	SignTimestamped = "timestamped"       // HEADER: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">, as Stripe signs
-	SignStandard    = "standard-webhooks" // webhook-id, webhook-timestamp, webhook-signature, per standardwebhooks.com
-)
-
 // Webhook asks the sandbox to deliver events to a receiver, such as a
 // connector's webhook endpoint. It is plain data: the admin API takes it
 // as JSON.
@@ -37,7 +30,11 @@ type Webhook struct {
 	// Target is the receiver's URL.
 	Target string `json:"target"`
 	// Signature signs each attempt; the zero value sends no signature.
-	Signature Signature `json:"signature,omitempty"`
+	Signature replay.Signature `json:"signature,omitzero"`
+	// SignedAt signs as if at this time, for a receiver that must refuse
+	// an old delivery; zero signs each attempt when it is sent. The
+	// scheme must sign a time.
+	SignedAt time.Time `json:"signed_at,omitzero"`
 	// Duplicates delivers each event this many times in a row (0 and 1
 	// mean once), as a vendor that lost an acknowledgement does.
 	Duplicates int `json:"duplicates,omitempty"`
@@ -68,41 +65,6 @@ type WebhookEvent struct {
 	Body   string      `json:"body"`
 }
 
-// Signature says how deliveries are signed, with HMAC-SHA256: the hex
-// style signs the body alone, as GitHub does; the other two sign a
-// timestamp with it, and send it.
-type Signature struct {
-	Style  string `json:"style,omitempty"`  // SignHex, SignTimestamped or SignStandard
-	Header string `json:"header,omitempty"` // for hex and timestamped: the header to set
-	Prefix string `json:"prefix,omitempty"` // for hex: before the digest, such as "sha256="
-	Secret string `json:"secret,omitempty"` // for standard-webhooks: base64, optionally after "whsec_"
-}
-
-func (sig Signature) signer() (replay.Signer, error) {
-	switch sig.Style {
-	case "":
-		if sig.Secret != "" || sig.Header != "" {
-			return nil, &usageError{"signature: give a style (" + SignHex + ", " + SignTimestamped + " or " + SignStandard + ")"}
-		}
-		return nil, nil
-	case SignHex, SignTimestamped:
-		if sig.Header == "" || sig.Secret == "" {
-			return nil, &usageError{fmt.Sprintf("signature style %s needs a header and a secret", sig.Style)}
-		}
-		if sig.Style == SignHex {
-			return replay.HMACSHA256(sig.Header, sig.Secret, replay.SignaturePrefix(sig.Prefix)), nil
-		}
-		return replay.TimestampedHMAC(sig.Header, sig.Secret), nil
-	case SignStandard:
-		s, err := replay.StandardWebhooks(sig.Secret)
-		if err != nil {
-			return nil, &usageError{"signature: " + err.Error()}
-		}
-		return s, nil
-	}
-	return nil, &usageError{fmt.Sprintf("signature style %q is unknown; use %s, %s or %s", sig.Style, SignHex, SignTimestamped, SignStandard)}
-}
-
 // Deliver sends the webhook's events to its target, journals every attempt
 // and its answer as a [KindDelivery] entry, and returns those entries. A
 // receiver that fails is in the entries, not the error; the error is for a
@@ -113,9 +75,9 @@ func (s *Sandbox) Deliver(ctx context.Context, wh Webhook) ([]Entry, error) {
 		return nil, err
 	}
 	opts := []replay.DeliverOption{}
-	signer, err := wh.Signature.signer()
+	signer, err := wh.Signature.Signer(wh.SignedAt)
 	if err != nil {
-		return nil, err
+		return nil, &usageError{err.Error()}
 	}
 	if signer != nil {
 		opts = append(opts, replay.SignWith(signer))

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tetherkit/tether/replay"
 )
 
 // receiver records what it is sent and answers with the statuses given,
@@ -75,17 +77,17 @@ func TestDeliverySignatures(t *testing.T) {
 	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a shared secret of 32 bytes!!!!!"))
 	tests := []struct {
 		reason string
-		sig    Signature
+		sig    replay.Signature
 		verify func(h http.Header, body []byte) string // "" when valid
 	}{
-		{"plain hex", Signature{Style: SignHex, Header: "X-Hub-Signature-256", Prefix: "sha256=", Secret: "s3cret"}, func(h http.Header, body []byte) string {
+		{"plain hex", replay.Signature{Scheme: replay.SchemeHMAC, Header: "X-Hub-Signature-256", Prefix: "sha256=", Secret: "s3cret"}, func(h http.Header, body []byte) string {
 			want := "sha256=" + hex.EncodeToString(mac([]byte("s3cret"), string(body)))
 			if !hmac.Equal([]byte(h.Get("X-Hub-Signature-256")), []byte(want)) {
 				return "hex signature " + h.Get("X-Hub-Signature-256") + " is not " + want
 			}
 			return ""
 		}},
-		{"timestamped t=,v1=", Signature{Style: SignTimestamped, Header: "Crm-Signature", Secret: "s3cret"}, func(h http.Header, body []byte) string {
+		{"timestamped t=,v1=", replay.Signature{Scheme: replay.SchemeTimestampedHMAC, Header: "Crm-Signature", Secret: "s3cret"}, func(h http.Header, body []byte) string {
 			var ts, v1 string
 			for _, part := range strings.Split(h.Get("Crm-Signature"), ",") {
 				k, v, _ := strings.Cut(part, "=")
@@ -106,7 +108,7 @@ func TestDeliverySignatures(t *testing.T) {
 			}
 			return ""
 		}},
-		{"Standard Webhooks", Signature{Style: SignStandard, Secret: secret}, func(h http.Header, body []byte) string {
+		{"Standard Webhooks", replay.Signature{Scheme: replay.SchemeStandardWebhooks, Secret: secret}, func(h http.Header, body []byte) string {
 			id, ts := h.Get("webhook-id"), h.Get("webhook-timestamp")
 			if id == "" {
 				return "no webhook-id"
@@ -190,7 +192,7 @@ func TestDeliveryDuplicatesReorderRetries(t *testing.T) {
 		s.Reset()
 		rc, target := startReceiver(t, 500, 503)
 		attempts, err := s.Deliver(context.Background(), Webhook{Vendor: "crm", Events: events[:1], Target: target, Retries: 3, Backoff: Duration(time.Millisecond),
-			Signature: Signature{Style: SignStandard, Secret: "whsec_" + base64.StdEncoding.EncodeToString([]byte("k"))}})
+			Signature: replay.Signature{Scheme: replay.SchemeStandardWebhooks, Secret: "whsec_" + base64.StdEncoding.EncodeToString([]byte("k"))}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -67,9 +67,9 @@ func (c *contractFlags) Set(v string) error {
 // cassetteLintReport is what --format json prints. The order of its fields
 // is the order of the keys.
 type cassetteLintReport struct {
-	Findings   []fixtures.Finding `json:"findings"`
-	Counts     cassetteLintCounts `json:"counts"`
-	Unreadable []*fixtures.Error  `json:"unreadable,omitempty"`
+	Findings   []contracts.Finding `json:"findings"`
+	Counts     cassetteLintCounts  `json:"counts"`
+	Unreadable []*contracts.Error  `json:"unreadable,omitempty"`
 }
 
 type cassetteLintCounts struct {
@@ -114,7 +114,7 @@ func runCassetteLint(env *environ, args []string) int {
 	if err != nil {
 		return fail(env, err)
 	}
-	report := cassetteLintReport{Findings: []fixtures.Finding{}}
+	report := cassetteLintReport{Findings: []contracts.Finding{}}
 	for _, f := range files {
 		c, err := fixtures.Load(f)
 		if err != nil {
@@ -157,10 +157,10 @@ func runCassetteLint(env *environ, args []string) int {
 	return exitOK
 }
 
-// cassetteReadError keeps a located *fixtures.Error as it is and names the
+// cassetteReadError keeps a located *contracts.Error as it is and names the
 // file in any other error.
-func cassetteReadError(file string, err error) *fixtures.Error {
-	var fe *fixtures.Error
+func cassetteReadError(file string, err error) *contracts.Error {
+	var fe *contracts.Error
 	if errors.As(err, &fe) {
 		return fe
 	}
@@ -169,7 +169,7 @@ func cassetteReadError(file string, err error) *fixtures.Error {
 	if errors.As(err, &pe) {
 		msg = fmt.Sprintf("cannot read the cassette: %v", pe.Err)
 	}
-	return &fixtures.Error{File: file, Msg: msg, Err: err}
+	return &contracts.Error{File: file, Msg: msg, Err: err}
 }
 
 func printCassetteLint(w io.Writer, r cassetteLintReport) {

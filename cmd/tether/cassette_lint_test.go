@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/tetherkit/tether/fixtures"
+	"github.com/tetherkit/tether/contracts"
 )
 
 const (
@@ -34,8 +35,8 @@ func TestCassetteLint(t *testing.T) {
 			[]string{"--contract", crmContract, "--contract", chatContract, lintCassettes},
 			exitFindings,
 			[]string{
-				lintCassettes + "/two_vendors.yaml:56: interaction 3: error response-body-invalid: ",
-				"(at $, operation getChatUser, " + chatContract + ":46)",
+				lintCassettes + "/two_vendors.yaml:56: error [response-body-invalid] getChatUser at $: interaction 3: ",
+				"(contract " + chatContract + ":46:17)",
 				"8 cassettes, 19 interactions, 11 errors, 0 warnings\n",
 			},
 			"a directory: every cassette in it, each finding on its line, then the summary",
@@ -121,14 +122,15 @@ func TestCassetteLintJSON(t *testing.T) {
 		t.Errorf("counts %+v", counts)
 	}
 	want := map[string]any{
-		"rule": "response-body-invalid", "level": "error", "cassette": lintCassettes + "/response_body_invalid.yaml",
-		"interaction": 0.0, "line": 4.0, "operation": "getDeal", "contract": crmContract, "contract_line": 83.0, "path": "$.stage",
+		"id": "response-body-invalid", "level": "error",
+		"position":  map[string]any{"file": lintCassettes + "/response_body_invalid.yaml", "line": 4.0},
+		"operation": "getDeal", "contract": map[string]any{"file": crmContract, "line": 83.0, "column": 31.0}, "path": "$.stage",
 	}
 	if len(report.Findings) != 1 {
 		t.Fatalf("%d findings, want 1:\n%s", len(report.Findings), out)
 	}
 	for k, v := range want {
-		if got := report.Findings[0][k]; got != v {
+		if got := report.Findings[0][k]; !reflect.DeepEqual(got, v) {
 			t.Errorf("finding %s = %v, want %v", k, got, v)
 		}
 	}
@@ -196,7 +198,7 @@ func TestCassetteLintUnreadableCassette(t *testing.T) {
 
 	_, out, _ = runCLI("cassette", "lint", "--format", "json", "--contract", crmContract, dir)
 	var report struct {
-		Unreadable []fixtures.Error `json:"unreadable"`
+		Unreadable []contracts.Error `json:"unreadable"`
 	}
 	if err := json.Unmarshal([]byte(out), &report); err != nil || len(report.Unreadable) != 1 || report.Unreadable[0].Line != 3 {
 		t.Errorf("json does not list the unreadable cassette with its line (%v):\n%s", err, out)
@@ -218,9 +220,10 @@ func TestCassetteLintDatadogCorpus(t *testing.T) {
 	// fixtures package's TestLintDatadogCorpus.
 	for _, w := range []string{
 		"9 cassettes, 12 interactions, 159 errors, 0 warnings\n",
-		"Monitors__Create_a_monitor_returns_OK_response.yaml:2: interaction 0: error operation-not-found: no operation matches the request: POST /api/v2/roles",
-		"at $.host_list[0].meta.install_method.tool, operation ListHosts, " + contract + ":",
-		"interaction 0: error request-security-missing: ",
+		"Monitors__Create_a_monitor_returns_OK_response.yaml:2: error [operation-not-found]: interaction 0: no operation matches the request: POST /api/v2/roles",
+		"error [response-body-invalid] ListHosts at $.host_list[0].meta.install_method.tool: interaction 0: ",
+		"(contract " + contract + ":",
+		"error [request-security-missing] ",
 	} {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q", w)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/fixtures"
 )
 
@@ -67,7 +68,7 @@ func runCassetteScan(env *environ, args []string) int {
 	}
 	start := time.Now()
 	r := fixtures.DefaultRedactor()
-	findings := []fixtures.Finding{}
+	findings := []contracts.Finding{}
 	var broken []error
 	for _, file := range files {
 		found, err := r.ScanFile(file)
@@ -79,10 +80,10 @@ func runCassetteScan(env *environ, args []string) int {
 	}
 	if *format == "json" {
 		out := struct {
-			Cassettes int                `json:"cassettes"`
-			Secrets   int                `json:"secrets"`
-			Findings  []fixtures.Finding `json:"findings"`
-			Errors    []string           `json:"errors,omitempty"`
+			Cassettes int                 `json:"cassettes"`
+			Secrets   int                 `json:"secrets"`
+			Findings  []contracts.Finding `json:"findings"`
+			Errors    []string            `json:"errors,omitempty"`
 		}{len(files), len(findings), findings, errorStrings(broken)}
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")

@@ -96,7 +96,7 @@ type lintResult struct {
 	Converted  bool                `json:"converted,omitempty"`
 	Operations int                 `json:"operations"`
 	Errors     contracts.Errors    `json:"errors,omitempty"`
-	Warnings   []contracts.Problem `json:"warnings,omitempty"`
+	Warnings   []contracts.Finding `json:"warnings,omitempty"`
 	Seconds    float64             `json:"seconds"`
 	unreadable bool
 }
@@ -131,7 +131,7 @@ func runContractLint(env *environ, args []string) int {
 			r.unreadable = errors.Is(err, iofs.ErrNotExist) || errors.Is(err, iofs.ErrPermission)
 			cannot = cannot || r.unreadable
 		} else {
-			r.Version, r.Converted, r.Operations, r.Warnings = c.Version(), c.Converted(), len(c.Operations()), c.Warnings()
+			r.Version, r.Converted, r.Operations, r.Warnings = c.OpenAPIVersion(), c.Converted(), len(c.Operations()), c.Warnings()
 		}
 		r.Seconds = time.Since(start).Seconds()
 		results = append(results, r)

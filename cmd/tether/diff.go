@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -16,7 +17,8 @@ import (
 	"sync"
 
 	"github.com/tetherkit/tether/contracts"
-	"github.com/tetherkit/tether/harness"
+	"github.com/tetherkit/tether/harness/compat"
+	"github.com/tetherkit/tether/harness/manifest"
 )
 
 const diffHelp = `Usage:
@@ -82,7 +84,7 @@ type diffReport struct {
 	Old     diffInput          `json:"old"`
 	New     diffInput          `json:"new"`
 	Usage   string             `json:"usage,omitempty"` // the connector's directory, with --usage
-	FailOn  contracts.Severity `json:"fail_on"`
+	FailOn  contracts.Level    `json:"fail_on"`
 	Changes []contracts.Change `json:"changes"`
 	Summary diffSummary        `json:"summary"`
 
@@ -131,7 +133,7 @@ func runDiff(env *environ, args []string) int {
 	if !ok {
 		return fail(env, usageError{fmt.Sprintf("--format %q: use text, json, markdown, junit or githubactions", *format)})
 	}
-	threshold, err := contracts.ParseSeverity(*failOn)
+	threshold, err := contracts.ParseLevel(*failOn)
 	if err != nil {
 		return fail(env, usageError{fmt.Sprintf("--fail-on %q: use error, warning or info", *failOn)})
 	}
@@ -151,7 +153,7 @@ func runDiff(env *environ, args []string) int {
 	if *usageDir != "" {
 		// Reading what the connector uses touches other files than the
 		// contracts; it runs while they are compared.
-		wg.Go(func() { usage, usageErr = harness.UsageFor(*usageDir, files[1]) })
+		wg.Go(func() { usage, usageErr = usageFor(*usageDir, files[1]) })
 	}
 	changes, err := contracts.CompareFiles(files[0], files[1])
 	wg.Wait()
@@ -209,7 +211,7 @@ func (r *diffReport) counts(c contracts.Change) bool {
 
 // fails reports whether a change makes the run fail.
 func (r *diffReport) fails(c contracts.Change) bool {
-	return r.counts(c) && c.Severity >= r.FailOn
+	return r.counts(c) && c.Level >= r.FailOn
 }
 
 // listed splits the changes: those that count, printed in full; those
@@ -232,10 +234,10 @@ func (r *diffReport) summarise() {
 	s := diffSummary{Changes: len(r.Changes)}
 	var connector, elsewhere int
 	for _, c := range r.Changes {
-		switch c.Severity {
-		case contracts.SeverityError:
+		switch c.Level {
+		case contracts.LevelError:
 			s.Errors++
-		case contracts.SeverityWarning:
+		case contracts.LevelWarning:
 			s.Warnings++
 		default:
 			s.Infos++
@@ -310,7 +312,7 @@ func diffThousands(n int) string {
 // diffFold is how many changes of one ID were folded.
 type diffFold struct {
 	id       string
-	severity contracts.Severity
+	severity contracts.Level
 	n        int
 }
 
@@ -321,11 +323,11 @@ func foldChanges(changes []contracts.Change) []diffFold {
 	for _, c := range changes {
 		f := by[c.ID]
 		if f == nil {
-			f = &diffFold{id: c.ID, severity: c.Severity}
+			f = &diffFold{id: c.ID, severity: c.Level}
 			by[c.ID] = f
 		}
 		f.n++
-		f.severity = max(f.severity, c.Severity)
+		f.severity = max(f.severity, c.Level)
 	}
 	out := make([]diffFold, 0, len(by))
 	for _, f := range by {
@@ -382,7 +384,7 @@ func writeDiffMarkdown(w io.Writer, r *diffReport) error {
 		fmt.Fprintln(bw, "\n| Severity | ID | Operation | Change | Old | New |")
 		fmt.Fprintln(bw, "|---|---|---|---|---|---|")
 		for _, c := range changes {
-			fmt.Fprintf(bw, "| %s | `%s` | %s | %s | %s | %s |\n", c.Severity, diffMarkdownCell(c.ID), diffMarkdownCell(c.Operation()),
+			fmt.Fprintf(bw, "| %s | `%s` | %s | %s | %s | %s |\n", c.Level, diffMarkdownCell(c.ID), diffMarkdownCell(c.Operation()),
 				diffMarkdownCell(c.Message), diffMarkdownCell(c.Old.String()), diffMarkdownCell(c.New.String()))
 		}
 	}
@@ -500,11 +502,11 @@ func diffGitHubProperty(s string) string {
 }
 
 // diffGitHubCommand names the annotation for a severity.
-func diffGitHubCommand(s contracts.Severity) string {
+func diffGitHubCommand(s contracts.Level) string {
 	switch s {
-	case contracts.SeverityError:
+	case contracts.LevelError:
 		return "error"
-	case contracts.SeverityWarning:
+	case contracts.LevelWarning:
 		return "warning"
 	}
 	return "notice"
@@ -520,7 +522,7 @@ func writeDiffGitHub(w io.Writer, r *diffReport) error {
 		if at == nil {
 			at = c.Old
 		}
-		cmd := diffGitHubCommand(c.Severity)
+		cmd := diffGitHubCommand(c.Level)
 		msg := c.Message
 		if op := c.Operation(); op != "" {
 			msg = op + ": " + msg
@@ -535,8 +537,8 @@ func writeDiffGitHub(w io.Writer, r *diffReport) error {
 			if at.Line > 0 {
 				props = append(props, "line="+strconv.Itoa(at.Line))
 			}
-			if at.Col > 0 {
-				props = append(props, "col="+strconv.Itoa(at.Col))
+			if at.Column > 0 {
+				props = append(props, "col="+strconv.Itoa(at.Column))
 			}
 		}
 		props = append(props, "title="+diffGitHubProperty(c.ID))
@@ -566,4 +568,13 @@ func (e *diffWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
+}
+
+// usageFor reads what the connector in dir uses of the contract in file.
+func usageFor(dir, file string) (*contracts.Usage, error) {
+	c, err := manifest.Load(dir, manifest.ForUpdate(true))
+	if err != nil {
+		return nil, err
+	}
+	return compat.UsageOf(c, filepath.ToSlash(file)), nil
 }

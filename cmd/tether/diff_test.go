@@ -423,8 +423,8 @@ func TestDiffUsage(t *testing.T) {
 	if read == nil {
 		t.Fatalf("no change to $.amount of GET /deals/{dealId}:\n%s", out)
 	}
-	if read.Affects != contracts.AffectsConnector || read.Severity != contracts.SeverityError {
-		t.Errorf("amount of GET /deals/{dealId}: %s, affects %q; want an error that affects the connector", read.Severity, read.Affects)
+	if read.Affects != contracts.AffectsConnector || read.Level != contracts.LevelError {
+		t.Errorf("amount of GET /deals/{dealId}: %s, affects %q; want an error that affects the connector", read.Level, read.Affects)
 	}
 	if r.Usage != dealnotify || r.Summary.Connector == nil || r.Summary.Elsewhere == nil || *r.Summary.Connector+*r.Summary.Elsewhere != len(r.Changes) {
 		t.Errorf("json summary with --usage: %+v; want the connector and elsewhere counts to add up to %d", r.Summary, len(r.Changes))

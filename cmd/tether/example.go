@@ -26,7 +26,7 @@ type exampleMessage struct {
 	Header    map[string][]string `json:"header,omitempty"`
 	Body      json.RawMessage     `json:"body,omitempty"`
 	Source    string              `json:"source"`
-	Warnings  []contracts.Problem `json:"warnings,omitempty"`
+	Warnings  []contracts.Finding `json:"warnings,omitempty"`
 }
 
 func bodyJSON(contentType string, body []byte) json.RawMessage {

@@ -14,7 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/harness"
+	"github.com/tetherkit/tether/harness/container"
+	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/harness/release"
+	"github.com/tetherkit/tether/harness/report"
 	"github.com/tetherkit/tether/internal/atomicfile"
 )
 
@@ -139,14 +144,14 @@ func (rf *runFlags) options() ([]harness.Option, error) {
 	case "process":
 		opts = append(opts, harness.Drive(harness.Process()))
 	case "container":
-		opts = append(opts, harness.Drive(harness.Container()))
+		opts = append(opts, harness.Drive(container.Target()))
 	default:
 		return nil, usageError{fmt.Sprintf("--target %q: use process or container", rf.target)}
 	}
 	switch rf.sandbox {
 	case "inproc":
 	case "container":
-		opts = append(opts, harness.InContainerSandbox())
+		opts = append(opts, harness.WithSandboxes(container.Sandboxes()))
 	default:
 		return nil, usageError{fmt.Sprintf("--sandbox %q: use inproc or container", rf.sandbox)}
 	}
@@ -240,11 +245,11 @@ func parseRun(env *environ, name, help string, args []string, own func(fl *flag.
 // directory releases that the compatibility window of the connector in
 // dir names, newest first.
 func releaseBaselines(dir, releases string) ([]harness.Option, error) {
-	m, err := harness.LoadManifest(dir)
+	m, err := manifest.Read(dir)
 	if err != nil {
 		return nil, err
 	}
-	paths, err := harness.ReleasesIn(releases, m)
+	paths, err := release.ReleasesIn(releases, m)
 	if err != nil {
 		return nil, fmt.Errorf("--releases: %w", err)
 	}
@@ -268,7 +273,7 @@ func runTest(env *environ, args []string) int {
 	var only []string
 	for _, s := range suites {
 		switch {
-		case s == harness.SuiteCompatibility:
+		case s == report.SuiteCompatibility:
 			// It runs whenever a baseline is given; alone, without one,
 			// it would check nothing and pass.
 			if !slices.ContainsFunc(args, func(a string) bool {
@@ -278,7 +283,7 @@ func runTest(env *environ, args []string) int {
 				return fail(env, usageError{"--suite compatibility needs --baseline or --releases: the releases to compare with"})
 			}
 		case !slices.Contains(harness.AllSuites, s):
-			return fail(env, usageError{fmt.Sprintf("--suite %q: use %s or %s", s, strings.Join(harness.AllSuites, ", "), harness.SuiteCompatibility)})
+			return fail(env, usageError{fmt.Sprintf("--suite %q: use %s or %s", s, strings.Join(harness.AllSuites, ", "), report.SuiteCompatibility)})
 		default:
 			only = append(only, s)
 		}
@@ -291,9 +296,8 @@ func runTest(env *environ, args []string) int {
 	if rep == nil {
 		return code
 	}
-	harness.DefaultPolicy().Apply(rep, time.Now())
 	printSummary(env, rep)
-	if rep.Summary.Status == harness.StatusFail {
+	if rep.Summary.Status == report.StatusFail {
 		return exitFindings
 	}
 	return exitOK
@@ -315,18 +319,17 @@ func runGate(env *environ, args []string) int {
 	if *out == "" {
 		*out = filepath.Join(dir, "report")
 	}
-	rep, code := execute(env, dir, false, append(opts, progress(env)))
+	rep, code := execute(env, dir, false, append(opts, progress(env), harness.WithPolicy(policy)))
 	if rep == nil {
 		return code
 	}
-	policy.Apply(rep, time.Now())
 	written, err := writeReports(rep, *out)
 	if err != nil {
 		return fail(env, err)
 	}
 	printSummary(env, rep)
 	fmt.Fprintf(env.stdout, "wrote %s\n", strings.Join(written, ", "))
-	if rep.Summary.Status == harness.StatusFail {
+	if rep.Summary.Status == report.StatusFail {
 		fmt.Fprintln(env.stdout, "gate: FAIL")
 		return exitFindings
 	}
@@ -335,11 +338,11 @@ func runGate(env *environ, args []string) int {
 }
 
 // loadPolicy reads --policy; none given is the default policy.
-func loadPolicy(path string) (*harness.Policy, error) {
+func loadPolicy(path string) (*report.Policy, error) {
 	if path == "" {
-		return harness.DefaultPolicy(), nil
+		return report.DefaultPolicy(), nil
 	}
-	return harness.LoadPolicy(path)
+	return report.LoadPolicy(path)
 }
 
 // parseOne parses flags around the one argument a command takes, in any
@@ -370,11 +373,17 @@ func parseOne(fl *flag.FlagSet, args []string, what, missing string) (string, er
 
 // execute loads and runs the connector, printing what it does; a nil
 // report comes with the exit code to end with.
-func execute(env *environ, dir string, update bool, opts []harness.Option) (*harness.Report, int) {
-	c, err := harness.Load(dir, update)
+func execute(env *environ, dir string, update bool, opts []harness.Option) (*report.Report, int) {
+	c, err := manifest.Load(dir, manifest.ForUpdate(update))
 	if err != nil {
 		return nil, fail(env, err)
 	}
+	return runSuites(env, c, opts)
+}
+
+// runSuites runs the suites over the loaded connector c, printing what it does;
+// a nil report comes with the exit code to end with.
+func runSuites(env *environ, c *manifest.Connector, opts []harness.Option) (*report.Report, int) {
 	fmt.Fprintf(env.stderr, "tether: %s %s, %d scenario(s)\n", c.Manifest.Name, c.Manifest.Version, len(c.Scenarios))
 	ctx, cancel := interruptible(env)
 	defer cancel()
@@ -385,9 +394,9 @@ func execute(env *environ, dir string, update bool, opts []harness.Option) (*har
 	return rep, exitOK
 }
 
-func printSummary(env *environ, r *harness.Report) {
+func printSummary(env *environ, r *report.Report) {
 	for _, f := range r.Findings {
-		if f.Level == harness.LevelInfo {
+		if f.Level == contracts.LevelInfo {
 			continue
 		}
 		where := f.Suite
@@ -401,7 +410,7 @@ func printSummary(env *environ, r *harness.Report) {
 		if f.Waived != "" {
 			waived = " [waived: " + f.Waived + "]"
 		}
-		fmt.Fprintf(env.stdout, "%s %s: %s %s: %s%s\n", f.Level, where, f.ID, f.Location, f.Message, waived)
+		fmt.Fprintf(env.stdout, "%s %s: %s %s: %s%s\n", f.Level, where, f.ID, f.Position, f.Message, waived)
 	}
 	for _, s := range r.Suites {
 		fmt.Fprintf(env.stdout, "%-9s %-4s %3d checks, %d failed, %d errors, %d warnings, %s\n", s.Name, s.Status, s.Checks, s.Failed, s.Errors, s.Warnings,
@@ -412,7 +421,7 @@ func printSummary(env *environ, r *harness.Report) {
 }
 
 // writeReports writes every rendering of r into dir, each atomically.
-func writeReports(r *harness.Report, dir string) ([]string, error) {
+func writeReports(r *report.Report, dir string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}

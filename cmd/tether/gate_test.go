@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tetherkit/tether/harness/report"
 	"github.com/tetherkit/tether/internal/dockertest"
 )
 
@@ -78,7 +79,7 @@ func gateWritesEveryFormat(t *testing.T, dir string) {
 		} `json:"summary"`
 	}
 	data, err := os.ReadFile(filepath.Join(out, "report.json"))
-	if err != nil || json.Unmarshal(data, &rep) != nil || rep.Version != 1 || rep.Summary.Status != "pass" || rep.Summary.Checks == 0 {
+	if err != nil || json.Unmarshal(data, &rep) != nil || rep.Version != report.Version || rep.Summary.Status != "pass" || rep.Summary.Checks == 0 {
 		t.Errorf("report.json: %+v, %v", rep, err)
 	}
 	var junit struct {

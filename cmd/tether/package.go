@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/tetherkit/tether/harness"
+	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/harness/release"
+	"github.com/tetherkit/tether/harness/report"
 )
 
 const packageHelp = `Usage:
@@ -97,34 +100,34 @@ func runPackage(env *environ, args []string) int {
 	if err != nil {
 		return fail(env, err)
 	}
-	var rep *harness.Report
+	c, err := manifest.Load(dir)
+	if err != nil {
+		return fail(env, err)
+	}
+	var rep *report.Report
 	if *reportFile == "" {
-		if rep, code = execute(env, dir, false, append(opts, progress(env))); rep == nil {
+		if rep, code = runSuites(env, c, append(opts, progress(env), harness.WithPolicy(policy))); rep == nil {
 			return code
 		}
 	} else {
-		var err error
-		if rep, err = readReport(*reportFile); err != nil {
+		read, err := readReport(*reportFile)
+		if err != nil {
 			return fail(env, err)
 		}
+		rep = report.Gate(read, policy, time.Now())
 	}
-	policy.Apply(rep, time.Now())
-	if rep.Summary.Status != harness.StatusPass {
+	if rep.Summary.Status != report.StatusPass {
 		printFailing(env, rep, policy)
 		fmt.Fprintf(env.stdout, "package: FAIL: %s %s does not pass its gate; nothing written\n", rep.Connector.Name, rep.Connector.Version)
 		return exitFindings
 	}
-	c, err := harness.Load(dir, false)
-	if err != nil {
-		return fail(env, err)
-	}
 	if *out == "" {
-		*out = harness.BundleName(c.Manifest)
+		*out = release.BundleName(c.Manifest)
 	}
 	if st, err := os.Stat(filepath.Dir(*out)); err != nil || !st.IsDir() {
 		return fail(env, fmt.Errorf("--out %s: its directory does not exist", *out))
 	}
-	if err := harness.PackageRelease(c, rep, *out); err != nil {
+	if err := release.PackageRelease(c, rep, *out); err != nil {
 		fmt.Fprintf(env.stdout, "package: refused: %v\n", err)
 		return exitFindings
 	}
@@ -138,25 +141,25 @@ func runPackage(env *environ, args []string) int {
 
 // readReport reads back the report.json a gate wrote. Its timings are
 // not in that form, and stay zero.
-func readReport(path string) (*harness.Report, error) {
+func readReport(path string) (*report.Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read report: %w", err)
 	}
-	var rep harness.Report
+	var rep report.Report
 	if err := json.Unmarshal(data, &rep); err != nil {
 		return nil, fmt.Errorf("read report %s: %w", path, err)
 	}
-	if rep.Version != harness.ReportVersion {
-		return nil, fmt.Errorf("read report %s: its version is %d; this tether reads version %d", path, rep.Version, harness.ReportVersion)
+	if rep.Version != report.Version {
+		return nil, fmt.Errorf("read report %s: its version is %d; this tether reads version %d", path, rep.Version, report.Version)
 	}
 	return &rep, nil
 }
 
 // printFailing prints the findings that fail rep under policy.
-func printFailing(env *environ, rep *harness.Report, policy *harness.Policy) {
+func printFailing(env *environ, rep *report.Report, policy *report.Policy) {
 	for _, f := range rep.Findings {
-		if f.Waived == "" && slices.Contains(policy.FailOn, f.Level) {
+		if f.Waived == "" && slices.Contains(policy.FailOn, f.Level.String()) {
 			fmt.Fprintln(env.stdout, f)
 		}
 	}

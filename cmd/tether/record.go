@@ -136,12 +136,12 @@ func runRecord(env *environ, args []string) int {
 			if f.Level == contracts.LevelError {
 				errorsFound++
 			}
-			fmt.Fprintf(env.stderr, "     %s %s: %s", f.Level, f.Rule, f.Message)
+			fmt.Fprintf(env.stderr, "     %s %s: %s", f.Level, f.ID, f.Message)
 			if f.Path != "" {
 				fmt.Fprintf(env.stderr, " (at %s)", f.Path)
 			}
-			if f.Contract != "" {
-				fmt.Fprintf(env.stderr, " [%s:%d %s]", f.Contract, f.ContractLine, f.Operation)
+			if f.Contract.Known() {
+				fmt.Fprintf(env.stderr, " [%s %s]", f.Contract, f.Operation)
 			}
 			fmt.Fprintln(env.stderr)
 		}

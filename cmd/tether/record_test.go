@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/fixtures"
 	"github.com/tetherkit/tether/internal/atomicfile"
 )
@@ -207,10 +208,10 @@ func TestRecordRedactsValidatesAndReplays(t *testing.T) {
 	}
 	code, stdout, _ := runCLI("cassette", "scan", "--format", "json", planted)
 	var report struct {
-		Findings []fixtures.Finding `json:"findings"`
+		Findings []contracts.Finding `json:"findings"`
 	}
 	json.Unmarshal([]byte(stdout), &report)
-	if code != exitFindings || len(report.Findings) != 1 || report.Findings[0].Rule != fixtures.RuleStripeKey || report.Findings[0].Interaction != 0 {
+	if code != exitFindings || len(report.Findings) != 1 || report.Findings[0].ID != fixtures.RuleStripeKey || !strings.HasPrefix(report.Findings[0].Message, "interaction 0:") {
 		t.Errorf("scan of a planted key: exit %d, findings %+v; want exit 1 and one stripe-key finding in interaction 0", code, report.Findings)
 	}
 

@@ -278,7 +278,7 @@ func callLine(e sandbox.Entry) string {
 		s += " fault=" + strconv.Quote(e.Fault)
 	}
 	for _, f := range e.Findings {
-		s += "\n    " + f.Rule + ": " + f.Message
+		s += "\n    " + f.ID + ": " + f.Message
 	}
 	return s
 }

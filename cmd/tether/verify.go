@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/tetherkit/tether/harness"
+	"github.com/tetherkit/tether/harness/release"
 )
 
 const verifyHelp = `Usage:
@@ -64,13 +64,13 @@ func runVerify(env *environ, args []string) int {
 		return fail(env, err)
 	}
 	start := time.Now()
-	v, err := harness.VerifyBundle(path, policy, time.Now())
+	v, err := release.VerifyBundle(path, policy, time.Now())
 	if err != nil {
 		return fail(env, err)
 	}
 	took := time.Since(start)
 	for _, p := range v.Problems {
-		fmt.Fprintf(env.stdout, "%s %s: %s: %s\n", p.Level, p.ID, p.Location, p.Message)
+		fmt.Fprintf(env.stdout, "%s %s: %s: %s\n", p.Level, p.ID, p.Position, p.Message)
 		if p.Hint != "" {
 			fmt.Fprintf(env.stdout, "  hint: %s\n", p.Hint)
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tetherkit/tether/harness"
+	"github.com/tetherkit/tether/harness/release"
 )
 
 // A bundle package wrote verifies; one with a changed byte fails naming
@@ -56,7 +56,7 @@ func TestVerify(t *testing.T) {
 // by edit, and returns its path.
 func rewriteBundle(t *testing.T, src string, edit func(files map[string][]byte)) string {
 	t.Helper()
-	b, err := harness.ReadBundle(src)
+	b, err := release.ReadBundle(src)
 	if err != nil {
 		t.Fatal(err)
 	}

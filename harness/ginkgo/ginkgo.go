@@ -42,6 +42,7 @@ import (
 	g "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/harness"
 )
 
@@ -147,11 +148,11 @@ func check(ctx context.Context, s *harness.Session, pc harness.PlannedCheck) {
 		// findings when the spec fails or under -v, as go test shows
 		// t.Logf, and errors in the failure message alone.
 		show := g.ReportEntryVisibilityFailureOrVerbose
-		if f.Level == harness.LevelError {
+		if f.Level == contracts.LevelError {
 			errs = append(errs, f.String())
 			show = g.ReportEntryVisibilityNever
 		}
-		g.AddReportEntry(f.Level+" "+f.ID, f, show)
+		g.AddReportEntry(f.Level.String()+" "+f.ID, f, show)
 	}
 	if len(errs) == 0 {
 		return

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tetherkit/tether/replay"
 	"github.com/tetherkit/tether/sandbox"
 )
 
@@ -99,7 +100,7 @@ func Drive(ctx context.Context, c *sandbox.Client, inside string) []string {
 	defer cancel()
 	attempts, err := c.Deliver(dctx, sandbox.Webhook{
 		Vendor: "crm", Event: "deal.updated", Target: inside + "/crm/v2/ping",
-		Signature: sandbox.Signature{Style: sandbox.SignTimestamped, Header: "Crm-Signature", Secret: "whsec-check"},
+		Signature: replay.Signature{Scheme: replay.SchemeTimestampedHMAC, Header: "Crm-Signature", Secret: "whsec-check"},
 		Retries:   2, Backoff: sandbox.Duration(10 * time.Millisecond),
 	})
 	if err != nil {

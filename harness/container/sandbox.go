@@ -1,0 +1,102 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tetherkit/tether/harness"
+	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/sandbox"
+	"github.com/tetherkit/tether/sandbox/container"
+)
+
+// Sandboxes plays the vendors of each scenario run with a sandbox in a
+// container (the tether binary in a FROM scratch image, with the
+// scenario's contracts and cassettes) instead of one in this process: the
+// same sandbox, reached through a published port and its admin API, as a
+// CI system that keeps the sandbox apart from the connector runs it. The
+// binary is compiled once per run, in the run's work directory. It needs a
+// Docker engine.
+func Sandboxes() harness.Sandboxes { return &sandboxes{} }
+
+type sandboxes struct{ bin string }
+
+func (*sandboxes) Name() string { return "container" }
+
+// Prepare checks for a Docker engine and compiles the sandbox.
+func (s *sandboxes) Prepare(ctx context.Context, _ *manifest.Connector, work string) error {
+	if err := container.DockerAvailable(ctx); err != nil {
+		return fmt.Errorf("the container sandbox needs a Docker engine: %w", err)
+	}
+	bin := filepath.Join(work, "sandbox-bin", "tether")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return err
+	}
+	if err := container.Compile(ctx, container.SandboxMain, "", bin); err != nil {
+		return fmt.Errorf("compile the sandbox for its image: %w", err)
+	}
+	s.bin = bin
+	return nil
+}
+
+func (s *sandboxes) Start(ctx context.Context, c *manifest.Connector, spec harness.SandboxSpec) (harness.VendorSandbox, error) {
+	if s.bin == "" {
+		return nil, fmt.Errorf("start the container sandbox: Prepare was not called")
+	}
+	cs := container.SandboxSpec{Seed: spec.Seed, Binary: s.bin}
+	for _, name := range spec.Vendors {
+		v := container.Vendor{Name: name, Contract: c.Path(c.Manifest.Vendors[name].Contract)}
+		for _, cas := range spec.Cassettes[name] {
+			v.Cassettes = append(v.Cassettes, cas.File)
+		}
+		cs.Vendors = append(cs.Vendors, v)
+	}
+	for _, name := range slices.Sorted(maps.Keys(spec.Tokens)) {
+		cs.Tenants = append(cs.Tenants, fmt.Sprintf("%s=bearer:%s;%s", spec.Tenant, spec.Tokens[name], strings.Join(spec.Scopes, ",")))
+	}
+	sb, err := container.StartSandbox(ctx, cs, container.WithHostGateway(), container.WithStartupTimeout(2*time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	return containerSandbox{sb}, nil
+}
+
+type containerSandbox struct{ sb *container.Sandbox }
+
+func (s containerSandbox) VendorURL(ctx context.Context, name string) (string, error) {
+	return s.sb.Client.VendorURL(ctx, name)
+}
+func (s containerSandbox) SetFaults(ctx context.Context, p *sandbox.FaultPlan) error {
+	return s.sb.Client.SetFaults(ctx, p)
+}
+func (s containerSandbox) Deliver(ctx context.Context, wh sandbox.Webhook) ([]sandbox.Entry, error) {
+	return s.sb.Client.Deliver(ctx, wh)
+}
+func (s containerSandbox) Calls(ctx context.Context) ([]sandbox.Entry, error) {
+	page, err := s.sb.Client.Journal(ctx, sandbox.JournalFilter{Kind: sandbox.KindCall})
+	if err != nil {
+		return nil, err
+	}
+	return page.Entries, nil
+}
+func (s containerSandbox) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.sb.Terminate(ctx)
+}
+func (s containerSandbox) Reach(u string) string { return toHostGateway(u) }
+
+// toHostGateway rewrites a URL on this host's loopback to the name a
+// container reaches the host by.
+func toHostGateway(u string) string {
+	for _, h := range []string{"//127.0.0.1:", "//localhost:", "//0.0.0.0:"} {
+		u = strings.Replace(u, h, "//"+container.HostGateway+":", 1)
+	}
+	return u
+}

@@ -1,0 +1,75 @@
+package manifest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// copyDir copies the example connector to a temporary directory, for a
+// test to break.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// Mistakes in a connector's files are errors naming the file and line.
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, file, old, new string
+		want                 string // file:line and words of the message
+	}{
+		{"unknown manifest field", "connector.yaml", "summary:", "summry:", "connector.yaml:4: unknown field summry"},
+		{"manifest version", "connector.yaml", "version: 1.0.0", "version: one", `connector.yaml:3: version "one" is not a semantic version`},
+		{"missing contract", "connector.yaml", "contracts/chat.openapi.yaml", "contracts/chat.yaml", "connector.yaml:8: vendors.chat.contract: contracts/chat.yaml does not exist"},
+		{"unknown signature scheme", "connector.yaml", "scheme: hmac-sha256", "scheme: md5", `connector.yaml:11: signature scheme "md5"`},
+		{"webhook path", "connector.yaml", "webhook: /events", "webhook: events", `connector.yaml:15: run.webhook "events"`},
+		{"scenario names a missing events file", "scenarios/won.yaml", "events/deal-won.yaml", "events/deal-lost.yaml", "won.yaml:5: events: events/deal-lost.yaml does not exist"},
+		{"scenario names a missing cassette", "scenarios/won.yaml", "cassettes/chat-post-message.yaml", "cassettes/chat.yaml", "won.yaml:12: cassettes.chat: cassettes/chat.yaml does not exist"},
+		{"cassettes of an unknown vendor", "scenarios/won.yaml", "  chat: [", "  slack: [", `won.yaml:12: cassettes: "slack" is not a vendor`},
+		{"config fails the schema", "scenarios/won.yaml", "channel: C0DEALS001", "channel: general", "won.yaml:7: config fails config.schema.json"},
+		{"unknown outcome", "scenarios/won.yaml", "outcome: handled", "outcome: done", `won.yaml:14: expect.outcome "done"`},
+		{"missing golden file", "scenarios/won.yaml", "golden/won.json", "golden/gone.json", "won.yaml:15: expect: golden/gone.json does not exist"},
+		{"bad fault", "scenarios/chat-unavailable.yaml", "status: 503", "status: 99", "chat-unavailable.yaml:10:5: fault 1"},
+		{"scenario YAML syntax", "scenarios/won.yaml", "expect:\n", "expect: [\n", "won.yaml:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyDir(t, dealnotifyDir)
+			path := filepath.Join(dir, tc.file)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(data), tc.old) {
+				t.Fatalf("%s no longer holds %q; update the test", tc.file, tc.old)
+			}
+			if err := os.WriteFile(path, []byte(strings.Replace(string(data), tc.old, tc.new, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err = Load(dir)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Load: %v\nwant an error containing %q", err, tc.want)
+			}
+		})
+	}
+}

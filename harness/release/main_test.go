@@ -1,0 +1,21 @@
+package release
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// dealnotifyDir is the example connector the tests package.
+var dealnotifyDir = filepath.Join("..", "..", "connectors", "dealnotify")
+
+// copyDir copies a connector to a temporary directory, for a test to
+// change.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}

@@ -1,0 +1,179 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/tetherkit/tether/contracts"
+)
+
+var suiteRank = map[string]int{SuiteContract: 0, SuiteNegative: 1, SuiteReplay: 2, SuiteCompatibility: 3}
+
+// Gate applies the policy p to the report r as of the day today, and
+// returns the gated report; r itself is not modified. It puts the findings
+// and checks in their fixed order and drops repeated findings, reports each
+// expired waiver as an error finding, marks the findings the live waivers
+// excuse, ties each finding to its check, and fills every summary, the
+// status of each check, suite and scenario, and the compatibility matrix.
+// The status is fail when a finding of a level in p's fail-on list is not
+// waived. A nil p is [DefaultPolicy].
+//
+// The same report, policy and day always give the same result, so a
+// marketplace can gate a stored report again and get what the author got.
+func Gate(r *Report, p *Policy, today time.Time) *Report {
+	if p == nil {
+		p = DefaultPolicy()
+	}
+	g := *r
+	g.Findings = slices.Clone(r.Findings)
+	g.Checks = slices.Clone(r.Checks)
+	g.Scenarios = slices.Clone(r.Scenarios)
+	g.Releases = slices.Clone(r.Releases)
+	if g.Findings == nil {
+		g.Findings = []Finding{}
+	}
+	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	var live []*Waiver
+	for i := range p.Waivers {
+		w := &p.Waivers[i]
+		if today.After(w.expires) {
+			f := newFinding(RuleWaiverExpired, contracts.Position{File: p.File, Line: w.line},
+				fmt.Sprintf("the waiver of %s expired on %s (%s)", w.ID, w.Expires, w.Reason))
+			f.Check = "policy"
+			g.Findings = append(g.Findings, f)
+			continue
+		}
+		live = append(live, w)
+	}
+	for i := range g.Findings {
+		g.Findings[i].Waived = ""
+	}
+	g.finish(func(f Finding) (string, bool) {
+		for _, w := range live {
+			if w.matches(f) {
+				return w.Reason + " (until " + w.Expires + ")", true
+			}
+		}
+		return "", false
+	})
+	failing := false
+	for _, f := range g.Findings {
+		if f.Waived == "" && slices.Contains(p.levels, f.Level) {
+			failing = true
+		}
+	}
+	g.Summary.Status = StatusPass
+	if failing {
+		g.Summary.Status = StatusFail
+	}
+	return &g
+}
+
+// finish sorts the findings and checks into their fixed order, ties each
+// finding to its check, applies the waivers and fills the summaries.
+func (r *Report) finish(waive func(f Finding) (string, bool)) {
+	sort.SliceStable(r.Findings, func(i, j int) bool {
+		a, b := r.Findings[i], r.Findings[j]
+		if suiteRank[a.Suite] != suiteRank[b.Suite] {
+			return suiteRank[a.Suite] < suiteRank[b.Suite]
+		}
+		if a.Scenario != b.Scenario {
+			return a.Scenario < b.Scenario
+		}
+		if a.Check != b.Check {
+			return a.Check < b.Check
+		}
+		if a.Level != b.Level {
+			return a.Level > b.Level
+		}
+		return a.ID+a.Position.String()+a.Message < b.ID+b.Position.String()+b.Message
+	})
+	r.Findings = slices.CompactFunc(r.Findings, func(a, b Finding) bool { return a == b })
+	sort.SliceStable(r.Checks, func(i, j int) bool {
+		a, b := r.Checks[i], r.Checks[j]
+		if suiteRank[a.Suite] != suiteRank[b.Suite] {
+			return suiteRank[a.Suite] < suiteRank[b.Suite]
+		}
+		if a.Scenario != b.Scenario {
+			return a.Scenario < b.Scenario
+		}
+		return a.Name < b.Name
+	})
+	index := map[[3]string]int{}
+	for i := range r.Checks {
+		c := &r.Checks[i]
+		c.Findings, c.Status = nil, StatusPass
+		index[[3]string{c.Suite, c.Scenario, c.Name}] = i
+	}
+	r.Summary = Summary{}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if reason, ok := waive(*f); ok {
+			f.Waived = reason
+		}
+		k, ok := index[[3]string{f.Suite, f.Scenario, f.Check}]
+		if !ok {
+			r.Checks = append(r.Checks, Check{Suite: f.Suite, Scenario: f.Scenario, Name: f.Check, Status: StatusPass})
+			k = len(r.Checks) - 1
+			index[[3]string{f.Suite, f.Scenario, f.Check}] = k
+		}
+		c := &r.Checks[k]
+		c.Findings = append(c.Findings, i)
+		switch {
+		case f.Waived != "":
+			r.Summary.Waived++
+		case f.Level == contracts.LevelError:
+			r.Summary.Errors++
+			c.Status = StatusFail
+		case f.Level == contracts.LevelWarning:
+			r.Summary.Warnings++
+		default:
+			r.Summary.Infos++
+		}
+	}
+	r.Suites = nil
+	for _, s := range r.Run.Suites {
+		sr := SuiteReport{Name: s, Status: StatusPass}
+		for _, c := range r.Checks {
+			if c.Suite != s {
+				continue
+			}
+			sr.Checks++
+			if c.Status == StatusFail {
+				sr.Failed++
+				sr.Status = StatusFail
+			}
+		}
+		for _, f := range r.Findings {
+			if f.Suite == s && f.Waived == "" {
+				switch f.Level {
+				case contracts.LevelError:
+					sr.Errors++
+				case contracts.LevelWarning:
+					sr.Warnings++
+				}
+			}
+		}
+		r.Suites = append(r.Suites, sr)
+	}
+	r.Summary.Checks = len(r.Checks)
+	for _, c := range r.Checks {
+		if c.Status == StatusFail {
+			r.Summary.Failed++
+		}
+	}
+	for i := range r.Scenarios {
+		s := &r.Scenarios[i]
+		s.Status = StatusPass
+		for _, c := range r.Checks {
+			if c.Scenario == s.Name && c.Status == StatusFail {
+				s.Status = StatusFail
+			}
+		}
+	}
+	for i := range r.Releases {
+		r.Releases[i].fill(r.Checks)
+	}
+}

@@ -1,0 +1,42 @@
+package sandbox
+
+import "github.com/tetherkit/tether/contracts"
+
+// Rules of the findings the sandbox journals beside the contract's own.
+const (
+	RuleVendorUnknown      = "vendor-unknown" // the first path segment names no vendor
+	RuleBodyTooLarge       = "request-body-too-large"
+	RulePreferUnknown      = "prefer-status-undeclared" // Prefer: code=N names an undeclared status
+	RuleCassetteInformal   = "cassette-status-informational"
+	RuleCassetteUnreadable = "cassette-error"
+)
+
+// Rules lists the rules of the findings the sandbox journals itself; the
+// contract's own are [contracts.Rules].
+func Rules() []contracts.Rule {
+	return []contracts.Rule{
+		{ID: RuleVendorUnknown, Level: contracts.LevelError, Summary: "the first path segment names no vendor of the sandbox",
+			Hint: "call the vendor's base URL as the sandbox printed it: http://HOST:PORT/<vendor><base path>"},
+		{ID: RuleBodyTooLarge, Level: contracts.LevelError, Summary: "the request body is larger than the sandbox reads",
+			Hint: "send a smaller body; a vendor would refuse it too"},
+		{ID: RulePreferUnknown, Level: contracts.LevelError, Summary: "Prefer: code=N names a status the operation does not declare",
+			Hint: "ask only for statuses the contract declares"},
+		{ID: RuleCassetteInformal, Level: contracts.LevelError, Summary: "a recorded answer has an informational (1xx) status, which cannot be replayed",
+			Hint: "record the exchange again, or remove the interaction"},
+		{ID: RuleCassetteUnreadable, Level: contracts.LevelError, Summary: "a recorded answer could not be replayed",
+			Hint: "check the cassette with tether cassette lint"},
+	}
+}
+
+// finding is a finding of one of the sandbox's own rules about operation
+// op, with msg as its message.
+func finding(id, op, msg string) contracts.Finding {
+	for _, r := range Rules() {
+		if r.ID == id {
+			f := r.New("")
+			f.Operation, f.Message = op, msg
+			return f
+		}
+	}
+	panic("sandbox: rule " + id + " is missing from rules.go")
+}
