@@ -291,7 +291,7 @@ func run(name string, setup Setup, args []string, stderr io.Writer) int {
 	if *listen != "" {
 		rc.Listen = *listen
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("connector", name))
+	logger := mainLogger(name, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Serve(ctx, rc, setup, logger, nil); err != nil {
@@ -299,4 +299,11 @@ func run(name string, setup Setup, args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// mainLogger is [Main]'s logger: JSON lines on w, each naming the
+// connector. The webhook handler names it on its lines too; With on a
+// CorrelatingHandler keeps the key to one.
+func mainLogger(name string, w io.Writer) *slog.Logger {
+	return slog.New(CorrelatingHandler(slog.NewJSONHandler(w, nil))).With(slog.String("connector", name))
 }
