@@ -26,9 +26,9 @@ func errorClasses() []string {
 //	tether_connector_deliveries_total{outcome}     counter: handled, failed, duplicate
 //	tether_connector_retries_total                 counter
 //	tether_connector_dead_letters_total            counter
-//	tether_connector_errors_total{class}           counter, by class as in [MetricsRow]
-//	tether_connector_delivery_duration_seconds     histogram of [MetricsRow].Latency
-//	tether_connector_webhook_lag_seconds           histogram of [MetricsRow].Lag
+//	tether_connector_errors_total{class}           counter, by class as in MetricsRow.Errors
+//	tether_connector_delivery_duration_seconds     histogram of MetricsRow.Latency
+//	tether_connector_webhook_lag_seconds           histogram of MetricsRow.Lag
 //
 // The success rate is handled over handled plus failed. Histogram buckets
 // run from 5ms to an hour; a negative lag (the sender's clock ahead) falls

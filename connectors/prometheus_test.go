@@ -295,3 +295,41 @@ func getJSON(t *testing.T, u string, v any) {
 		t.Fatalf("GET %s: %v", u, err)
 	}
 }
+
+// TestWritePrometheusBuckets: a bucket holds what equals its bound, what
+// passes the last bound is only in +Inf, and a negative lag is in the first.
+func TestWritePrometheusBuckets(t *testing.T) {
+	var m Metrics
+	for _, d := range []time.Duration{5 * time.Millisecond, 5*time.Millisecond + 1, 2 * time.Hour} {
+		m.outcome("c", "t", true, "", 1, d)
+	}
+	m.lag("c", "t", -time.Second)
+	var b strings.Builder
+	if err := m.WritePrometheus(&b); err != nil {
+		t.Fatal(err)
+	}
+	fams := parseExposition(t, []byte(b.String()))
+	cumulative := func(name string) map[float64]uint64 {
+		out := map[float64]uint64{}
+		for _, bk := range family(t, fams, name, dto.MetricType_HISTOGRAM).GetMetric()[0].GetHistogram().GetBucket() {
+			out[bk.GetUpperBound()] = bk.GetCumulativeCount()
+		}
+		return out
+	}
+	lat, lag := cumulative("tether_connector_delivery_duration_seconds"), cumulative("tether_connector_webhook_lag_seconds")
+	for _, c := range []struct {
+		reason string
+		got    uint64
+		want   uint64
+	}{
+		{"5ms is in the bucket le=0.005", lat[0.005], 1},
+		{"5ms and a nanosecond is in the next", lat[0.01], 2},
+		{"two hours are past the last bound", lat[3600], 2},
+		{"+Inf holds every duration", lat[math.Inf(1)], 3},
+		{"a negative lag is in the first bucket", lag[0.005], 1},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %d, want %d", c.reason, c.got, c.want)
+		}
+	}
+}

@@ -35,8 +35,8 @@ const StaleAfter = time.Minute
 // holds locked (a write locks its own until it is done; the kernel drops
 // the lock of a killed process) and that has not changed for [StaleAfter].
 // A write under way, in this process or another, is never disturbed. Where
-// the system has no file locks (other than Linux, macOS and the BSDs)
-// leftovers stay.
+// the system (other than Linux, macOS and the BSDs) or the file system has
+// no file locks, leftovers stay.
 func Write(path string, perm fs.FileMode, fill func(w io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -71,9 +71,10 @@ func Write(path string, perm fs.FileMode, fill func(w io.Writer) error) (err err
 		// may another Write take the file for a leftover.
 		closeTmp()
 	}()
-	if err = lock(tmp); err != nil {
-		return fmt.Errorf("write %s: lock temporary file: %w", path, err)
-	}
+	// A file system without locks (some network ones) refuses this; it
+	// then refuses the lock a later Write tries too, so that Write keeps
+	// the file. Either way this write goes on.
+	lock(tmp)
 	buf := bufio.NewWriterSize(tmp, 256<<10)
 	if err = fill(buf); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

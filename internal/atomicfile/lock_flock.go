@@ -14,12 +14,11 @@ import (
 const holdDuringRename = true
 
 // lock takes an exclusive lock on f, held until f is closed or its process
-// ends, however it ends.
-func lock(f *os.File) error {
+// ends, however it ends. Where the file system has no locks it takes none.
+func lock(f *os.File) {
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if !errors.Is(err, syscall.EINTR) {
-			return err
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); !errors.Is(err, syscall.EINTR) {
+			return
 		}
 	}
 }

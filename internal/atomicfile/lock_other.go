@@ -13,7 +13,7 @@ const holdDuringRename = false
 
 // lock does nothing where there are no advisory file locks to tell a live
 // write from a killed one.
-func lock(*os.File) error { return nil }
+func lock(*os.File) {}
 
 // removeUnlocked keeps every leftover: without locks a live write cannot
 // be told from a killed one.
