@@ -22,7 +22,9 @@
 //  3. Write its main, one line: connectors.Main("name", Setup). [Main]
 //     reads a [RunConfig] (where to listen, the vendors' base URLs, the
 //     configuration, the secrets, a state directory that keeps the
-//     idempotency keys and dead letters across restarts) and serves.
+//     idempotency keys and dead letters across restarts) and serves,
+//     with the [Metrics] at /metrics in the Prometheus text format
+//     ([PrometheusPath]) for a scraper, and as JSON at /metricz.
 //  4. Test it with the harness: a directory with connector.yaml, the
 //     vendors' contracts, cassettes and scenarios, and a test of one call,
 //     harness.Test(t, ".", harness.Drive(harness.InProcess(Setup))).

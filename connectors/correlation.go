@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"slices"
 )
 
 // CorrelationHeader is the header that carries a correlation ID, inbound
@@ -106,17 +107,26 @@ const CorrelationAttr = "correlation_id"
 // CorrelatingHandler returns a [slog.Handler] that adds the attribute
 // correlation_id to every record logged with a context that carries a
 // correlation ID (through the Context methods of [slog.Logger], such as
-// InfoContext), and passes it to next. A logger that already has the
-// attribute, from Logger.With, does not get it twice. Inside a group
-// opened with WithGroup, the attribute is in that group.
+// InfoContext), and passes it to next. Inside a group opened with
+// WithGroup, the attribute is in that group; a logger that has it from
+// Logger.With does not get it again.
+//
+// No key appears twice in one object of a line it passes on: a key that
+// Logger.With already gave is dropped from a later With and from a
+// record, so the first value stays, and a record that repeats a key keeps
+// its first. Attributes that next had before it was wrapped are not seen:
+// call With on a logger built on this handler, as [Main] does.
 func CorrelatingHandler(next slog.Handler) slog.Handler {
 	return &correlatingHandler{next: next}
 }
 
 type correlatingHandler struct {
-	next    slog.Handler
-	hasID   bool // With gave the attribute already, at the top level
-	grouped bool // WithGroup was called: later attributes are not top level
+	next slog.Handler
+	// keys are those With gave in the innermost group (or at the top
+	// level), where a record's attributes and later With's go. The slice
+	// is never appended to in place, as handlers share it.
+	keys  []string
+	hasID bool // With gave the correlation ID already, here or further out
 }
 
 func (h *correlatingHandler) Enabled(ctx context.Context, level slog.Level) bool {
@@ -124,24 +134,75 @@ func (h *correlatingHandler) Enabled(ctx context.Context, level slog.Level) bool
 }
 
 func (h *correlatingHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := CorrelationID(ctx); id != "" && !h.hasID {
+	if h.repeats(r) {
+		r = h.firstOnly(r)
+	}
+	if id := CorrelationID(ctx); id != "" && !h.hasID && !recordHas(r, CorrelationAttr) {
 		r = r.Clone()
 		r.AddAttrs(slog.String(CorrelationAttr, id))
 	}
 	return h.next.Handle(ctx, r)
 }
 
-func (h *correlatingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	has := h.hasID
-	for _, a := range attrs {
-		has = has || (!h.grouped && a.Key == CorrelationAttr)
+// repeats reports whether r has a key With gave, or one of its own twice.
+func (h *correlatingHandler) repeats(r slog.Record) bool {
+	if r.NumAttrs() == 0 {
+		return false
 	}
-	return &correlatingHandler{next: h.next.WithAttrs(attrs), hasID: has, grouped: h.grouped}
+	repeat := false
+	seen := make([]string, 0, r.NumAttrs())
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "" && (slices.Contains(h.keys, a.Key) || slices.Contains(seen, a.Key)) {
+			repeat = true
+			return false
+		}
+		seen = append(seen, a.Key)
+		return true
+	})
+	return repeat
+}
+
+// firstOnly returns r without the attributes whose key came before.
+func (h *correlatingHandler) firstOnly(r slog.Record) slog.Record {
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	seen := slices.Clone(h.keys)
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "" || !slices.Contains(seen, a.Key) {
+			out.AddAttrs(a)
+			seen = append(seen, a.Key)
+		}
+		return true
+	})
+	return out
+}
+
+func recordHas(r slog.Record, key string) bool {
+	has := false
+	r.Attrs(func(a slog.Attr) bool {
+		has = a.Key == key
+		return !has
+	})
+	return has
+}
+
+func (h *correlatingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	keys := slices.Clip(h.keys) // appending copies, so handlers never share an append
+	kept := make([]slog.Attr, 0, len(attrs))
+	for _, a := range attrs {
+		if a.Key != "" && slices.Contains(keys, a.Key) {
+			continue
+		}
+		if a.Key != "" {
+			keys = append(keys, a.Key)
+		}
+		kept = append(kept, a)
+	}
+	return &correlatingHandler{next: h.next.WithAttrs(kept), keys: keys, hasID: h.hasID || slices.Contains(keys, CorrelationAttr)}
 }
 
 func (h *correlatingHandler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h // slog ignores an empty group
 	}
-	return &correlatingHandler{next: h.next.WithGroup(name), hasID: h.hasID, grouped: true}
+	return &correlatingHandler{next: h.next.WithGroup(name), hasID: h.hasID}
 }

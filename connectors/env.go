@@ -29,7 +29,9 @@ func NewVendor(name, baseURL string, rt http.RoundTripper) *Vendor {
 
 // NewEnv returns an environment with vendors, empty configuration and
 // secrets, logger wrapped in a [CorrelatingHandler] unless it is one (when
-// nil, a logger that discards), an in-memory idempotency store and a [Metrics]. It has
+// nil, a logger that discards; build it on one before calling With, for
+// the handler to see those keys and not repeat them), an in-memory
+// idempotency store and a [Metrics]. It has
 // no dead-letter sink: set DeadLetters to keep what could not be handled.
 // Change any field before the environment is first used.
 func NewEnv(logger *slog.Logger, vendors ...*Vendor) *Env {

@@ -10,13 +10,25 @@ import (
 
 // Metrics counts what [NewWebhookHandler] does, per connector and tenant.
 // The zero value is ready to use and is safe for concurrent use; a nil
-// *Metrics counts nothing. Read it with [Metrics.Snapshot].
+// *Metrics counts nothing. Read it with [Metrics.Snapshot], or in the
+// Prometheus text format with [Metrics.WritePrometheus].
+//
+// The tenant comes from the request, so a sender chooses how many there
+// are: once there are 1000 rows, a connector and tenant not counted yet
+// are counted under the tenant [OtherTenant].
 type Metrics struct {
 	mu   sync.Mutex
 	rows map[metricsKey]*MetricsRow
 }
 
 type metricsKey struct{ connector, tenant string }
+
+// maxMetricsRows bounds the rows of a [Metrics] (see there).
+const maxMetricsRows = 1000
+
+// OtherTenant is the tenant a [Metrics] counts under once it has as many
+// rows as it keeps.
+const OtherTenant = "(other)"
 
 // MetricsRow is what was counted for one connector and tenant: plain data
 // that serialises as JSON. Durations are in nanoseconds.
@@ -32,6 +44,8 @@ type MetricsRow struct {
 	Duplicates int64 `json:"duplicates"`
 	// Retries counts attempts after the first, over all events.
 	Retries int64 `json:"retries"`
+	// DeadLetters counts events put in the dead-letter sink.
+	DeadLetters int64 `json:"dead_letters"`
 	// Errors counts failed deliveries by class: "permanent" and
 	// "retryable" (the connector's error), "signature" (not verified),
 	// "invalid" (not a well-formed event) and "internal" (the idempotency
@@ -51,6 +65,23 @@ type DurationStats struct {
 	Sum   time.Duration `json:"sum"`
 	Min   time.Duration `json:"min"`
 	Max   time.Duration `json:"max"`
+	// buckets[i] counts the durations in (bounds[i-1], bounds[i]] of
+	// durationBuckets; those above the last bound are only in Count.
+	buckets [numBuckets]int64
+}
+
+const numBuckets = 16
+
+// durationBuckets are the upper bounds of the histogram buckets of
+// [DurationStats], from a few milliseconds (a fast delivery) to an hour
+// (the lag of an event a sender delivered again much later).
+func durationBuckets() [numBuckets]time.Duration {
+	return [numBuckets]time.Duration{
+		5 * time.Millisecond, 10 * time.Millisecond, 25 * time.Millisecond, 50 * time.Millisecond,
+		100 * time.Millisecond, 250 * time.Millisecond, 500 * time.Millisecond, time.Second,
+		2500 * time.Millisecond, 5 * time.Second, 10 * time.Second, 30 * time.Second,
+		time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour,
+	}
 }
 
 // Mean returns Sum/Count, or 0 when Count is 0.
@@ -70,6 +101,10 @@ func (s *DurationStats) add(d time.Duration) {
 	}
 	s.Count++
 	s.Sum += d
+	bounds := durationBuckets()
+	if i, _ := slices.BinarySearch(bounds[:], d); i < numBuckets {
+		s.buckets[i]++
+	}
 }
 
 // Snapshot returns a copy of every row, ordered by connector and tenant.
@@ -100,11 +135,17 @@ func (m *Metrics) update(connector, tenant string, f func(*MetricsRow)) {
 	defer m.mu.Unlock()
 	k := metricsKey{connector, tenant}
 	r, ok := m.rows[k]
+	if !ok && len(m.rows) >= maxMetricsRows {
+		// Past the bound by at most one row per connector, and connectors
+		// are named by code, not by requests.
+		k.tenant = OtherTenant
+		r, ok = m.rows[k]
+	}
 	if !ok {
 		if m.rows == nil {
 			m.rows = map[metricsKey]*MetricsRow{}
 		}
-		r = &MetricsRow{Connector: connector, Tenant: tenant}
+		r = &MetricsRow{Connector: k.connector, Tenant: k.tenant}
 		m.rows[k] = r
 	}
 	f(r)
@@ -132,6 +173,10 @@ func (m *Metrics) rejected(connector, tenant, class string) {
 		r.Failed++
 		r.countError(class)
 	})
+}
+
+func (m *Metrics) deadLettered(connector, tenant string) {
+	m.update(connector, tenant, func(r *MetricsRow) { r.DeadLetters++ })
 }
 
 func (m *Metrics) duplicate(connector, tenant string) {

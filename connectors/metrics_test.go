@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -75,5 +76,34 @@ func TestMetricsConcurrent(t *testing.T) {
 	}
 	if handled != 50 || retries != 50 {
 		t.Errorf("handled %d, retries %d; want 50 and 50", handled, retries)
+	}
+}
+
+// TestMetricsBoundsTenants: a sender that makes up a tenant per delivery
+// grows the rows only to the bound, and the rest is still counted.
+func TestMetricsBoundsTenants(t *testing.T) {
+	var m Metrics
+	for i := range maxMetricsRows + 500 {
+		m.rejected("a", fmt.Sprintf("tenant-%d", i), "signature")
+	}
+	m.rejected("b", "late", "signature")
+	m.rejected("a", "tenant-0", "signature") // a row that exists still counts
+	rows := m.Snapshot()
+	if len(rows) != maxMetricsRows+2 {
+		t.Fatalf("%d rows, want %d and one %q row per connector", len(rows), maxMetricsRows, OtherTenant)
+	}
+	var failed int64
+	other := map[string]int64{}
+	for _, r := range rows {
+		failed += r.Failed
+		if r.Tenant == OtherTenant {
+			other[r.Connector] = r.Failed
+		}
+		if r.Tenant == "tenant-0" && r.Failed != 2 {
+			t.Errorf("tenant-0 failed %d, want 2", r.Failed)
+		}
+	}
+	if failed != maxMetricsRows+502 || other["a"] != 500 || other["b"] != 1 {
+		t.Errorf("failed %d in all, %v under %q; want %d, a 500 and b 1", failed, other, OtherTenant, maxMetricsRows+502)
 	}
 }

@@ -188,10 +188,16 @@ const HealthPath = "/healthz"
 // it runs as a process or a container.
 const MetricsPath = "/metricz"
 
+// PrometheusPath answers, on [Serve]'s address, the connector's [Metrics]
+// in the Prometheus text format ([Metrics.WritePrometheus]), for a
+// scraper.
+const PrometheusPath = "/metrics"
+
 // Serve runs the connector setup builds until ctx ends: it builds the
 // environment from rc, serves the handler on rc.Listen (every path but
-// [HealthPath] and [MetricsPath]), and on the end of ctx stops accepting, lets in-flight
-// deliveries finish for up to 10 seconds, and closes the state files.
+// [HealthPath], [MetricsPath] and [PrometheusPath]), and on the end of ctx
+// stops accepting, lets in-flight deliveries finish for up to 10 seconds,
+// and closes the state files.
 // ready, when not nil, is called with the address served once the
 // listener is open.
 func Serve(ctx context.Context, rc *RunConfig, setup Setup, logger *slog.Logger, ready func(addr string)) error {
@@ -216,6 +222,10 @@ func Serve(ctx context.Context, rc *RunConfig, setup Setup, logger *slog.Logger,
 		}
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(rows)
+	})
+	mux.HandleFunc("GET "+PrometheusPath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", PrometheusContentType)
+		env.Metrics.WritePrometheus(w)
 	})
 	mux.Handle("/", h)
 
@@ -267,9 +277,10 @@ func run(name string, setup Setup, args []string, stderr io.Writer) int {
 	listen := fs.String("listen", "", "serve on this `address`, such as :8080, instead of the configuration's")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s --config FILE [--listen ADDR]\n\n", name)
-		fmt.Fprintf(stderr, "%s is a connector: it receives signed webhooks on every path but %s\n", name, HealthPath)
-		fmt.Fprintln(stderr, "and calls the vendors named in its run configuration. It stops on SIGINT or")
-		fmt.Fprintln(stderr, "SIGTERM after finishing the deliveries in flight.")
+		fmt.Fprintf(stderr, "%s is a connector: it receives signed webhooks on every path but %s,\n", name, HealthPath)
+		fmt.Fprintf(stderr, "%s (Prometheus metrics) and %s (the same as JSON), and calls the vendors\n", PrometheusPath, MetricsPath)
+		fmt.Fprintln(stderr, "named in its run configuration. It stops on SIGINT or SIGTERM after")
+		fmt.Fprintln(stderr, "finishing the deliveries in flight.")
 		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
@@ -291,7 +302,7 @@ func run(name string, setup Setup, args []string, stderr io.Writer) int {
 	if *listen != "" {
 		rc.Listen = *listen
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, nil)).With(slog.String("connector", name))
+	logger := mainLogger(name, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := Serve(ctx, rc, setup, logger, nil); err != nil {
@@ -299,4 +310,11 @@ func run(name string, setup Setup, args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// mainLogger is [Main]'s logger: JSON lines on w, each naming the
+// connector. The webhook handler names it on its lines too; With on a
+// CorrelatingHandler keeps the key to one.
+func mainLogger(name string, w io.Writer) *slog.Logger {
+	return slog.New(CorrelatingHandler(slog.NewJSONHandler(w, nil))).With(slog.String("connector", name))
 }

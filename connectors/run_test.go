@@ -3,7 +3,10 @@ package connectors
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -157,4 +160,102 @@ func FuzzParseRunConfig(f *testing.F) {
 			t.Error("a run configuration without vendors was accepted")
 		}
 	})
+}
+
+// TestMainLogLinesHaveEachKeyOnce serves a connector with Main's logger,
+// delivers an event, and reads every line logged: the connector's name,
+// given by Main and by the webhook handler, must be there once.
+func TestMainLogLinesHaveEachKeyOnce(t *testing.T) {
+	var logs bytes.Buffer
+	rc := &RunConfig{Listen: "127.0.0.1:0", Vendors: map[string]string{"chat": "https://chat.example/api"}}
+	setup := func(env *Env) (http.Handler, error) {
+		c := ConnectorFunc(func(ctx context.Context, env *Env, ev Event) error {
+			env.Logger.InfoContext(ctx, "handling", slog.String("tenant", ev.Tenant))
+			return nil
+		})
+		return NewWebhookHandler(c, env, WithName("demo")), nil
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, rc, setup, mainLogger("demo", &lockedWriter{w: &logs}), func(a string) { addr <- a })
+	}()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+<-addr+"/events", strings.NewReader(testBody))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Tenant-ID", "acme")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("delivery answered %d, want 200", resp.StatusCode)
+	}
+
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	handled := false
+	for _, line := range lines {
+		if err := uniqueKeys([]byte(line)); err != nil {
+			t.Errorf("log line %s: %v", line, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %s: %v", line, err)
+		}
+		if m["connector"] != "demo" {
+			t.Errorf("log line %s: connector %v, want \"demo\"", line, m["connector"])
+		}
+		handled = handled || m["msg"] == "webhook handled"
+	}
+	if !handled || len(lines) < 4 {
+		t.Errorf("%d log lines, want the start, the connector's, the handler's and the stop:\n%s", len(lines), logs.String())
+	}
+}
+
+// uniqueKeys returns an error naming a key that appears twice in one JSON
+// object of data, at any depth.
+func uniqueKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var value func() error
+	value = func() error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				key := k.(string)
+				if seen[key] {
+					return fmt.Errorf("key %q twice", key)
+				}
+				seen[key] = true
+				if err := value(); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			for dec.More() {
+				if err := value(); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		return nil
+	}
+	return value()
 }

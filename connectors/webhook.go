@@ -292,6 +292,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Dead-lettered: the sink holds the event now, so it is not handled again.
+	h.env.Metrics.deadLettered(h.name, tenant)
 	h.settle(ctx, log, store, key, true)
 	if class == "permanent" {
 		log.WarnContext(ctx, "webhook rejected and dead-lettered", slog.String("outcome", outcomeRejected))

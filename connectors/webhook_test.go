@@ -426,7 +426,7 @@ func TestWebhookMetrics(t *testing.T) {
 	// Lag is measured at receipt, which the stepping clock puts 30 s and
 	// more after the signature; latency is one step of the clock.
 	want := []MetricsRow{
-		{Connector: "dealnotify", Tenant: "acme", Handled: 1, Failed: 1, Duplicates: 1,
+		{Connector: "dealnotify", Tenant: "acme", Handled: 1, Failed: 1, Duplicates: 1, DeadLetters: 1,
 			Errors:  map[string]int64{"permanent": 1},
 			Latency: DurationStats{Count: 2, Sum: 2 * time.Second, Min: time.Second, Max: time.Second},
 			Lag:     DurationStats{Count: 3, Sum: 30*time.Second + 32*time.Second + 33*time.Second, Min: 30 * time.Second, Max: 33 * time.Second}},
