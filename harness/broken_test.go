@@ -40,6 +40,7 @@ func TestExamplesAreClean(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		checkRegistered(t, r.Findings)
 		for _, f := range r.Findings {
 			if f.Level == contracts.LevelError {
 				t.Errorf("%s: %s/%s/%s: %s", c.Manifest.Name, f.Suite, f.Scenario, f.Check, f)
@@ -251,6 +252,7 @@ func TestBrokenVariantsAreCaught(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				checkRegistered(t, fs)
 				for _, f := range fs {
 					if f.Level == contracts.LevelError {
 						found = append(found, f.ID)
@@ -295,6 +297,7 @@ func TestStaleCassetteIsCaught(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		checkRegistered(t, fs)
 		for _, f := range fs {
 			found[pc.Path()] = append(found[pc.Path()], f.ID)
 		}

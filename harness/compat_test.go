@@ -173,6 +173,7 @@ func TestCompatibilitySuitePasses(t *testing.T) {
 			t.Fatal(err)
 		}
 		level := contracts.Level(-1)
+		checkRegistered(t, rep.Findings)
 		for _, f := range rep.Findings {
 			if f.Check == report.CheckBaselineReplay && strings.HasPrefix(f.Message, "scenario won: ") && f.ID == "golden-mismatch" {
 				level = f.Level

@@ -91,6 +91,7 @@ func TestCompatibilityWindow(t *testing.T) {
 		t.Errorf("the gate passed with an incompatible release in the window")
 	}
 	found := false
+	checkRegistered(t, rep.Findings)
 	for _, f := range rep.Findings {
 		if f.Scenario == "dealnotify-1.0.0" && f.ID == compat.RuleConfigBoundTightened {
 			found = true

@@ -390,6 +390,11 @@ func TestVerifyBundle(t *testing.T) {
 			if v.OK {
 				t.Fatalf("VerifyBundle passed a tampered bundle (%s)", tc.reason)
 			}
+			for _, f := range v.Problems {
+				if !slices.ContainsFunc(Rules(), func(r contracts.Rule) bool { return r.ID == f.ID && r.Level == f.Level }) {
+					t.Errorf("problem %s is not one of the rules release.Rules lists", f)
+				}
+			}
 			for _, w := range tc.want {
 				found := slices.ContainsFunc(v.Problems, func(f report.Finding) bool {
 					return f.ID == w.id && (w.location == "" || f.Position.String() == w.location) && strings.Contains(f.Message, w.words)
