@@ -16,6 +16,8 @@ import (
 	"github.com/pb33f/jsonschema/v6"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/tetherkit/tether/internal/jsonpath"
 )
 
 // Schema is a standalone JSON Schema file (draft 4 to 2020-12), for events
@@ -169,7 +171,7 @@ func (s *Schema) Validate(payload []byte) []Finding {
 			return
 		}
 		p := newFinding(RulePayloadInvalid, e.ErrorKind.LocalizedString(printer))
-		p.Path = jsonPath(e.InstanceLocation)
+		p.Path = jsonpath.Of(e.InstanceLocation)
 		p.File, p.Line, p.Column = s.locate(e.SchemaURL, e.ErrorKind.KeywordPath())
 		out = append(out, p)
 	}
@@ -208,23 +210,6 @@ func (s *Schema) locate(schemaURL string, keyword []string) (string, int, int) {
 	}
 	n := deepest(root, ptr)
 	return display, n.Line, n.Column
-}
-
-// jsonPath renders an instance location as "$.a[0].b".
-func jsonPath(loc []string) string {
-	var b strings.Builder
-	b.WriteString("$")
-	for _, seg := range loc {
-		if _, err := strconv.Atoi(seg); err == nil {
-			fmt.Fprintf(&b, "[%s]", seg)
-		} else if strings.ContainsAny(seg, ".[]' ") {
-			fmt.Fprintf(&b, "['%s']", seg)
-		} else {
-			b.WriteString(".")
-			b.WriteString(seg)
-		}
-	}
-	return b.String()
 }
 
 func fileURL(abs string) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tetherkit/tether/internal/atomicfile"
+	"github.com/tetherkit/tether/internal/jsonpath"
 	"github.com/tetherkit/tether/internal/mapkeys"
 )
 
@@ -321,32 +322,13 @@ func goldenPathString(segs []goldenStep) string {
 	var b strings.Builder
 	b.WriteString("$")
 	for _, s := range segs {
-		switch {
-		case s.isIndex:
-			fmt.Fprintf(&b, "[%d]", s.index)
-		case goldenIdent(s.key):
-			b.WriteString(".")
-			b.WriteString(s.key)
-		default:
-			b.WriteString("['")
-			b.WriteString(strings.ReplaceAll(strings.ReplaceAll(s.key, `\`, `\\`), `'`, `\'`))
-			b.WriteString("']")
+		if s.isIndex {
+			b.WriteString(jsonpath.Index(s.index))
+		} else {
+			b.WriteString(jsonpath.Key(s.key))
 		}
 	}
 	return b.String()
-}
-
-func goldenIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		letter := r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
-		if !letter && (i == 0 || r < '0' || r > '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // goldenBodyDiff is one difference go-cmp found between two JSON bodies.
@@ -444,12 +426,12 @@ func parseGoldenPattern(s string) (goldenPattern, error) {
 	jp := make(goldenPattern, len(steps))
 	for i, st := range steps {
 		switch {
-		case st.any:
+		case st.Any:
 			jp[i] = goldenPatternStep{wildcard: true}
-		case st.index >= 0:
-			jp[i] = goldenPatternStep{goldenStep: goldenStep{index: st.index, isIndex: true}}
+		case st.Index >= 0:
+			jp[i] = goldenPatternStep{goldenStep: goldenStep{index: st.Index, isIndex: true}}
 		default:
-			jp[i] = goldenPatternStep{goldenStep: goldenStep{key: st.key}}
+			jp[i] = goldenPatternStep{goldenStep: goldenStep{key: st.Key}}
 		}
 	}
 	return jp, nil

@@ -10,13 +10,13 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/tetherkit/tether/fixtures"
+	"github.com/tetherkit/tether/internal/jsonpath"
 	"github.com/tetherkit/tether/internal/mapkeys"
 )
 
@@ -45,7 +45,7 @@ type matcher struct {
 	skip        map[string]bool // request parts MatchOn leaves out
 	ignoreQuery map[string]bool
 	headers     []string // MatchHeader minus IgnoreHeader, sorted
-	fields      [][]fieldStep
+	fields      []jsonpath.Path
 }
 
 func newMatcher(c *config) (*matcher, error) {
@@ -267,49 +267,12 @@ func normaliseNumbers(v any) any {
 	return v
 }
 
-// fieldStep is one step of a JSON path: a key, an index, or any.
-type fieldStep struct {
-	key   string
-	index int // -1 for a key step
-	any   bool
-}
-
-var (
-	fieldPathKey   = regexp.MustCompile(`^\.([^.\[]+)`)
-	fieldPathIndex = regexp.MustCompile(`^\[(\*|[0-9]+|'[^']*'|"[^"]*")\]`)
-)
-
-// parseFieldPath reads the paths IgnoreField takes: "$.a.b", "$.items[*].id",
-// "$.items[0]", "$['odd key']".
-func parseFieldPath(p string) ([]fieldStep, error) {
-	rest, ok := strings.CutPrefix(p, "$")
-	if !ok {
-		return nil, fmt.Errorf("a JSON path starts with $, as in $.meta.ts")
-	}
-	var steps []fieldStep
-	for rest != "" {
-		if m := fieldPathKey.FindStringSubmatch(rest); m != nil {
-			steps = append(steps, fieldStep{key: m[1], index: -1, any: m[1] == "*"})
-			rest = rest[len(m[0]):]
-			continue
-		}
-		m := fieldPathIndex.FindStringSubmatch(rest)
-		if m == nil {
-			return nil, fmt.Errorf("cannot read %q; write .name, [n], [*] or ['name']", rest)
-		}
-		switch s := m[1]; {
-		case s == "*":
-			steps = append(steps, fieldStep{any: true, index: -1})
-		case s[0] == '\'' || s[0] == '"':
-			steps = append(steps, fieldStep{key: s[1 : len(s)-1], index: -1})
-		default:
-			n, err := strconv.Atoi(s)
-			if err != nil {
-				return nil, fmt.Errorf("index %q: %w", s, err)
-			}
-			steps = append(steps, fieldStep{index: n})
-		}
-		rest = rest[len(m[0]):]
+// parseFieldPath reads the paths IgnoreField takes: "$.a.b",
+// "$.items[*].id", "$.items[0]", "$['odd key']".
+func parseFieldPath(p string) (jsonpath.Path, error) {
+	steps, err := jsonpath.Parse(p)
+	if err != nil {
+		return nil, err
 	}
 	if len(steps) == 0 {
 		return nil, fmt.Errorf("the path names the whole body; name a field, as in $.meta.ts")
@@ -319,12 +282,12 @@ func parseFieldPath(p string) ([]fieldStep, error) {
 
 // removePath drops the values at steps from v. An array element is set to
 // null rather than removed, so later elements keep their positions.
-func removePath(v any, steps []fieldStep) any {
+func removePath(v any, steps jsonpath.Path) any {
 	s, last := steps[0], len(steps) == 1
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if s.index >= 0 || !(s.any || k == s.key) {
+			if s.Index >= 0 || !(s.Any || k == s.Key) {
 				continue
 			}
 			if last {
@@ -335,7 +298,7 @@ func removePath(v any, steps []fieldStep) any {
 		}
 	case []any:
 		for i, e := range x {
-			if !s.any && s.index != i {
+			if !s.Any && s.Index != i {
 				continue
 			}
 			if last {
@@ -429,7 +392,7 @@ func firstJSONDifference(path string, rec, live any) (string, string, string) {
 		for _, k := range mapkeys.SortedUnion(r, l) {
 			rv, rok := r[k]
 			lv, lok := l[k]
-			sub := path + jsonPathKey(k)
+			sub := path + jsonpath.Key(k)
 			switch {
 			case !rok:
 				return sub, absentValue, jsonText(lv)
@@ -457,15 +420,6 @@ func firstJSONDifference(path string, rec, live any) (string, string, string) {
 		}
 	}
 	return path, jsonText(rec), jsonText(live)
-}
-
-var plainJSONKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-func jsonPathKey(k string) string {
-	if plainJSONKey.MatchString(k) {
-		return "." + k
-	}
-	return "[" + strconv.Quote(k) + "]"
 }
 
 func jsonText(v any) string {

@@ -51,6 +51,8 @@ func TestLoadErrors(t *testing.T) {
 		{"missing golden file", "scenarios/won.yaml", "golden/won.json", "golden/gone.json", "won.yaml:15: expect: golden/gone.json does not exist"},
 		{"bad fault", "scenarios/chat-unavailable.yaml", "status: 503", "status: 99", "chat-unavailable.yaml:10:5: fault 1"},
 		{"scenario YAML syntax", "scenarios/won.yaml", "expect:\n", "expect: [\n", "won.yaml:"},
+		{"ignore path that does not parse", "scenarios/won.yaml", "golden: golden/won.json", "golden: golden/won.json\n  ignore: [header Date, \"body $[\"]", `won.yaml:16: expect.ignore "body $[": an unclosed [`},
+		{"ignore of the whole body", "scenarios/won.yaml", "golden: golden/won.json", "golden: golden/won.json\n  ignore: [body $]", `won.yaml:16: expect.ignore "body $": the path names the whole body`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/internal/jsonpath"
 	"github.com/tetherkit/tether/internal/yamldoc"
 	"github.com/tetherkit/tether/replay"
 	"github.com/tetherkit/tether/sandbox"
@@ -71,16 +72,14 @@ func (s *Scenario) configLine(path string) int {
 		return s.ConfigLine
 	}
 	line := s.ConfigLine
-	for _, part := range strings.FieldsFunc(strings.TrimPrefix(path, "$"), func(r rune) bool { return r == '.' || r == '[' || r == ']' }) {
+	steps, _ := jsonpath.Parse(path)
+	for _, step := range steps {
 		var next *yaml.Node
-		switch n.Kind {
-		case yaml.MappingNode:
-			next = yamldoc.Field(n, part)
-		case yaml.SequenceNode:
-			var i int
-			if _, err := fmt.Sscan(part, &i); err == nil && i >= 0 && i < len(n.Content) {
-				next = n.Content[i]
-			}
+		switch {
+		case n.Kind == yaml.MappingNode && step.Index < 0 && !step.Any:
+			next = yamldoc.Field(n, step.Key)
+		case n.Kind == yaml.SequenceNode && step.Index >= 0 && step.Index < len(n.Content):
+			next = n.Content[step.Index]
 		}
 		if next == nil {
 			break
@@ -260,9 +259,22 @@ func parseScenario(rel string, data []byte, update bool, exists func(string) boo
 		}
 		sc.Expect.Golden = file
 	}
-	for _, pat := range sc.Expect.Ignore {
-		if !strings.HasPrefix(pat, "body $") && !strings.HasPrefix(pat, "header ") && !strings.HasPrefix(pat, "query ") {
-			return nil, fail(at("expect", "ignore"), "ignore %q: write body $.path, header Name or query name", pat)
+	for i, pat := range sc.Expect.Ignore {
+		line := itemLine(yamldoc.Field(yamldoc.Field(top, "expect"), "ignore"), i, at("expect", "ignore"))
+		path, isBody := strings.CutPrefix(pat, "body ")
+		switch {
+		case isBody:
+			steps, err := jsonpath.Parse(path)
+			if err == nil && len(steps) == 0 {
+				err = fmt.Errorf("the path names the whole body; name a field, as in $.meta.ts")
+			}
+			if err != nil {
+				return nil, fail(line, "expect.ignore %q: %v", pat, err)
+			}
+		case strings.HasPrefix(pat, "header ") && strings.TrimSpace(pat[len("header "):]) != "",
+			strings.HasPrefix(pat, "query ") && strings.TrimSpace(pat[len("query "):]) != "":
+		default:
+			return nil, fail(line, "expect.ignore %q: write body $.path, header Name or query name", pat)
 		}
 	}
 	return sc, nil
