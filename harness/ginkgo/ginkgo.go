@@ -63,7 +63,7 @@ const logLines = 30
 // A spec fails with every error finding of its check, and shows the end of
 // the connector's log; warnings and informational findings do not fail
 // it. Every finding is attached to its spec as a report entry named
-// "<level> <id>" whose value is the [harness.Finding], so JSON reports
+// "<level> <id>" whose value is the [report.Finding], so JSON reports
 // carry findings as data. A connector that cannot be loaded or prepared
 // gives a single failing spec, "prepares the connector", that says why.
 func Describe(name, dir string, opts ...harness.Option) bool {

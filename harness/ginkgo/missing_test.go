@@ -5,6 +5,7 @@ package ginkgo_test
 import (
 	"github.com/tetherkit/tether/harness"
 	"github.com/tetherkit/tether/harness/ginkgo"
+	"github.com/tetherkit/tether/harness/report"
 )
 
-var _ = ginkgo.Describe("nowhere", "testdata/no-such-connector", harness.Only(harness.SuiteReplay))
+var _ = ginkgo.Describe("nowhere", "testdata/no-such-connector", harness.Only(report.SuiteReplay))
