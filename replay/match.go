@@ -17,27 +17,15 @@ import (
 
 	"github.com/tetherkit/tether/fixtures"
 	"github.com/tetherkit/tether/internal/jsonpath"
-	"github.com/tetherkit/tether/internal/mapkeys"
+	"github.com/tetherkit/tether/internal/reqdiff"
 )
 
 // requestKey is what matching compares, taken from a redacted request with
-// the ignored parts already removed.
+// the ignored parts already removed: the body is in canonical form
+// (compact JSON with sorted keys, a sorted form, or the bytes).
 type requestKey struct {
-	method  string
-	url     string // the redacted URL, for messages
-	origin  string // scheme://host, lower-cased
-	path    string
-	query   url.Values // nil when the query does not parse
-	rawQ    string     // used only when it does not
-	headers map[string][]string
-	body    canonBody
-}
-
-// canonBody is a request body in canonical form.
-type canonBody struct {
-	canon string     // compact JSON with sorted keys, sorted form, or the bytes
-	json  any        // the decoded JSON, when the body is JSON
-	form  url.Values // the fields, when the body is a form
+	reqdiff.Request
+	url string // the redacted URL, for messages
 }
 
 // matcher turns redacted requests into keys by the configured rules.
@@ -82,45 +70,45 @@ func newMatcher(c *config) (*matcher, error) {
 
 // key builds the key of a request that has been redacted.
 func (m *matcher) key(req *fixtures.Request) requestKey {
-	k := requestKey{method: strings.ToUpper(req.Method), url: req.URL, origin: req.URL}
+	k := requestKey{Request: reqdiff.Request{Method: strings.ToUpper(req.Method), Origin: req.URL}, url: req.URL}
 	if u, err := url.Parse(req.URL); err == nil {
-		k.origin = strings.ToLower(u.Scheme + "://" + u.Host)
-		k.path = u.EscapedPath()
-		if k.path == "" {
-			k.path = "/"
+		k.Origin = strings.ToLower(u.Scheme + "://" + u.Host)
+		k.Path = u.EscapedPath()
+		if k.Path == "" {
+			k.Path = "/"
 		}
 		if q, err := url.ParseQuery(u.RawQuery); err == nil {
 			for name := range m.ignoreQuery {
 				delete(q, name)
 			}
-			k.query = q
+			k.Query = q
 		} else {
-			k.rawQ = u.RawQuery
+			k.RawQuery = u.RawQuery
 		}
 	}
 	for _, name := range m.headers {
 		if v := req.Headers.Values(name); len(v) > 0 {
-			if k.headers == nil {
-				k.headers = map[string][]string{}
+			if k.Header == nil {
+				k.Header = map[string][]string{}
 			}
-			k.headers[name] = v
+			k.Header[name] = v
 		}
 	}
-	k.body = m.canonicalBody(req.Body, req.Headers.Get("Content-Type"))
+	k.Body = m.canonicalBody(req.Body, req.Headers.Get("Content-Type"))
 	if m.skip["method"] {
-		k.method = ""
+		k.Method = ""
 	}
 	if m.skip["host"] {
-		k.origin = ""
+		k.Origin = ""
 	}
 	if m.skip["path"] {
-		k.path = ""
+		k.Path = ""
 	}
 	if m.skip["query"] {
-		k.query, k.rawQ = nil, ""
+		k.Query, k.RawQuery = nil, ""
 	}
 	if m.skip["body"] {
-		k.body = canonBody{}
+		k.Body = reqdiff.Body{}
 	}
 	return k
 }
@@ -130,18 +118,18 @@ var matchParts = []string{"method", "host", "path", "query", "body"}
 // String is the index key: equal for requests that match, and only for them.
 func (k *requestKey) String() string {
 	var b strings.Builder
-	b.WriteString(k.method)
+	b.WriteString(k.Method)
 	b.WriteByte(' ')
-	b.WriteString(k.origin)
-	b.WriteString(k.path)
+	b.WriteString(k.Origin)
+	b.WriteString(k.Path)
 	b.WriteByte('?')
-	if k.query != nil {
-		b.WriteString(k.query.Encode()) // sorted by name
+	if k.Query != nil {
+		b.WriteString(k.Query.Encode()) // sorted by name
 	} else {
-		b.WriteString(k.rawQ)
+		b.WriteString(k.RawQuery)
 	}
-	names := make([]string, 0, len(k.headers))
-	for name := range k.headers {
+	names := make([]string, 0, len(k.Header))
+	for name := range k.Header {
 		names = append(names, name)
 	}
 	sort.Strings(names)
@@ -149,10 +137,10 @@ func (k *requestKey) String() string {
 		b.WriteByte('\n')
 		b.WriteString(name)
 		b.WriteString(": ")
-		b.WriteString(strconv.Quote(strings.Join(k.headers[name], "\x00")))
+		b.WriteString(strconv.Quote(strings.Join(k.Header[name], "\x00")))
 	}
 	// A digest keeps keys small when bodies are large.
-	sum := sha256.Sum256([]byte(k.body.canon))
+	sum := sha256.Sum256([]byte(k.Body.Canon))
 	b.WriteString("\nbody:")
 	b.WriteString(hex.EncodeToString(sum[:16]))
 	return b.String()
@@ -161,7 +149,7 @@ func (k *requestKey) String() string {
 // canonicalBody makes bodies that mean the same compare equal: JSON
 // ignoring key order, whitespace and number spelling, forms ignoring field
 // order; any other body is compared byte for byte.
-func (m *matcher) canonicalBody(raw, contentType string) canonBody {
+func (m *matcher) canonicalBody(raw, contentType string) reqdiff.Body {
 	trimmed := strings.TrimSpace(raw)
 	if trimmed != "" && json.Valid([]byte(trimmed)) {
 		dec := json.NewDecoder(strings.NewReader(trimmed))
@@ -175,15 +163,15 @@ func (m *matcher) canonicalBody(raw, contentType string) canonBody {
 			var b strings.Builder
 			b.Grow(len(trimmed))
 			writeCanonical(&b, v)
-			return canonBody{canon: b.String(), json: v}
+			return reqdiff.Body{Canon: b.String(), JSON: v}
 		}
 	}
 	if mt, _, err := mime.ParseMediaType(contentType); err == nil && mt == "application/x-www-form-urlencoded" {
 		if f, err := url.ParseQuery(raw); err == nil {
-			return canonBody{canon: f.Encode(), form: f}
+			return reqdiff.Body{Canon: f.Encode(), Form: f}
 		}
 	}
-	return canonBody{canon: raw}
+	return reqdiff.Body{Canon: raw}
 }
 
 // writeCanonical writes decoded JSON compactly with object keys sorted. It
@@ -311,127 +299,6 @@ func removePath(v any, steps jsonpath.Path) any {
 	return v
 }
 
-const absentValue = "(absent)"
-
-// differences lists how the live request differs from a recorded one, in a
-// fixed order: method, host, path, query, header, body.
-func keyDifferences(rec, live *requestKey) []Mismatch {
-	var out []Mismatch
-	if rec.method != live.method {
-		out = append(out, Mismatch{Part: "method", Recorded: strconv.Quote(rec.method), Sent: strconv.Quote(live.method)})
-	}
-	if rec.origin != live.origin {
-		out = append(out, Mismatch{Part: "host", Recorded: strconv.Quote(rec.origin), Sent: strconv.Quote(live.origin)})
-	}
-	if rec.path != live.path {
-		out = append(out, Mismatch{Part: "path", Recorded: strconv.Quote(rec.path), Sent: strconv.Quote(live.path)})
-	}
-	if rec.query == nil || live.query == nil {
-		if rec.query.Encode()+rec.rawQ != live.query.Encode()+live.rawQ {
-			out = append(out, Mismatch{Part: "query", Recorded: strconv.Quote(rec.query.Encode() + rec.rawQ), Sent: strconv.Quote(live.query.Encode() + live.rawQ)})
-		}
-	} else {
-		out = valueMismatches(out, "query", rec.query, live.query)
-	}
-	out = valueMismatches(out, "header", rec.headers, live.headers)
-	switch {
-	case rec.body.canon == live.body.canon:
-	case rec.body.json != nil && live.body.json != nil:
-		path, r, s := firstJSONDifference("$", rec.body.json, live.body.json)
-		out = append(out, Mismatch{Part: "body", Name: path, Recorded: r, Sent: s})
-	case rec.body.form != nil && live.body.form != nil:
-		out = valueMismatches(out, "body", rec.body.form, live.body.form)
-	default:
-		out = append(out, Mismatch{Part: "body", Recorded: bodyExcerpt(rec.body.canon), Sent: bodyExcerpt(live.body.canon)})
-	}
-	return out
-}
-
-// valueMismatches adds one difference per name whose values differ.
-func valueMismatches(out []Mismatch, part string, rec, live map[string][]string) []Mismatch {
-	for _, name := range mapkeys.SortedUnion(rec, live) {
-		if !slices.Equal(rec[name], live[name]) {
-			out = append(out, Mismatch{Part: part, Name: name, Recorded: quotedValues(rec[name]), Sent: quotedValues(live[name])})
-		}
-	}
-	return out
-}
-
-func quotedValues(vs []string) string {
-	if len(vs) == 0 {
-		return absentValue
-	}
-	q := make([]string, len(vs))
-	for i, v := range vs {
-		q[i] = strconv.Quote(v)
-	}
-	return strings.Join(q, ", ")
-}
-
-// excerpt renders a body for a message, shortened when long.
-func bodyExcerpt(s string) string {
-	if s == "" {
-		return "(empty)"
-	}
-	const max = 120
-	if len(s) > max {
-		return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(s[:max]), len(s))
-	}
-	return strconv.Quote(s)
-}
-
-// firstJSONDifference walks rec and live in key order and returns the path
-// of the first value that differs, with both values as compact JSON.
-func firstJSONDifference(path string, rec, live any) (string, string, string) {
-	switch r := rec.(type) {
-	case map[string]any:
-		l, ok := live.(map[string]any)
-		if !ok {
-			break
-		}
-		for _, k := range mapkeys.SortedUnion(r, l) {
-			rv, rok := r[k]
-			lv, lok := l[k]
-			sub := path + jsonpath.Key(k)
-			switch {
-			case !rok:
-				return sub, absentValue, jsonText(lv)
-			case !lok:
-				return sub, jsonText(rv), absentValue
-			case jsonText(rv) != jsonText(lv):
-				return firstJSONDifference(sub, rv, lv)
-			}
-		}
-	case []any:
-		l, ok := live.([]any)
-		if !ok {
-			break
-		}
-		for i := 0; i < max(len(r), len(l)); i++ {
-			sub := fmt.Sprintf("%s[%d]", path, i)
-			switch {
-			case i >= len(r):
-				return sub, absentValue, jsonText(l[i])
-			case i >= len(l):
-				return sub, jsonText(r[i]), absentValue
-			case jsonText(r[i]) != jsonText(l[i]):
-				return firstJSONDifference(sub, r[i], l[i])
-			}
-		}
-	}
-	return path, jsonText(rec), jsonText(live)
-}
-
-func jsonText(v any) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprint(v)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}
-
 // liveRequest is the live request as the redactor sees it; it reads and
 // closes the body.
 func liveRequest(req *http.Request) (fixtures.Request, error) {
@@ -454,4 +321,18 @@ func liveRequest(req *http.Request) (fixtures.Request, error) {
 		method = http.MethodGet
 	}
 	return fixtures.Request{Method: method, URL: req.URL.String(), Headers: h, Body: string(data)}, nil
+}
+
+// keyDiff lists how the live request differs from a recorded one.
+func keyDiff(rec, live *requestKey) []Mismatch { return reqdiff.Compare(&rec.Request, &live.Request) }
+
+// jsonText writes v as compact JSON, HTML characters as they are.
+func jsonText(v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tetherkit/tether/fixtures"
+	"github.com/tetherkit/tether/internal/reqdiff"
 )
 
 // Transport is an [http.RoundTripper] that answers requests from recorded
@@ -214,21 +215,7 @@ type Candidate struct {
 // parameter, header, form field or JSON path (such as "$.items[2].id"), or
 // empty for the whole part. Recorded and Sent are rendered for reading:
 // JSON as compact JSON, other values quoted, "(absent)" for a missing one.
-type Mismatch struct {
-	Part     string
-	Name     string
-	Recorded string
-	Sent     string
-}
-
-// String renders d as one line, such as `body $.amount: recorded 100, sent 250`.
-func (d Mismatch) String() string {
-	label := d.Part
-	if d.Name != "" {
-		label += " " + d.Name
-	}
-	return fmt.Sprintf("%s: recorded %s, sent %s", label, d.Recorded, d.Sent)
-}
+type Mismatch = reqdiff.Mismatch
 
 func (c Candidate) where() string {
 	switch {
@@ -267,7 +254,7 @@ func (e *MissError) Error() string {
 // miss explains why key got no answer. It is the slow path: it compares
 // key with every recorded interaction.
 func (t *Transport) miss(key *requestKey, q *answers) error {
-	e := &MissError{Method: key.method, URL: key.url}
+	e := &MissError{Method: key.Method, URL: key.url}
 	if q != nil {
 		for _, rec := range q.recs[:min(3, len(q.recs))] {
 			e.Closest = append(e.Closest, Candidate{File: rec.file, Interaction: rec.pos, Line: rec.line})
@@ -282,8 +269,8 @@ func (t *Transport) miss(key *requestKey, q *answers) error {
 	all := make([]ranked, 0, len(t.all))
 	for _, rec := range t.all {
 		rk := t.match.key(&rec.req)
-		far := rk.method != key.method || rk.origin != key.origin || rk.path != key.path
-		all = append(all, ranked{rec: rec, far: far, diffs: keyDifferences(&rk, key)})
+		far := rk.Method != key.Method || rk.Origin != key.Origin || rk.Path != key.Path
+		all = append(all, ranked{rec: rec, far: far, diffs: keyDiff(&rk, key)})
 	}
 	sort.SliceStable(all, func(i, j int) bool {
 		if all[i].far != all[j].far {
