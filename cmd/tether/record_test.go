@@ -357,3 +357,22 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxSizeRefusesLargeInputs(t *testing.T) {
+	dir := t.TempDir()
+	har := filepath.Join(dir, "session.har")
+	os.WriteFile(har, []byte(`{"log":{"entries":[]}}`+strings.Repeat(" ", 2048)), 0o644)
+	code, _, errs := runCLI("cassette", "import", "--har", har, "--max-size", "1KiB")
+	if code != exitCannot || !strings.Contains(errs, "over the 1 KiB limit") {
+		t.Errorf("import of a 2 KiB capture with --max-size 1KiB: exit %d, %q", code, errs)
+	}
+	cas := filepath.Join(dir, "big.yaml")
+	os.WriteFile(cas, []byte("version: 2\ninteractions: []\n"+strings.Repeat("# padding\n", 300)), 0o644)
+	code, _, errs = runCLI("cassette", "scan", "--max-size", "1KiB", cas)
+	if code != exitCannot || !strings.Contains(errs, "over the 1 KiB limit") {
+		t.Errorf("scan of a 3 KiB cassette with --max-size 1KiB: exit %d, %q", code, errs)
+	}
+	if code, out, errs := runCLI("cassette", "scan", cas); code != exitOK {
+		t.Errorf("scan under the default limit: exit %d\n%s%s", code, out, errs)
+	}
+}
