@@ -13,7 +13,7 @@ import (
 )
 
 const cassetteImportHelp = `Usage:
-  tether cassette import --har FILE [--out CASSETTE] [--force]
+  tether cassette import --har FILE [--out CASSETTE] [--force] [--max-size SIZE]
 
 import turns a HAR capture (from a browser's developer tools, mitmproxy,
 Charles or Proxyman) into a cassette in go-vcr format version 2, which
@@ -25,6 +25,8 @@ interaction, in the order of the capture.
                     extension replaced by .yaml (session.har -> session.yaml)
   --force           replace CASSETTE if it exists; without it an existing
                     file is left alone and import exits 2
+  --max-size SIZE   the largest capture read (default 1GiB; units KiB,
+                    MiB, GiB); a larger one is refused, with exit 2
 
 Each interaction holds what the client saw: bodies the capture stores as
 base64 are decoded, a form exported as its params alone is rebuilt,
@@ -60,6 +62,8 @@ func runCassetteImport(env *environ, args []string) int {
 	har := fl.String("har", "", "")
 	out := fl.String("out", "", "")
 	force := fl.Bool("force", false, "")
+	maxSize := sizeFlag{fixtures.DefaultMaxInput}
+	fl.Var(&maxSize, "max-size", "")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(env.stdout, cassetteImportHelp)
@@ -85,7 +89,7 @@ func runCassetteImport(env *environ, args []string) int {
 		return fail(env, fmt.Errorf("cassette import: %s already exists; pass --force to replace it, or --out to write elsewhere", *out))
 	}
 
-	c, skippedEntries, err := fixtures.ImportHAR(*har)
+	c, skippedEntries, err := fixtures.ImportHAR(*har, fixtures.WithMaxInput(maxSize.n))
 	if err != nil {
 		return fail(env, err)
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 const cassetteScanHelp = `Usage:
-  tether cassette scan [--format text|json] PATH...
+  tether cassette scan [--format text|json] [--max-size SIZE] PATH...
 
 scan reports every secret left in cassettes, each with its rule, file, line
 and interaction, and the place in the interaction (a header, the URL, the
@@ -26,12 +26,25 @@ What counts as a secret (the rule names are stable):
   secret-query          token, access_token, api_key, key, client_secret,
                         signature, ... in query strings
   secret-field          password, secret, token, refresh_token, client_secret,
-                        ... in JSON and form bodies
-  slack-token, github-token, stripe-key, aws-access-key, jwt, private-key
+                        ... in JSON, form and multipart bodies
+  slack-token, github-token, stripe-key, aws-access-key, jwt, private-key,
+  shopify-token, gitlab-token, hubspot-token, slack-webhook, url-credentials
                         values shaped like those credentials, anywhere
+  twilio-api-key, huggingface-access-token, square-access-token, ...
+                        the token shapes of gitleaks' default rules, under
+                        gitleaks' rule IDs (those that find a value by the
+                        name beside it are left to the rules above)
   high-entropy          long random-looking tokens, anywhere
+  unreadable-body       a body compressed with gzip, deflate, br or zstd
+                        that does not decode, or decodes to more than
+                        64 MiB: nothing shows it holds no secret
 
-A value tether already redacted (REDACTED-<rule>-<digest>) is not a secret.
+Compressed bodies are decoded and scanned inside. A value tether already
+redacted (REDACTED-<digest>) is not a secret. --max-size SIZE (default
+1GiB; units KiB, MiB, GiB) is the largest cassette read: a larger one is
+an error. The scan reads one interaction at a time, so memory follows the
+largest interaction, not the file.
+
 A PATH may be a directory: its *.yaml and *.yml files are scanned, at any
 depth. Exit codes: 0 none found, 1 secrets found, 2 a path or cassette
 could not be read.
@@ -45,6 +58,8 @@ func runCassetteScan(env *environ, args []string) int {
 	fl := flag.NewFlagSet("cassette scan", flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
 	format := fl.String("format", "text", "")
+	maxSize := sizeFlag{fixtures.DefaultMaxInput}
+	fl.Var(&maxSize, "max-size", "")
 	if len(args) > 0 && isHelp(args[0]) {
 		fmt.Fprint(env.stdout, cassetteScanHelp)
 		return exitOK
@@ -71,7 +86,7 @@ func runCassetteScan(env *environ, args []string) int {
 	findings := []contracts.Finding{}
 	var broken []error
 	for _, file := range files {
-		found, err := r.ScanFile(file)
+		found, err := r.ScanFile(file, fixtures.WithMaxInput(maxSize.n))
 		if err != nil {
 			broken = append(broken, err)
 			continue

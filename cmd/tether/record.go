@@ -18,7 +18,7 @@ import (
 )
 
 const recordHelp = `Usage:
-  tether record --upstream URL --cassette FILE [--contract FILE]... [--as URL] [--listen ADDR] [--append]
+  tether record --upstream URL --cassette FILE [--contract FILE]... [--as URL] [--listen ADDR] [--append] [--max-body SIZE]
 
 record runs a reverse proxy in front of a real vendor API. Point the client
 you want to record (a connector, curl, a test) at the address it prints;
@@ -38,11 +38,19 @@ is, and the interaction is kept, redacted, for the cassette.
                      127.0.0.1:0 for any free port)
   --append           keep the interactions already in FILE and add the new
                      ones after them; without it FILE is replaced
+  --max-body SIZE    the largest request or response body kept (default
+                     64MiB; units KiB, MiB, GiB). A larger body still goes
+                     through whole, streamed, but the cassette keeps the
+                     interaction without it, with a body_omitted note, and
+                     the log says so
 
 Redaction is on and cannot be turned off here: credentials in headers,
-query strings and bodies, and values shaped like known keys and tokens,
-become placeholders before anything is kept (see 'tether cassette scan
---help' for the rules). Your client sends the real credentials; the
+query strings and bodies (multipart parts included), and values shaped
+like known keys and tokens, become placeholders before anything is kept
+(see 'tether cassette scan --help' for the rules). Bodies compressed with
+gzip, deflate, br or zstd are kept decoded, without their Content-Encoding,
+so that they can be redacted, read and replayed; one that does not decode
+is not kept, with a note. Your client sends the real credentials; the
 vendor sees them; the cassette never does.
 
 Stop with Ctrl-C (or SIGTERM): the proxy stops taking requests, finishes
@@ -78,6 +86,8 @@ func runRecord(env *environ, args []string) int {
 	listen := fl.String("listen", "127.0.0.1:8787", "")
 	appendOld := fl.Bool("append", false, "")
 	recordAs := fl.String("as", "", "")
+	maxBody := sizeFlag{fixtures.DefaultMaxBody}
+	fl.Var(&maxBody, "max-body", "")
 	var contractFiles stringList
 	fl.Var(&contractFiles, "contract", "")
 	if err := fl.Parse(args); err != nil {
@@ -119,7 +129,7 @@ func runRecord(env *environ, args []string) int {
 
 	var mu sync.Mutex // keeps each interaction's lines together
 	errorsFound := 0
-	proxyOpts := []fixtures.Option{fixtures.ValidateAgainst(cs...)}
+	proxyOpts := []fixtures.Option{fixtures.ValidateAgainst(cs...), fixtures.WithMaxBody(maxBody.n)}
 	if *recordAs != "" {
 		proxyOpts = append(proxyOpts, fixtures.RecordAs(*recordAs))
 	}
@@ -132,6 +142,9 @@ func runRecord(env *environ, args []string) int {
 		}
 		in := rec.Interaction
 		fmt.Fprintf(env.stderr, "  #%d %s %s -> %d in %s\n", in.ID, in.Request.Method, in.Request.URL, in.Response.Code, in.Response.Duration.Round(time.Millisecond))
+		for _, note := range rec.Notes {
+			fmt.Fprintf(env.stderr, "     note: %s\n", note)
+		}
 		for _, f := range rec.Findings {
 			if f.Level == contracts.LevelError {
 				errorsFound++

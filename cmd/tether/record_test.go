@@ -315,3 +315,65 @@ func replayWithRealToken(t *testing.T, path, vendorURL string, calls *int) {
 		t.Errorf("a request with another token matched the recording; the credential should count")
 	}
 }
+
+func TestRecordMaxBodyNotesWhatItDoesNotKeep(t *testing.T) {
+	vendor, _ := keysVendor(t, 4096)
+	path := filepath.Join(t.TempDir(), "keys.yaml")
+	rec := startRecording(t, "--upstream", vendor.URL, "--cassette", path, "--max-body", "2KiB")
+	code, body := rec.get(t, "/v1/keys/key_1", vendorToken)
+	if code != 200 || !strings.Contains(body, vendorKey) || len(body) < 4096 {
+		t.Fatalf("through the proxy: %d, %d bytes; want 200 and the whole answer, over the limit as it is", code, len(body))
+	}
+	if exit := rec.stop(t); exit != exitOK {
+		t.Fatalf("record exited %d:\n%s", exit, rec.stderr)
+	}
+	if out := rec.stderr.String(); !strings.Contains(out, "note: response.body not kept: ") || !strings.Contains(out, "over the 2 KiB limit") {
+		t.Errorf("the log does not say the answer was not kept:\n%s", out)
+	}
+	c, err := fixtures.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := c.Interactions[0].Response
+	if note, _ := resp.Extra[fixtures.BodyOmitted].(string); resp.Body != "" || !strings.Contains(note, "over the 2 KiB limit") {
+		t.Errorf("the cassette keeps %d bytes with note %q; want none, and the note", len(resp.Body), note)
+	}
+
+	for _, bad := range []string{"0", "-1", "12XB", "lots"} {
+		if code, _, errs := runCLI("record", "--upstream", vendor.URL, "--cassette", path, "--max-body", bad); code != exitCannot || !strings.Contains(errs, "max-body") {
+			t.Errorf("--max-body %s: exit %d, %q; want %d and an error naming the flag", bad, code, errs, exitCannot)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1048576": 1 << 20, "64MiB": 64 << 20, "64M": 64 << 20, "512KiB": 512 << 10, "1GiB": 1 << 30, "2gb": 2 << 30, " 3 MiB ": 3 << 20} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-5", "1.5GiB", "10TiB", "GiB", "99999999999999999999"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) took it", in)
+		}
+	}
+}
+
+func TestMaxSizeRefusesLargeInputs(t *testing.T) {
+	dir := t.TempDir()
+	har := filepath.Join(dir, "session.har")
+	os.WriteFile(har, []byte(`{"log":{"entries":[]}}`+strings.Repeat(" ", 2048)), 0o644)
+	code, _, errs := runCLI("cassette", "import", "--har", har, "--max-size", "1KiB")
+	if code != exitCannot || !strings.Contains(errs, "over the 1 KiB limit") {
+		t.Errorf("import of a 2 KiB capture with --max-size 1KiB: exit %d, %q", code, errs)
+	}
+	cas := filepath.Join(dir, "big.yaml")
+	os.WriteFile(cas, []byte("version: 2\ninteractions: []\n"+strings.Repeat("# padding\n", 300)), 0o644)
+	code, _, errs = runCLI("cassette", "scan", "--max-size", "1KiB", cas)
+	if code != exitCannot || !strings.Contains(errs, "over the 1 KiB limit") {
+		t.Errorf("scan of a 3 KiB cassette with --max-size 1KiB: exit %d, %q", code, errs)
+	}
+	if code, out, errs := runCLI("cassette", "scan", cas); code != exitOK {
+		t.Errorf("scan under the default limit: exit %d\n%s%s", code, out, errs)
+	}
+}
