@@ -194,8 +194,8 @@ func TestDiffJSON(t *testing.T) {
 
 // junitOutput is what the tests read of --format junit: its one suite.
 type junitOutput struct {
-	Tests    int      `xml:"tests,attr"`
-	Failures int      `xml:"failures,attr"`
+	Tests    int `xml:"tests,attr"`
+	Failures int `xml:"failures,attr"`
 	Cases    []struct {
 		Name     string `xml:"name,attr"`
 		Failures []struct {
