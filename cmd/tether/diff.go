@@ -424,7 +424,7 @@ func writeDiffJUnit(w io.Writer, r *diffReport) error {
 		if c.Affects != "" {
 			line += " [" + c.Affects + "]"
 		}
-		tc.SystemOut += line + "\n"
+		tc.SystemOut += junit.Text(line + "\n")
 		if r.fails(c) {
 			tc.Failures = append(tc.Failures, junit.Failure{Message: c.Message, Type: c.ID, Text: line})
 		}
