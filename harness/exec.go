@@ -19,6 +19,13 @@ import (
 
 // newExecution prepares the target for c.
 func newExecution(ctx context.Context, c *manifest.Connector, o options, work string) (*execution, error) {
+	if o.policy == nil {
+		p, err := ConnectorPolicy(c)
+		if err != nil {
+			return nil, err
+		}
+		o.policy = p
+	}
 	if err := o.sandboxes.Prepare(ctx, c, work); err != nil {
 		return nil, err
 	}
@@ -129,6 +136,13 @@ func (x *execution) plan() []PlannedCheck {
 				}})
 				continue
 			}
+			out = append(out, PlannedCheck{Suite: suite, Name: "derive", run: func(context.Context) ([]report.Finding, error) {
+				fs := x.baseFindings(base)
+				for i := range fs {
+					fs[i].Suite, fs[i].Check = report.SuiteNegative, "derive"
+				}
+				return fs, nil
+			}})
 			getBase := scenario(base)
 			for _, nc := range x.negativeCases(base) {
 				get := scenario(nc.sc)
@@ -307,11 +321,18 @@ func Execute(ctx context.Context, c *manifest.Connector, opts ...Option) (*repor
 }
 
 // policy is the policy the run is gated with.
-func (x *execution) policy() *report.Policy {
-	if x.o.policy == nil {
-		return report.DefaultPolicy()
+func (x *execution) policy() *report.Policy { return x.o.policy }
+
+// ConnectorPolicy is the policy a connector is gated with when none is
+// given: its own [manifest.PolicyFile] when it has one, else
+// [report.DefaultPolicy]. A policy file with a mistake is an error at its
+// line.
+func ConnectorPolicy(c *manifest.Connector) (*report.Policy, error) {
+	data, ok := c.File(manifest.PolicyFile)
+	if !ok {
+		return report.DefaultPolicy(), nil
 	}
-	return x.o.policy
+	return report.ParsePolicy(manifest.PolicyFile, data)
 }
 
 // parallel calls f(0..n-1), at most o.parallel at once, and returns the

@@ -77,8 +77,9 @@ func Baseline(spec string) Option {
 }
 
 // WithPolicy gates the run with p: its fail-on levels and waivers decide
-// which findings fail [Test] and the report's status. The default is
-// [report.DefaultPolicy], failing on errors.
+// which findings fail [Test] and the report's status. The default is the
+// connector's own policy file ([manifest.PolicyFile]) when it has one,
+// else [report.DefaultPolicy], failing on errors.
 func WithPolicy(p *report.Policy) Option { return func(o *options) { o.policy = p } }
 
 // Today sets the day waivers are judged against; the default is the day

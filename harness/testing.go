@@ -3,8 +3,6 @@ package harness
 import (
 	"slices"
 	"testing"
-
-	"github.com/tetherkit/tether/contracts"
 )
 
 // Test runs the suites over the connector in dir as subtests, one per
@@ -12,8 +10,11 @@ import (
 // check of the whole connector), so that `go test -run 'Test/replay/won'`
 // runs one scenario's replay checks. Checks run in parallel, as
 // `go test -parallel` allows; a scenario run is made once and shared by
-// the checks that need it. An error finding fails its check, a warning is
-// logged; a failed check also shows the end of the connector's log.
+// the checks that need it. The policy decides ([WithPolicy]; by default
+// the connector's own policy file, else failing on errors): a finding of
+// a level it fails on fails its check unless a live waiver excuses it,
+// every other finding is logged, and an expired waiver fails Test/policy.
+// A failed check also shows the end of the connector's log.
 // With [Update] the replay suite rewrites golden files instead of
 // comparing them. The default target is [Process].
 func Test(t *testing.T, dir string, opts ...Option) {
@@ -24,6 +25,14 @@ func Test(t *testing.T, dir string, opts ...Option) {
 		t.Fatal(err)
 	}
 	checks := s.Checks()
+	policy, today := s.Policy(), s.x.o.today()
+	if expired := policy.Expired(today); len(expired) > 0 {
+		t.Run("policy", func(t *testing.T) {
+			for _, f := range expired {
+				t.Errorf("%s", f)
+			}
+		})
+	}
 	for _, suite := range AllSuites {
 		if !slices.ContainsFunc(checks, func(pc PlannedCheck) bool { return pc.Suite == suite }) {
 			continue
@@ -45,10 +54,14 @@ func Test(t *testing.T, dir string, opts ...Option) {
 					}
 					failed := false
 					for _, f := range fs {
-						if f.Level == contracts.LevelError {
+						reason, waived := policy.Waives(f, today)
+						switch {
+						case waived:
+							t.Logf("%s (waived: %s)", f, reason)
+						case policy.FailsOn(f.Level):
 							failed = true
 							t.Errorf("%s", f)
-						} else {
+						default:
 							t.Logf("%s", f)
 						}
 					}

@@ -92,8 +92,10 @@ decides with the policy whether the release may ship:
   report.html    one self-contained page with the findings and diffs
 
 The policy file says which levels fail and which findings are waived,
-each waiver with a reason and an expiry date (see the harness package's
-Policy). Without one, any error fails. An expired waiver fails.
+each waiver with a reason and an expiry date (see the report package's
+Policy). Without --policy the gate takes the connector's own
+DIR/policy.yaml when there is one, else any error fails. An expired
+waiver fails. The report records the policy's file and SHA-256.
 
 --releases DIR is the compatibility window: the gate runs the
 compatibility suite against each of the last compatibility.window
@@ -319,7 +321,10 @@ func runGate(env *environ, args []string) int {
 	if *out == "" {
 		*out = filepath.Join(dir, "report")
 	}
-	rep, code := execute(env, dir, false, append(opts, progress(env), harness.WithPolicy(policy)))
+	if policy != nil {
+		opts = append(opts, harness.WithPolicy(policy))
+	}
+	rep, code := execute(env, dir, false, append(opts, progress(env)))
 	if rep == nil {
 		return code
 	}
@@ -328,6 +333,9 @@ func runGate(env *environ, args []string) int {
 		return fail(env, err)
 	}
 	printSummary(env, rep)
+	if p := rep.Run.Policy; p.File != "" {
+		fmt.Fprintf(env.stdout, "policy: %s (sha256 %.12s), %d findings waived\n", p.File, p.Digest, rep.Summary.Waived)
+	}
 	fmt.Fprintf(env.stdout, "wrote %s\n", strings.Join(written, ", "))
 	if rep.Summary.Status == report.StatusFail {
 		fmt.Fprintln(env.stdout, "gate: FAIL")
@@ -337,10 +345,11 @@ func runGate(env *environ, args []string) int {
 	return exitOK
 }
 
-// loadPolicy reads --policy; none given is the default policy.
+// loadPolicy reads --policy; none given is nil: the connector's own
+// policy file, else the default.
 func loadPolicy(path string) (*report.Policy, error) {
 	if path == "" {
-		return report.DefaultPolicy(), nil
+		return nil, nil
 	}
 	return report.LoadPolicy(path)
 }

@@ -64,7 +64,8 @@ So a release can be packaged again and compared with the one published.
   --report FILE   package the run in this report.json rather than running
                   the gate; the run flags below are then not used
   --policy FILE   the gate's policy: which levels fail, which findings are
-                  waived (default: any error fails)
+                  waived (default: DIR/policy.yaml when the connector has
+                  one, else any error fails)
   --baseline B    compare with this earlier release (repeat for several)
   --releases DIR  the compatibility window: compare with each of the last
                   compatibility.window releases among the bundles in DIR
@@ -104,20 +105,29 @@ func runPackage(env *environ, args []string) int {
 	if err != nil {
 		return fail(env, err)
 	}
-	var rep *report.Report
+	if policy == nil {
+		if policy, err = harness.ConnectorPolicy(c); err != nil {
+			return fail(env, err)
+		}
+	}
+	var rep, read *report.Report
 	if *reportFile == "" {
 		if rep, code = runSuites(env, c, append(opts, progress(env), harness.WithPolicy(policy))); rep == nil {
 			return code
 		}
 	} else {
-		read, err := readReport(*reportFile)
-		if err != nil {
+		if read, err = readReport(*reportFile); err != nil {
 			return fail(env, err)
 		}
 		rep = report.Gate(read, policy, time.Now())
 	}
 	if rep.Summary.Status != report.StatusPass {
 		printFailing(env, rep, policy)
+		if *reportFile != "" {
+			if note := report.PolicyNote(read, policy); note != "" {
+				fmt.Fprintf(env.stdout, "package: %s\n", note)
+			}
+		}
 		fmt.Fprintf(env.stdout, "package: FAIL: %s %s does not pass its gate; nothing written\n", rep.Connector.Name, rep.Connector.Version)
 		return exitFindings
 	}

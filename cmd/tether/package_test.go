@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,5 +177,48 @@ func TestPackageAndVerifyHelp(t *testing.T) {
 				t.Errorf("tether %v lacks %q (%s)", tt.args, w, tt.reason)
 			}
 		}
+	}
+}
+
+// A connector's own policy.yaml gates it when no --policy is given: gate
+// records it in the report, package applies it, and verify under another
+// policy says the report passed under the one it was gated with.
+func TestConnectorPolicyFile(t *testing.T) {
+	dir := releaseCopy(t, "1.0.0")
+	own := "fail-on: [error, warning]\nwaivers:\n  - {id: invalid-event-accepted, reason: the CRM signs what it sends, expires: 2999-12-31}\n"
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(own), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "report")
+	code, stdout, stderr := runCLI("gate", dir, "--out", out)
+	if code != exitOK || !strings.Contains(stdout, "policy: policy.yaml (sha256 ") || !strings.Contains(stdout, "1 findings waived") {
+		t.Fatalf("gate with the connector's policy: exit %d\n%s\n%s", code, stdout, tailLines(stderr, 20))
+	}
+	var rep struct {
+		Run struct {
+			Policy struct {
+				File   string   `json:"file"`
+				Digest string   `json:"sha256"`
+				FailOn []string `json:"fail-on"`
+			} `json:"policy"`
+		} `json:"run"`
+	}
+	if err := json.Unmarshal(mustRead(t, filepath.Join(out, "report.json")), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Run.Policy; p.File != "policy.yaml" || p.Digest != sha256File(t, filepath.Join(dir, "policy.yaml")) || len(p.FailOn) != 2 {
+		t.Errorf("the report records the policy as %+v", p)
+	}
+
+	bundle := filepath.Join(t.TempDir(), "b.tar.gz")
+	if code, stdout, _ := runCLI("package", dir, "--report", filepath.Join(out, "report.json"), "--out", bundle); code != exitOK {
+		t.Fatalf("package without --policy did not take the connector's policy: exit %d\n%s", code, stdout)
+	}
+	strict := filepath.Join(t.TempDir(), "marketplace.yaml")
+	os.WriteFile(strict, []byte("fail-on: [error, warning]\n"), 0o644)
+	code, stdout, _ = runCLI("verify", bundle, "--policy", strict)
+	if code != exitFindings || !strings.Contains(stdout, "the report passed under the policy it was gated with, policy.yaml (sha256") ||
+		!strings.Contains(stdout, "which waived 1 findings") {
+		t.Errorf("verify under a stricter policy: exit %d, want %d and why the report passed before\n%s", code, exitFindings, stdout)
 	}
 }

@@ -32,7 +32,10 @@ it finds, each with its level, ID, location and message:
                                 report compared, by the bump they need
 
 The policy is applied as of today, so a waiver that expired since the
-release was packaged fails it. Without --policy, any error fails.
+release was packaged fails it. Without --policy, any error fails: the
+marketplace's policy, not the author's, decides. When the bundled report
+passed under the policy it was gated with (its file and SHA-256 are in
+the report) and fails here, verify says so.
 
   --policy FILE   the policy to gate the bundled report with
 

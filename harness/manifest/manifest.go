@@ -19,6 +19,11 @@ import (
 // File is the name of a connector's manifest in its directory.
 const File = "connector.yaml"
 
+// PolicyFile is the connector's own gate policy, by convention: when a
+// connector's directory holds one, [harness.Test], `tether gate` and
+// `tether package` gate with it unless told to use another.
+const PolicyFile = "policy.yaml"
+
 // Manifest is a connector's connector.yaml: what an admin and a
 // marketplace need to know about it, and what the harness needs to run
 // it. Paths in it are relative to the connector's directory.

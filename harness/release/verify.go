@@ -229,7 +229,11 @@ func (vr *bundleVerifier) policy(rep *report.Report, pol *report.Policy, today t
 		more = fmt.Sprintf(" and %d more", len(failing)-5)
 		failing = failing[:5]
 	}
-	vr.add(RuleReportFailed, at(BundleReport, 0), "summary.status is %s: %s%s", gated.Summary.Status, strings.Join(failing, "; "), more)
+	note := ""
+	if n := report.PolicyNote(rep, pol); n != "" {
+		note = " (" + n + ")"
+	}
+	vr.add(RuleReportFailed, at(BundleReport, 0), "summary.status is %s: %s%s%s", gated.Summary.Status, strings.Join(failing, "; "), more, note)
 }
 
 // successor checks the version against the releases the report compared.

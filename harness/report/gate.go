@@ -34,33 +34,15 @@ func Gate(r *Report, p *Policy, today time.Time) *Report {
 	if g.Findings == nil {
 		g.Findings = []Finding{}
 	}
-	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
-	var live []*Waiver
-	for i := range p.Waivers {
-		w := &p.Waivers[i]
-		if today.After(w.expires) {
-			f := newFinding(RuleWaiverExpired, contracts.Position{File: p.File, Line: w.line},
-				fmt.Sprintf("the waiver of %s expired on %s (%s)", w.ID, w.Expires, w.Reason))
-			f.Check = "policy"
-			g.Findings = append(g.Findings, f)
-			continue
-		}
-		live = append(live, w)
-	}
+	g.Run.Policy = PolicyRef{File: p.File, Digest: p.Digest, FailOn: slices.Clone(p.FailOn)}
+	g.Findings = append(g.Findings, p.Expired(today)...)
 	for i := range g.Findings {
 		g.Findings[i].Waived = ""
 	}
-	g.finish(func(f Finding) (string, bool) {
-		for _, w := range live {
-			if w.matches(f) {
-				return w.Reason + " (until " + w.Expires + ")", true
-			}
-		}
-		return "", false
-	})
+	g.finish(func(f Finding) (string, bool) { return p.Waives(f, today) })
 	failing := false
 	for _, f := range g.Findings {
-		if f.Waived == "" && slices.Contains(p.levels, f.Level) {
+		if f.Waived == "" && p.FailsOn(f.Level) {
 			failing = true
 		}
 	}
@@ -70,6 +52,38 @@ func Gate(r *Report, p *Policy, today time.Time) *Report {
 	}
 	return &g
 }
+
+// Expired are the error findings for p's waivers that expired before
+// today: a waiver past its date waives nothing and fails the gate.
+func (p *Policy) Expired(today time.Time) []Finding {
+	var out []Finding
+	for _, w := range p.Waivers {
+		if day(today).After(w.expires) {
+			f := newFinding(RuleWaiverExpired, contracts.Position{File: p.File, Line: w.line},
+				fmt.Sprintf("the waiver of %s expired on %s (%s)", w.ID, w.Expires, w.Reason))
+			f.Check = "policy"
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Waives says whether a live waiver of p excuses f on the day today, and
+// if so with what reason.
+func (p *Policy) Waives(f Finding, today time.Time) (reason string, ok bool) {
+	for _, w := range p.Waivers {
+		if !day(today).After(w.expires) && w.matches(f) {
+			return w.Reason + " (until " + w.Expires + ")", true
+		}
+	}
+	return "", false
+}
+
+// FailsOn says whether an unwaived finding of level l fails the gate.
+func (p *Policy) FailsOn(l contracts.Level) bool { return slices.Contains(p.FailOn, l.String()) }
+
+// day is t's date at midnight UTC, the unit waivers expire in.
+func day(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
 
 // finish sorts the findings and checks into their fixed order, ties each
 // finding to its check, applies the waivers and fills the summaries.
@@ -176,4 +190,35 @@ func (r *Report) finish(waive func(f Finding) (string, bool)) {
 	for i := range r.Releases {
 		r.Releases[i].fill(r.Checks)
 	}
+}
+
+// SamePolicy says whether r was gated with p: the same file bytes, or
+// both the default policy.
+func (r *Report) SamePolicy(p *Policy) bool {
+	if p == nil {
+		p = DefaultPolicy()
+	}
+	return r.Run.Policy.Digest == p.Digest && slices.Equal(r.Run.Policy.FailOn, p.FailOn)
+}
+
+// PolicyNote explains a gate of r under p that fails where the gate r
+// records passed, because p is not the policy r was gated with; it is
+// empty otherwise.
+func PolicyNote(r *Report, p *Policy) string {
+	if r.Summary.Status != StatusPass || r.SamePolicy(p) || r.Run.Policy.FailOn == nil {
+		return ""
+	}
+	was := "the default policy"
+	if r.Run.Policy.File != "" {
+		was = fmt.Sprintf("%s (sha256 %.12s)", r.Run.Policy.File, r.Run.Policy.Digest)
+	}
+	now := "the default policy"
+	if p != nil && p.File != "" {
+		now = fmt.Sprintf("%s (sha256 %.12s)", p.File, p.Digest)
+	}
+	waived := ""
+	if r.Summary.Waived > 0 {
+		waived = fmt.Sprintf(", which waived %d findings", r.Summary.Waived)
+	}
+	return fmt.Sprintf("the report passed under the policy it was gated with, %s%s; this gate applies %s: give --policy to apply the same one", was, waived, now)
 }

@@ -39,8 +39,6 @@ type Policy struct {
 	// bytes, which a report records so that a gate can be reproduced.
 	File   string `yaml:"-"`
 	Digest string `yaml:"-"`
-
-	levels []contracts.Level
 }
 
 // Waiver excuses the findings it matches until it expires.
@@ -58,7 +56,7 @@ type Waiver struct {
 
 // DefaultPolicy fails on errors and waives nothing.
 func DefaultPolicy() *Policy {
-	return &Policy{FailOn: []string{"error"}, levels: []contracts.Level{contracts.LevelError}}
+	return &Policy{FailOn: []string{"error"}}
 }
 
 // LoadPolicy reads a policy file. Every mistake is an *[Error] at its
@@ -108,11 +106,9 @@ func ParsePolicy(path string, data []byte) (p *Policy, err error) {
 		p.FailOn = []string{"error"}
 	}
 	for _, l := range p.FailOn {
-		level, err := contracts.ParseLevel(l)
-		if err != nil || level.String() != l {
+		if level, err := contracts.ParseLevel(l); err != nil || level.String() != l {
 			return nil, &contracts.Error{File: path, Line: line("fail-on"), Msg: fmt.Sprintf("fail-on: %q is not a level; use error, warning or info", l)}
 		}
-		p.levels = append(p.levels, level)
 	}
 	var items []*yaml.Node
 	if top != nil {

@@ -71,6 +71,19 @@ type RunInfo struct {
 	Target  string   `json:"target"`  // in-process, process or container
 	Sandbox string   `json:"sandbox"` // inproc or container
 	Suites  []string `json:"suites"`  // the suites run, in order
+	// Policy is the policy the report was gated with.
+	Policy PolicyRef `json:"policy"`
+}
+
+// PolicyRef names the policy a report was gated with, so that a later
+// gate can tell whether it applies the same one.
+type PolicyRef struct {
+	// File is the policy's file, relative to the connector when it is
+	// the connector's own; empty for the default policy.
+	File string `json:"file,omitempty"`
+	// Digest is the SHA-256 of the file's bytes; empty for the default.
+	Digest string   `json:"sha256,omitempty"`
+	FailOn []string `json:"fail-on"`
 }
 
 // Tools are the versions of what made the report.
