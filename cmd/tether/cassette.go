@@ -13,6 +13,7 @@ const cassetteHelp = `Usage:
   tether cassette scan [--format text|json] PATH...
   tether cassette lint --contract FILE [--contract FILE]... [--format text|json] CASSETTE...
   tether cassette import --har FILE [--out CASSETTE] [--force]
+  tether cassette record DIR [--only FILE]... [--timeout DURATION]
 
 Cassettes are go-vcr YAML files of recorded HTTP interactions. tether reads
 format version 1 (go-vcr v1, v2) and 2 (go-vcr v3, v4) and writes version 2.
@@ -32,10 +33,15 @@ import turns a HAR capture (from a browser's developer tools, mitmproxy,
 Charles or Proxyman) into a cassette, redacted like every cassette tether
 writes.
 
+record writes a connector's cassettes from its vendors' contracts: the
+requests DIR/recordings.yaml lists go through a recording proxy to a
+sandbox of each vendor, whatever its contract file is called.
+
 Examples:
   tether cassette scan connectors/dealnotify/cassettes
   tether cassette lint --contract contracts/crm.openapi.yaml --contract contracts/chat.openapi.yaml cassettes/*.yaml
   tether cassette import --har session.har --out cassettes/session.yaml
+  tether cassette record connectors/dealnotify
 `
 
 func runCassette(env *environ, args []string) int {
@@ -54,6 +60,8 @@ func runCassette(env *environ, args []string) int {
 		return runCassetteLint(env, args[1:])
 	case "import":
 		return runCassetteImport(env, args[1:])
+	case "record":
+		return runCassetteRecord(env, args[1:])
 	}
 	fmt.Fprintf(env.stderr, "tether cassette: unknown subcommand %q\n\n%s", args[0], cassetteHelp)
 	return exitCannot

@@ -74,13 +74,19 @@ const CassetteDir = "cassettes"
 type Option func(*options)
 
 type options struct {
-	update bool
-	fsys   fs.FS
+	update      bool
+	vendorsOnly bool
+	fsys        fs.FS
 }
 
 // ForUpdate loads a connector whose run is to write its golden files: a
 // scenario may name a golden file that does not exist yet.
 func ForUpdate(update bool) Option { return func(o *options) { o.update = update } }
+
+// VendorsOnly loads the manifest and the vendors' contracts and stops
+// there: for tools that need only the vendors, such as recording the
+// cassettes that scenarios are yet to name.
+func VendorsOnly() Option { return func(o *options) { o.vendorsOnly = true } }
 
 // ReadFrom reads the connector's files from fsys, whose root is the
 // connector's directory, instead of from the directory itself: for a
@@ -137,6 +143,9 @@ func Load(dir string, opts ...Option) (*Connector, error) {
 			return nil, fmt.Errorf("%s:%d: vendors.%s.contract: %w", File, m.line("vendors", name, "contract"), name, err)
 		}
 		c.Contracts[name] = ct
+	}
+	if o.vendorsOnly {
+		return c, nil
 	}
 	if c.Events, err = contract(clean(m.Events.Contract)); err != nil {
 		return nil, fmt.Errorf("%s:%d: events.contract: %w", File, m.line("events", "contract"), err)
