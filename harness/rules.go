@@ -42,6 +42,8 @@ const (
 	RuleForgedSignatureAccepted    = "forged-signature-accepted"
 	RuleExpiredSignatureAccepted   = "expired-signature-accepted"
 	RuleNoBaseScenario             = "negative-no-base-scenario"
+	RuleNegativeBase               = "negative-base"
+	RuleNegativeCoverageReduced    = "negative-coverage-reduced"
 	RuleVersionBumpInsufficient    = "version-bump-insufficient"
 	RuleBaselineUnreadable         = "baseline-unreadable"
 )
@@ -74,6 +76,8 @@ var rules = ruleTable([]contracts.Rule{
 	{ID: RuleForgedSignatureAccepted, Level: contracts.LevelError, Summary: "a delivery signed with another key was accepted", Hint: "verify the signature and its timestamp before anything else, and answer 401"},
 	{ID: RuleExpiredSignatureAccepted, Level: contracts.LevelError, Summary: "a delivery signed long ago was accepted", Hint: "verify the signature and its timestamp before anything else, and answer 401"},
 	{ID: RuleNoBaseScenario, Level: contracts.LevelWarning, Summary: "the negative suite has no scenario to derive its cases from", Hint: "add a happy-path scenario"},
+	{ID: RuleNegativeBase, Level: contracts.LevelInfo, Summary: "the scenario the negative suite derives its cases from", Hint: "the plain scenario whose golden file and cassettes call the most operations"},
+	{ID: RuleNegativeCoverageReduced, Level: contracts.LevelWarning, Summary: "the negative suite does not exercise every operation the scenarios call", Hint: "give one plain, handled scenario the calls of the others (its cassettes name what it calls before its golden file exists)"},
 	{ID: RuleVersionBumpInsufficient, Level: contracts.LevelError, Summary: "the version does not rise as much as the changes need", Hint: "raise the version as the bump says, or undo the change that needs it"},
 	{ID: RuleBaselineUnreadable, Level: contracts.LevelError, Summary: "a baseline release could not be read or compared", Hint: "give a connector directory, git:REF or a release bundle"},
 })

@@ -307,16 +307,18 @@ type negCase struct {
 
 // baseScenario is the scenario the negative suite derives its cases
 // from: of those that expect their events handled, with no faults and
-// plain deliveries, the one whose golden file calls the most operations
-// (the first of equals).
+// plain deliveries, the one that calls the most operations (the first of
+// equals), as its golden file and its cassettes say. The cassettes count
+// too, so that a first run, with no golden files yet, chooses as later
+// runs do.
 func (x *execution) baseScenario() *scenarioRun {
 	var best *manifest.Scenario
 	most := -1
 	for _, sc := range x.c.Scenarios {
-		if sc.Expect.Outcome != manifest.OutcomeHandled || sc.Faults != nil || sc.Deliver != (manifest.DeliverSpec{}) {
+		if !plain(sc) {
 			continue
 		}
-		if n := len(x.goldenOperations(sc)); n > most {
+		if n := len(x.scenarioOperations(sc)); n > most {
 			best, most = sc, n
 		}
 	}
@@ -324,6 +326,52 @@ func (x *execution) baseScenario() *scenarioRun {
 		return nil
 	}
 	return x.own(best)
+}
+
+// plain says whether sc expects its events handled, with no faults and
+// plain deliveries: a scenario the negative suite may derive from.
+func plain(sc *manifest.Scenario) bool {
+	return sc.Expect.Outcome == manifest.OutcomeHandled && sc.Faults == nil && sc.Deliver == (manifest.DeliverSpec{})
+}
+
+// baseFindings say which scenario the negative suite derives from and
+// what it calls, and warn when the operations the other scenarios call
+// are not all among them: the error-status and transport cases then miss
+// those operations.
+func (x *execution) baseFindings(bs *scenarioRun) []report.Finding {
+	ops := x.scenarioOperations(bs.Scenario)
+	names := func(refs []opRef) string {
+		var s []string
+		for _, r := range refs {
+			s = append(s, r.vendor+"."+r.op)
+		}
+		if len(s) == 0 {
+			return "no operation"
+		}
+		return strings.Join(s, ", ")
+	}
+	fs := []report.Finding{newFinding(RuleNegativeBase, at(bs.File),
+		fmt.Sprintf("the negative suite derives its cases from scenario %s, which calls %s", bs.Name, names(ops)))}
+	var missed []opRef
+	var from []string
+	for _, sc := range x.c.Scenarios {
+		for _, ref := range x.scenarioOperations(sc) {
+			if !slices.Contains(ops, ref) && !slices.Contains(missed, ref) {
+				missed = append(missed, ref)
+				if !slices.Contains(from, sc.Name) {
+					from = append(from, sc.Name)
+				}
+			}
+		}
+	}
+	if len(ops) == 0 || len(missed) > 0 {
+		msg := fmt.Sprintf("scenario %s calls %s, so no negative case exercises an error answer or a transport failure of its vendors", bs.Name, names(ops))
+		if len(missed) > 0 {
+			msg = fmt.Sprintf("no negative case exercises %s, which scenario(s) %s call and the base scenario %s does not", names(missed), strings.Join(from, ", "), bs.Name)
+		}
+		fs = append(fs, newFinding(RuleNegativeCoverageReduced, at(bs.File), msg))
+	}
+	return fs
 }
 
 // judgeNegative keeps the run's own checks that hold for a derived case,
@@ -400,9 +448,9 @@ func (x *execution) negativeCases(bs *scenarioRun) []negCase {
 		}
 	}
 
-	// The operations the base calls, as its golden file says, in the
-	// order first called: known before anything runs.
-	ops := x.goldenOperations(bs.Scenario)
+	// The operations the base calls, as its golden file and cassettes
+	// say, in the order first called: known before anything runs.
+	ops := x.scenarioOperations(bs.Scenario)
 	for _, ref := range ops {
 		resps, err := x.c.Contracts[ref.vendor].ExampleResponses(ref.op, x.o.seed)
 		if err != nil {
@@ -581,22 +629,33 @@ func removePath(doc any, path []string) bool {
 // opRef is an operation of a vendor.
 type opRef struct{ vendor, op string }
 
-// goldenOperations resolves the calls of a scenario's golden file to the
-// vendors' operations, in the order first called.
-func (x *execution) goldenOperations(sc *manifest.Scenario) []opRef {
-	calls := x.c.Golden[sc.Expect.Golden]
+// scenarioOperations resolves the calls of a scenario's golden file, then
+// its cassettes' interactions, to the vendors' operations, in the order
+// first called.
+func (x *execution) scenarioOperations(sc *manifest.Scenario) []opRef {
 	var ops []opRef
-	for _, call := range calls {
-		for _, vendor := range slices.Sorted(maps.Keys(x.c.Contracts)) {
+	add := func(vendors []string, method, url string) {
+		for _, vendor := range vendors {
 			ct := x.c.Contracts[vendor]
-			if !servesURL(ct, call.URL) {
+			if ct == nil || !servesURL(ct, url) {
 				continue
 			}
-			if m, err := ct.Find(call.Method, call.URL); err == nil {
+			if m, err := ct.Find(method, url); err == nil {
 				if ref := (opRef{vendor, m.Operation.ID}); !slices.Contains(ops, ref) {
 					ops = append(ops, ref)
 				}
-				break
+				return
+			}
+		}
+	}
+	all := slices.Sorted(maps.Keys(x.c.Contracts))
+	for _, call := range x.c.Golden[sc.Expect.Golden] {
+		add(all, call.Method, call.URL)
+	}
+	for _, vendor := range sc.CassetteVendors() {
+		for _, cas := range x.c.ScenarioCassettes(sc, vendor) {
+			for _, in := range cas.Interactions {
+				add([]string{vendor}, in.Request.Method, in.Request.URL)
 			}
 		}
 	}

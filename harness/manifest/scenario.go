@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"path"
@@ -144,6 +145,19 @@ const DefaultTenant = "acme"
 // events file of the connector. Every mistake is a *[contracts.Error] at
 // its line, including an events, cassette or golden file that does not
 // exist (a golden file may be missing when update is true, as the run
+// CassetteVendors are the vendors the scenario names cassettes for, in
+// the order its file lists them.
+func (sc *Scenario) CassetteVendors() []string {
+	vendors := slices.Collect(maps.Keys(sc.Cassettes))
+	slices.SortFunc(vendors, func(a, b string) int {
+		if c := cmp.Compare(sc.cassetteLines[a], sc.cassetteLines[b]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return vendors
+}
+
 // writes it).
 func parseScenario(rel string, data []byte, update bool, exists func(string) bool, events func(string) ([]replay.Event, error)) (sc *Scenario, err error) {
 	defer func() {
