@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -32,6 +34,9 @@ type Option func(*options)
 type options struct {
 	remoteRefs     bool
 	baseDir        string
+	refRoot        string
+	refFS          fs.FS
+	refFSDir       string
 	ignoreSecurity bool
 }
 
@@ -39,8 +44,9 @@ type options struct {
 // refused by default, so that loading a contract never touches the network.
 func AllowRemoteRefs() Option { return func(o *options) { o.remoteRefs = true } }
 
-// RefsRelativeTo resolves relative-file $refs against dir. [Load] resolves
-// them against the contract's own folder; use this with [Parse].
+// RefsRelativeTo resolves relative-file $refs against dir, and confines
+// them to it unless [RefRoot] gives a wider root. [Load] resolves them
+// against the contract's own folder; use this with [Parse].
 func RefsRelativeTo(dir string) Option { return func(o *options) { o.baseDir = dir } }
 
 // IgnoreSecurity stops request validation from requiring the credentials an
@@ -67,6 +73,7 @@ type Contract struct {
 	regexes   sync.Map // path-template regexps the validator compiles, kept per contract
 	origin    *origin  // maps locations back to the Swagger 2.0 original; nil otherwise
 	opts      options
+	refs      *refFiles // the files its $refs reach, read on load; nil when they do not resolve
 
 	svOnce sync.Once
 	sv     schema_validation.SchemaValidator
@@ -81,7 +88,8 @@ type Contract struct {
 }
 
 // Load reads, parses and indexes the contract in path (YAML or JSON).
-// Relative-file $refs resolve against the file's folder.
+// Relative-file $refs resolve against the file's folder and may not leave
+// it (see [RefRoot]).
 func Load(path string, opts ...Option) (*Contract, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -124,7 +132,11 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 			return nil, err
 		}
 	}
-	c := &Contract{file: name, version: version, opts: o}
+	refs, err := collectRefs(name, data, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &Contract{file: name, version: version, opts: o, refs: refs}
 	src := data
 	if kind == "swagger" {
 		converted, org, repairs, err := convertSwagger(name, data)
@@ -134,7 +146,11 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 		src, c.converted, c.origin = converted, true, org
 		c.warnings = append(c.warnings, repairs...)
 	}
-	doc, err := libopenapi.NewDocumentWithConfiguration(src, documentConfig(o))
+	cfg, err := documentConfig(o, refs, name)
+	if err != nil {
+		return nil, &Error{File: name, Msg: "cannot hold the files its $refs name", Err: err}
+	}
+	doc, err := libopenapi.NewDocumentWithConfiguration(src, cfg)
 	if err != nil {
 		if _, _, serr := sniff(name, data); serr != nil {
 			return nil, serr
@@ -179,15 +195,22 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	return c, nil
 }
 
-func documentConfig(o options) *datamodel.DocumentConfiguration {
+// documentConfig configures libopenapi. The files the contract's $refs
+// reach were read already, confined to its root ([collectRefs]): the
+// library reads those from memory and nothing from disk.
+func documentConfig(o options, refs *refFiles, name string) (*datamodel.DocumentConfiguration, error) {
 	cfg := datamodel.NewDocumentConfiguration()
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.AllowRemoteReferences = o.remoteRefs
-	if o.baseDir != "" {
-		cfg.BasePath = o.baseDir
-		cfg.AllowFileReferences = true
+	fsys, err := refs.fsys()
+	if err != nil || fsys == nil {
+		return cfg, err
 	}
-	return cfg
+	cfg.BasePath = refs.base
+	cfg.SpecFilePath = filepath.FromSlash(path.Join(refs.dir, path.Base(filepath.ToSlash(name))))
+	cfg.LocalFS = fsys
+	cfg.AllowFileReferences = true
+	return cfg, nil
 }
 
 // File is the name the contract was loaded under.
@@ -471,15 +494,15 @@ func (c *Contract) explainRef(ref string) (msg, hint string) {
 		return fmt.Sprintf("broken $ref %q: #%s does not exist in the document", ref, pointer), ""
 	case strings.HasPrefix(file, "http://") || strings.HasPrefix(file, "https://"):
 		return fmt.Sprintf("broken $ref %q: the remote document could not be read", ref), ""
-	case c.opts.baseDir == "":
+	case c.refs == nil:
 		return fmt.Sprintf("broken $ref %q: relative-file references need the contract's folder", ref),
 			"use Load, or Parse with RefsRelativeTo"
 	}
-	target := filepath.Join(c.opts.baseDir, file)
-	if _, err := os.Stat(target); err != nil {
-		return fmt.Sprintf("broken $ref %q: cannot read %s", ref, target), ""
+	rel, _ := c.refs.path("", file)
+	if _, ok := c.refs.read(rel); !ok {
+		return fmt.Sprintf("broken $ref %q: cannot read %s", ref, c.refs.display(rel)), ""
 	}
-	return fmt.Sprintf("broken $ref %q: #%s does not exist in %s", ref, pointer, target), ""
+	return fmt.Sprintf("broken $ref %q: #%s does not exist in %s", ref, pointer, c.refs.display(rel)), ""
 }
 
 func circularDetail(r *index.CircularReferenceResult) string {

@@ -14,8 +14,10 @@ import (
 )
 
 const contractHelp = `Usage:
-  tether contract lint [--format text|json] [--remote-refs] FILE...
+  tether contract lint [--format text|json] [--remote-refs] [--ref-root DIR]
+                       [--max-size BYTES] FILE...
   tether contract example FILE --operation ID [--seed N] [--format text|json]
+                       [--remote-refs] [--ref-root DIR]
 
 lint loads each contract the way every other tether command does and
 prints what it found, each with file:line:col:
@@ -35,10 +37,21 @@ synthesised, the same way for the same --seed.
 OpenAPI 3.0 and 3.1 are read as they are; Swagger 2.0 is converted to
 OpenAPI 3.0 on load, and locations still point into the original file.
 
+$refs to other files may only name files under the contract's own folder
+(symbolic links included), so that a contract cannot make tether read
+files it was not meant to see (../../secret.yaml, /etc/passwd); such a
+$ref is an error naming where it is written. Remote $refs are refused.
+  --remote-refs      allow $refs to http(s) URLs
+  --ref-root DIR     let $refs name any file under DIR, which must hold the
+                     contract's folder: for a contract split across sibling
+                     folders (contracts/crm.yaml and shared/errors.yaml:
+                     --ref-root .)
+
 Examples:
   tether contract lint contracts/*.yaml
   tether contract lint --format json crm.openapi.yaml > lint.json
   tether contract example crm.openapi.yaml --operation getDeal --seed 7
+  tether contract lint --ref-root . contracts/crm.yaml
 `
 
 func runContract(env *environ, args []string) int {
@@ -105,6 +118,7 @@ func runContractLint(env *environ, args []string) int {
 	fs := newFlags("lint", env, contractHelp)
 	format := fs.String("format", "text", "output format: text or json")
 	remote := fs.Bool("remote-refs", false, "allow $refs to http(s) URLs")
+	refRoot := fs.String("ref-root", "", "a folder $refs may reach files under")
 	files, code, ok := parseFlags(fs, env, contractHelp, args)
 	if !ok {
 		return code
@@ -115,7 +129,7 @@ func runContractLint(env *environ, args []string) int {
 	if *format != "text" && *format != "json" {
 		return fail(env, usageError{fmt.Sprintf("--format %q: use text or json", *format)})
 	}
-	var opts []contracts.Option
+	opts := refOptions(*refRoot)
 	if *remote {
 		opts = append(opts, contracts.AllowRemoteRefs())
 	}
@@ -184,4 +198,12 @@ func printLint(w io.Writer, r lintResult) {
 		kind = "Swagger 2.0, converted"
 	}
 	fmt.Fprintf(w, "ok   %s: %s, %d operations, %d warnings (%.2fs)\n", r.File, kind, r.Operations, len(r.Warnings), r.Seconds)
+}
+
+// refOptions adds the option for --ref-root to opts, when it is given.
+func refOptions(refRoot string, opts ...contracts.Option) []contracts.Option {
+	if refRoot != "" {
+		opts = append(opts, contracts.RefRoot(refRoot))
+	}
+	return opts
 }
