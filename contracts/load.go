@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -38,6 +39,30 @@ type options struct {
 	refFS          fs.FS
 	refFSDir       string
 	ignoreSecurity bool
+	maxSize        int64
+	progress       func(step string)
+}
+
+// DefaultMaxSize is the largest contract file, in bytes, that [Load] reads
+// unless [MaxSize] says otherwise: 1 GiB. It bounds what tether supports,
+// not memory: loading a contract holds its whole document tree, about 25
+// times the file's size for a large YAML contract.
+const DefaultMaxSize = 1 << 30
+
+// MaxSize sets the largest contract file [Load] reads, in bytes; a larger
+// one is an [Error] and is not read.
+func MaxSize(n int64) Option { return func(o *options) { o.maxSize = n } }
+
+// Progress has step called as loading starts each of its steps (reading,
+// parsing the YAML, building the model, indexing the operations, preparing
+// validation), for commands that show progress on large contracts. It is
+// called on the loading goroutine.
+func Progress(step func(string)) Option { return func(o *options) { o.progress = step } }
+
+func (o options) step(s string) {
+	if o.progress != nil {
+		o.progress(s)
+	}
 }
 
 // AllowRemoteRefs lets the loader fetch $refs that name http(s) URLs. They are
@@ -90,13 +115,50 @@ type Contract struct {
 // Load reads, parses and indexes the contract in path (YAML or JSON).
 // Relative-file $refs resolve against the file's folder and may not leave
 // it (see [RefRoot]).
+//
+// A file over [DefaultMaxSize] (or the limit [MaxSize] sets) is an [Error]
+// and is not read.
 func Load(path string, opts ...Option) (*Contract, error) {
-	data, err := os.ReadFile(path)
+	o := options{maxSize: DefaultMaxSize}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.step("reading")
+	data, err := readLimited(path, o.maxSize)
 	if err != nil {
-		return nil, &Error{File: path, Msg: "cannot read the contract", Err: err}
+		return nil, err
 	}
 	all := append([]Option{RefsRelativeTo(filepath.Dir(path))}, opts...)
 	return Parse(path, data, all...)
+}
+
+// readLimited reads the file at path, refusing one over max bytes before
+// reading it, and stopping at max+1 bytes if it grows meanwhile.
+func readLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: "cannot read the contract", Err: err}
+	}
+	defer f.Close()
+	tooLarge := func(n int64) error {
+		return &Error{File: path, Msg: fmt.Sprintf("the contract is %d MiB, over the %d MiB tether reads", n>>20, max>>20),
+			Hint: "give a larger limit with --max-size (MaxSize in Go) if the machine has the memory: loading holds about 25 times the file's size"}
+	}
+	size := int64(0)
+	if st, err := f.Stat(); err == nil {
+		if size = st.Size(); size > max {
+			return nil, tooLarge(size)
+		}
+	}
+	data := make([]byte, 0, size+512)
+	buf := bytes.NewBuffer(data)
+	if _, err := buf.ReadFrom(io.LimitReader(f, max+1)); err != nil {
+		return nil, &Error{File: path, Msg: "cannot read the contract", Err: err}
+	}
+	if int64(buf.Len()) > max {
+		return nil, tooLarge(int64(buf.Len()))
+	}
+	return buf.Bytes(), nil
 }
 
 // Parse parses and indexes a contract held in data; name is used in every
@@ -139,6 +201,7 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	c := &Contract{file: name, version: version, opts: o, refs: refs}
 	src := data
 	if kind == "swagger" {
+		o.step("converting Swagger 2.0")
 		converted, org, repairs, err := convertSwagger(name, data)
 		if err != nil {
 			return nil, err
@@ -150,6 +213,7 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	if err != nil {
 		return nil, &Error{File: name, Msg: "cannot hold the files its $refs name", Err: err}
 	}
+	o.step("parsing the document")
 	doc, err := libopenapi.NewDocumentWithConfiguration(src, cfg)
 	if err != nil {
 		if _, _, serr := sniff(name, data); serr != nil {
@@ -157,6 +221,7 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 		}
 		return nil, documentError(name, err)
 	}
+	o.step("building the model")
 	m, buildErr := doc.BuildV3Model()
 	if m == nil {
 		return nil, c.buildError(buildErr)
@@ -170,9 +235,11 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	if m.Model.Info != nil {
 		c.title = m.Model.Info.Title
 	}
+	o.step("indexing the operations")
 	if err := c.index(); err != nil {
 		return nil, err
 	}
+	o.step("preparing validation")
 	c.schemas = &lazySchemaCache{}
 	vopts := []config.Option{
 		config.WithSchemaCache(c.schemas),
