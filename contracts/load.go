@@ -194,6 +194,7 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 			return nil, err
 		}
 	}
+	o.step("reading the files its $refs name")
 	refs, err := collectRefs(name, data, o)
 	if err != nil {
 		return nil, err
