@@ -101,7 +101,16 @@ func BenchmarkOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	doc, err := libopenapi.NewDocumentWithConfiguration(data, documentConfig(options{baseDir: "testdata"}))
+	o := options{baseDir: "testdata"}
+	refs, err := collectRefs("petstore.yaml", data, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := documentConfig(o, refs, "petstore.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	doc, err := libopenapi.NewDocumentWithConfiguration(data, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,8 +1,6 @@
 package contracts
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -147,12 +145,12 @@ func (c *Contract) resolve(ref, file string) (*yaml.Node, string) {
 		}
 	case target == "":
 		root = c.fileNode(file)
-	case c.opts.baseDir != "" && !strings.Contains(target, "://"):
-		dir := c.opts.baseDir
-		if file != "" {
-			dir = filepath.Dir(file)
+	default:
+		rel, ok := c.refs.path(file, target)
+		if !ok {
+			return nil, ""
 		}
-		file = filepath.Join(dir, target)
+		file = rel
 		root = c.fileNode(file)
 	}
 	if root == nil {
@@ -167,16 +165,17 @@ func (c *Contract) resolve(ref, file string) (*yaml.Node, string) {
 	return n, file
 }
 
-// fileNode parses a referenced file once, for locating keywords in it.
-func (c *Contract) fileNode(path string) *yaml.Node {
-	if v, ok := c.files.Load(path); ok {
+// fileNode parses a referenced file once, for locating keywords in it;
+// rel is its path under the contract's root.
+func (c *Contract) fileNode(rel string) *yaml.Node {
+	if v, ok := c.files.Load(rel); ok {
 		return v.(*yaml.Node)
 	}
 	var root yaml.Node
-	data, err := os.ReadFile(path)
-	if err != nil || yaml.Unmarshal(data, &root) != nil {
+	data, ok := c.refs.read(rel)
+	if !ok || yaml.Unmarshal(data, &root) != nil {
 		return nil
 	}
-	v, _ := c.files.LoadOrStore(path, &root)
+	v, _ := c.files.LoadOrStore(rel, &root)
 	return v.(*yaml.Node)
 }

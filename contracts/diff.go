@@ -21,7 +21,7 @@ import (
 // less than loading a [Contract], which also prepares validation.
 type Spec struct {
 	main    *specFile
-	baseDir string // where relative-file $refs resolve; empty: they do not
+	refs    *refFiles // the files relative-file $refs reach; nil: they do not resolve
 	version string
 
 	mu    sync.Mutex
@@ -31,23 +31,33 @@ type Spec struct {
 // specFile is one document of a Spec: the main one, or one a $ref names.
 type specFile struct {
 	name   string
+	rel    string // its path under the root of the $refs; "" for the main document
 	root   *yaml.Node
 	origin *origin // Swagger 2.0 original of a converted document; nil otherwise
 	index  map[*yaml.Node]map[string]int
 }
 
 // ReadSpec reads the contract in path for [Compare]. Relative-file $refs
-// resolve against the file's folder.
-func ReadSpec(path string) (*Spec, error) {
+// resolve against the file's folder, and may not leave it unless
+// [RefRoot] is given; other options are ignored.
+func ReadSpec(path string, opts ...Option) (*Spec, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: "cannot read the contract", Err: err}
+	}
+	o := options{baseDir: filepath.Dir(path)}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	refs, err := collectRefs(path, data, o)
+	if err != nil {
+		return nil, err
 	}
 	s, err := ParseSpec(path, data)
 	if err != nil {
 		return nil, err
 	}
-	s.baseDir = filepath.Dir(path)
+	s.refs = refs
 	return s, nil
 }
 
@@ -307,14 +317,11 @@ func (s *Spec) resolveRef(from *specFile, ref string) yn {
 	file, ptr, _ := strings.Cut(ref, "#")
 	f := from
 	if file != "" {
-		if s.baseDir == "" || strings.Contains(file, "://") {
+		rel, ok := s.refs.path(from.rel, file)
+		if !ok {
 			return yn{}
 		}
-		dir := s.baseDir
-		if from != s.main {
-			dir = filepath.Dir(from.name)
-		}
-		f = s.file(filepath.Join(dir, file))
+		f = s.file(rel)
 		if f == nil {
 			return yn{}
 		}
@@ -336,22 +343,24 @@ func (s *Spec) resolveRef(from *specFile, ref string) yn {
 	return x
 }
 
-func (s *Spec) file(path string) *specFile {
+// file is the referenced file rel (a path under the root of the $refs),
+// parsed on first use.
+func (s *Spec) file(rel string) *specFile {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f, ok := s.files[path]; ok {
+	if f, ok := s.files[rel]; ok {
 		return f
 	}
 	var f *specFile
-	if data, err := os.ReadFile(path); err == nil {
+	if data, ok := s.refs.read(rel); ok {
 		var doc yaml.Node
 		if yaml.Unmarshal(data, &doc) == nil {
 			if root := documentBody(&doc); root != nil {
-				f = &specFile{name: path, root: root}
+				f = &specFile{name: s.refs.display(rel), rel: rel, root: root}
 			}
 		}
 	}
-	s.files[path] = f
+	s.files[rel] = f
 	return f
 }
 
@@ -366,7 +375,7 @@ func (c *Contract) Spec() *Spec {
 		if info := c.doc.GetSpecInfo(); info != nil {
 			root = documentBody(info.RootNode)
 		}
-		c.spec = &Spec{main: &specFile{name: c.file, root: root, origin: c.origin}, baseDir: c.opts.baseDir,
+		c.spec = &Spec{main: &specFile{name: c.file, root: root, origin: c.origin}, refs: c.refs,
 			version: c.version, files: map[string]*specFile{}}
 	})
 	return c.spec

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -32,15 +35,43 @@ type Option func(*options)
 type options struct {
 	remoteRefs     bool
 	baseDir        string
+	refRoot        string
+	refFS          fs.FS
+	refFSDir       string
 	ignoreSecurity bool
+	maxSize        int64
+	progress       func(step string)
+}
+
+// DefaultMaxSize is the largest contract file, in bytes, that [Load] reads
+// unless [MaxSize] says otherwise: 1 GiB. It bounds what tether supports,
+// not memory: loading a contract holds its whole document tree, about 25
+// times the file's size for a large YAML contract.
+const DefaultMaxSize = 1 << 30
+
+// MaxSize sets the largest contract file [Load] reads, in bytes; a larger
+// one is an [Error] and is not read.
+func MaxSize(n int64) Option { return func(o *options) { o.maxSize = n } }
+
+// Progress has step called as loading starts each of its steps (reading,
+// parsing the YAML, building the model, indexing the operations, preparing
+// validation), for commands that show progress on large contracts. It is
+// called on the loading goroutine.
+func Progress(step func(string)) Option { return func(o *options) { o.progress = step } }
+
+func (o options) step(s string) {
+	if o.progress != nil {
+		o.progress(s)
+	}
 }
 
 // AllowRemoteRefs lets the loader fetch $refs that name http(s) URLs. They are
 // refused by default, so that loading a contract never touches the network.
 func AllowRemoteRefs() Option { return func(o *options) { o.remoteRefs = true } }
 
-// RefsRelativeTo resolves relative-file $refs against dir. [Load] resolves
-// them against the contract's own folder; use this with [Parse].
+// RefsRelativeTo resolves relative-file $refs against dir, and confines
+// them to it unless [RefRoot] gives a wider root. [Load] resolves them
+// against the contract's own folder; use this with [Parse].
 func RefsRelativeTo(dir string) Option { return func(o *options) { o.baseDir = dir } }
 
 // IgnoreSecurity stops request validation from requiring the credentials an
@@ -67,6 +98,7 @@ type Contract struct {
 	regexes   sync.Map // path-template regexps the validator compiles, kept per contract
 	origin    *origin  // maps locations back to the Swagger 2.0 original; nil otherwise
 	opts      options
+	refs      *refFiles // the files its $refs reach, read on load; nil when they do not resolve
 
 	svOnce sync.Once
 	sv     schema_validation.SchemaValidator
@@ -81,14 +113,52 @@ type Contract struct {
 }
 
 // Load reads, parses and indexes the contract in path (YAML or JSON).
-// Relative-file $refs resolve against the file's folder.
+// Relative-file $refs resolve against the file's folder and may not leave
+// it (see [RefRoot]).
+//
+// A file over [DefaultMaxSize] (or the limit [MaxSize] sets) is an [Error]
+// and is not read.
 func Load(path string, opts ...Option) (*Contract, error) {
-	data, err := os.ReadFile(path)
+	o := options{maxSize: DefaultMaxSize}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	o.step("reading")
+	data, err := readLimited(path, o.maxSize)
 	if err != nil {
-		return nil, &Error{File: path, Msg: "cannot read the contract", Err: err}
+		return nil, err
 	}
 	all := append([]Option{RefsRelativeTo(filepath.Dir(path))}, opts...)
 	return Parse(path, data, all...)
+}
+
+// readLimited reads the file at path, refusing one over max bytes before
+// reading it, and stopping at max+1 bytes if it grows meanwhile.
+func readLimited(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: "cannot read the contract", Err: err}
+	}
+	defer f.Close()
+	tooLarge := func(n int64) error {
+		return &Error{File: path, Msg: fmt.Sprintf("the contract is %d MiB, over the %d MiB tether reads", n>>20, max>>20),
+			Hint: "give a larger limit with --max-size (MaxSize in Go) if the machine has the memory: loading holds about 25 times the file's size"}
+	}
+	size := int64(0)
+	if st, err := f.Stat(); err == nil {
+		if size = st.Size(); size > max {
+			return nil, tooLarge(size)
+		}
+	}
+	data := make([]byte, 0, size+512)
+	buf := bytes.NewBuffer(data)
+	if _, err := buf.ReadFrom(io.LimitReader(f, max+1)); err != nil {
+		return nil, &Error{File: path, Msg: "cannot read the contract", Err: err}
+	}
+	if int64(buf.Len()) > max {
+		return nil, tooLarge(int64(buf.Len()))
+	}
+	return buf.Bytes(), nil
 }
 
 // Parse parses and indexes a contract held in data; name is used in every
@@ -124,9 +194,15 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 			return nil, err
 		}
 	}
-	c := &Contract{file: name, version: version, opts: o}
+	o.step("reading the files its $refs name")
+	refs, err := collectRefs(name, data, o)
+	if err != nil {
+		return nil, err
+	}
+	c := &Contract{file: name, version: version, opts: o, refs: refs}
 	src := data
 	if kind == "swagger" {
+		o.step("converting Swagger 2.0")
 		converted, org, repairs, err := convertSwagger(name, data)
 		if err != nil {
 			return nil, err
@@ -134,13 +210,19 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 		src, c.converted, c.origin = converted, true, org
 		c.warnings = append(c.warnings, repairs...)
 	}
-	doc, err := libopenapi.NewDocumentWithConfiguration(src, documentConfig(o))
+	cfg, err := documentConfig(o, refs, name)
+	if err != nil {
+		return nil, &Error{File: name, Msg: "cannot hold the files its $refs name", Err: err}
+	}
+	o.step("parsing the document")
+	doc, err := libopenapi.NewDocumentWithConfiguration(src, cfg)
 	if err != nil {
 		if _, _, serr := sniff(name, data); serr != nil {
 			return nil, serr
 		}
 		return nil, documentError(name, err)
 	}
+	o.step("building the model")
 	m, buildErr := doc.BuildV3Model()
 	if m == nil {
 		return nil, c.buildError(buildErr)
@@ -154,9 +236,11 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	if m.Model.Info != nil {
 		c.title = m.Model.Info.Title
 	}
+	o.step("indexing the operations")
 	if err := c.index(); err != nil {
 		return nil, err
 	}
+	o.step("preparing validation")
 	c.schemas = &lazySchemaCache{}
 	vopts := []config.Option{
 		config.WithSchemaCache(c.schemas),
@@ -179,15 +263,22 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	return c, nil
 }
 
-func documentConfig(o options) *datamodel.DocumentConfiguration {
+// documentConfig configures libopenapi. The files the contract's $refs
+// reach were read already, confined to its root ([collectRefs]): the
+// library reads those from memory and nothing from disk.
+func documentConfig(o options, refs *refFiles, name string) (*datamodel.DocumentConfiguration, error) {
 	cfg := datamodel.NewDocumentConfiguration()
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.AllowRemoteReferences = o.remoteRefs
-	if o.baseDir != "" {
-		cfg.BasePath = o.baseDir
-		cfg.AllowFileReferences = true
+	fsys, err := refs.fsys()
+	if err != nil || fsys == nil {
+		return cfg, err
 	}
-	return cfg
+	cfg.BasePath = refs.base
+	cfg.SpecFilePath = filepath.FromSlash(path.Join(refs.dir, path.Base(filepath.ToSlash(name))))
+	cfg.LocalFS = fsys
+	cfg.AllowFileReferences = true
+	return cfg, nil
 }
 
 // File is the name the contract was loaded under.
@@ -471,15 +562,15 @@ func (c *Contract) explainRef(ref string) (msg, hint string) {
 		return fmt.Sprintf("broken $ref %q: #%s does not exist in the document", ref, pointer), ""
 	case strings.HasPrefix(file, "http://") || strings.HasPrefix(file, "https://"):
 		return fmt.Sprintf("broken $ref %q: the remote document could not be read", ref), ""
-	case c.opts.baseDir == "":
+	case c.refs == nil:
 		return fmt.Sprintf("broken $ref %q: relative-file references need the contract's folder", ref),
 			"use Load, or Parse with RefsRelativeTo"
 	}
-	target := filepath.Join(c.opts.baseDir, file)
-	if _, err := os.Stat(target); err != nil {
-		return fmt.Sprintf("broken $ref %q: cannot read %s", ref, target), ""
+	rel, _ := c.refs.path("", file)
+	if _, ok := c.refs.read(rel); !ok {
+		return fmt.Sprintf("broken $ref %q: cannot read %s", ref, c.refs.display(rel)), ""
 	}
-	return fmt.Sprintf("broken $ref %q: #%s does not exist in %s", ref, pointer, target), ""
+	return fmt.Sprintf("broken $ref %q: #%s does not exist in %s", ref, pointer, c.refs.display(rel)), ""
 }
 
 func circularDetail(r *index.CircularReferenceResult) string {

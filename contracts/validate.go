@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,7 +151,7 @@ func (c *Contract) failureFindings(e *lerrors.ValidationError, id, prefix, opera
 		// in the document instead.
 		if key, _, file := c.follow(root.node, root.file, f.KeywordLocation); key != nil {
 			if file != "" {
-				p.File, p.Line, p.Column = file, key.Line, key.Column
+				p.File, p.Line, p.Column = c.refs.display(file), key.Line, key.Column
 			} else {
 				p.Line, p.Column = c.position(key.Line, key.Column)
 			}
@@ -332,8 +331,8 @@ func (c *Contract) anchorOf(p *base.SchemaProxy) anchor {
 	}
 	a := anchor{node: p.GoLow().GetValueNode()}
 	if p.IsReference() {
-		if target, _, _ := strings.Cut(p.GetReference(), "#"); target != "" && c.opts.baseDir != "" && !strings.Contains(target, "://") {
-			a.file = filepath.Join(c.opts.baseDir, target)
+		if target, _, _ := strings.Cut(p.GetReference(), "#"); target != "" {
+			a.file, _ = c.refs.path("", target)
 		}
 	}
 	return a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -20,33 +21,36 @@ import (
 	"github.com/tetherkit/tether/replay"
 )
 
-// openBaseline makes spec a directory: itself, or for "git:REF" the
-// connector directory at REF, extracted under work with git archive.
-func openBaseline(spec, dir, work string) (string, error) {
+// openBaseline makes spec a connector to load: a directory, itself, or
+// for "git:REF" the connector directory at REF, extracted under work with
+// git archive; or a bundle, read into memory and loaded from there
+// (nothing of it is written to disk), for which fsys is not nil.
+func openBaseline(spec, dir, work string) (string, fs.FS, error) {
 	if strings.HasSuffix(spec, ".tar.gz") {
 		b, err := release.ReadBundle(spec)
 		if err != nil {
-			return "", fmt.Errorf("baseline %s: %w", spec, err)
+			return "", nil, fmt.Errorf("baseline %s: %w", spec, err)
 		}
-		if err := b.Extract(work); err != nil {
-			return "", fmt.Errorf("baseline %s: %w", spec, err)
+		fsys, err := b.FS()
+		if err != nil {
+			return "", nil, fmt.Errorf("baseline %s: %w", spec, err)
 		}
-		return work, nil
+		return spec, fsys, nil
 	}
 	ref, ok := strings.CutPrefix(spec, "git:")
 	if !ok {
 		if st, err := os.Stat(spec); err != nil || !st.IsDir() {
-			return "", fmt.Errorf("baseline %s: not a directory (give a connector directory, or git:REF)", spec)
+			return "", nil, fmt.Errorf("baseline %s: not a directory (give a connector directory, or git:REF)", spec)
 		}
-		return spec, nil
+		return spec, nil, nil
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	top, err := gitOutput(abs, "rev-parse", "--show-toplevel")
 	if err != nil {
-		return "", fmt.Errorf("baseline %s: %s is not in a git repository: %w", spec, dir, err)
+		return "", nil, fmt.Errorf("baseline %s: %s is not in a git repository: %w", spec, dir, err)
 	}
 	top = strings.TrimSpace(top)
 	if real, err := filepath.EvalSymlinks(abs); err == nil {
@@ -54,25 +58,25 @@ func openBaseline(spec, dir, work string) (string, error) {
 	}
 	rel, err := filepath.Rel(top, abs)
 	if err != nil || !filepath.IsLocal(rel) && rel != "." {
-		return "", fmt.Errorf("baseline %s: %s is outside the repository %s", spec, dir, top)
+		return "", nil, fmt.Errorf("baseline %s: %s is outside the repository %s", spec, dir, top)
 	}
 	out := filepath.Join(work, "baseline")
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	archive := exec.Command("git", "-C", top, "archive", "--format=tar", ref, "--", filepath.ToSlash(rel))
 	var stderr bytes.Buffer
 	archive.Stderr = &stderr
 	tarball, err := archive.Output()
 	if err != nil {
-		return "", fmt.Errorf("baseline %s: git archive: %v: %s", spec, err, strings.TrimSpace(stderr.String()))
+		return "", nil, fmt.Errorf("baseline %s: git archive: %v: %s", spec, err, strings.TrimSpace(stderr.String()))
 	}
 	untar := exec.Command("tar", "-x", "-C", out)
 	untar.Stdin = bytes.NewReader(tarball)
 	if msg, err := untar.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("baseline %s: unpacking: %v: %s", spec, err, msg)
+		return "", nil, fmt.Errorf("baseline %s: unpacking: %v: %s", spec, err, msg)
 	}
-	return filepath.Join(out, rel), nil
+	return filepath.Join(out, rel), nil, nil
 }
 
 func gitOutput(dir string, args ...string) (string, error) {
@@ -126,12 +130,17 @@ func releaseLabel(spec string) string {
 func (x *execution) compare(r *compatRun) (*compatRun, error) {
 	r.once.Do(func() {
 		work := filepath.Join(x.work, fmt.Sprintf("baseline-%d", r.index))
-		if r.baseDir, r.err = openBaseline(r.spec, x.c.Manifest.Dir, work); r.err != nil {
+		var fsys fs.FS
+		if r.baseDir, fsys, r.err = openBaseline(r.spec, x.c.Manifest.Dir, work); r.err != nil {
 			return
 		}
 		// The baseline is loaded once, for the comparison and the replay;
 		// the connector is the one this run loaded.
-		if r.baseline, r.err = manifest.Load(r.baseDir, manifest.ForUpdate(true)); r.err != nil {
+		opts := []manifest.Option{manifest.ForUpdate(true)}
+		if fsys != nil {
+			opts = append(opts, manifest.ReadFrom(fsys))
+		}
+		if r.baseline, r.err = manifest.Load(r.baseDir, opts...); r.err != nil {
 			r.err = fmt.Errorf("baseline: %w", r.err)
 			return
 		}

@@ -227,7 +227,7 @@ func TestGitBaseline(t *testing.T) {
 	edit(t, conn, "connector.yaml", "version: 1.0.0", "version: 1.1.0")
 	edit(t, conn, "connector.yaml", "scopes: [deals:read, chat:write]", "scopes: [deals:read, deals:write, chat:write]")
 
-	dir, err := openBaseline("git:v1.0.0", conn, t.TempDir())
+	dir, _, err := openBaseline("git:v1.0.0", conn, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestGitBaseline(t *testing.T) {
 	if !strings.Contains(string(cur), "version: 1.1.0") {
 		t.Error("the work tree was changed")
 	}
-	if _, err := openBaseline("git:no-such-tag", conn, t.TempDir()); err == nil || !strings.Contains(err.Error(), "no-such-tag") {
+	if _, _, err := openBaseline("git:no-such-tag", conn, t.TempDir()); err == nil || !strings.Contains(err.Error(), "no-such-tag") {
 		t.Errorf("unknown ref: %v", err)
 	}
 }

@@ -46,6 +46,7 @@ func runContractExample(env *environ, args []string) int {
 	seed := fs.Uint64("seed", 1, "the seed for synthesised values; the same seed gives the same example")
 	format := fs.String("format", "text", "output format: text or json")
 	remote := fs.Bool("remote-refs", false, "allow $refs to http(s) URLs")
+	refRoot := fs.String("ref-root", "", "a folder $refs may reach files under")
 	files, code, ok := parseFlags(fs, env, contractHelp, args)
 	if !ok {
 		return code
@@ -56,7 +57,7 @@ func runContractExample(env *environ, args []string) int {
 	if *format != "text" && *format != "json" {
 		return fail(env, usageError{fmt.Sprintf("--format %q: use text or json", *format)})
 	}
-	var opts []contracts.Option
+	opts := refOptions(*refRoot)
 	if *remote {
 		opts = append(opts, contracts.AllowRemoteRefs())
 	}

@@ -23,6 +23,7 @@ const sandboxHelp = `Usage:
   tether sandbox serve --contract [NAME=]FILE... [--cassettes PATH...]
                        [--faults FILE] [--tenant NAME=CREDENTIAL...]
                        [--port N] [--host ADDR] [--strict] [--seed N] [--quiet]
+                       [--ref-root DIR]
 
 sandbox serve impersonates vendors from their contracts until Ctrl-C. Each
 vendor gets a base URL of its own on one port:
@@ -70,6 +71,12 @@ gets 401.
   --seed N                seed for synthesised answers and fault draws
                           (default 1, or the fault file's seed)
   --quiet                 do not print a line per call
+  --ref-root DIR          let the contracts' $refs read files anywhere under
+                          DIR, which must hold each contract's folder. By
+                          default a $ref may only name files under its
+                          contract's own folder: a contract cannot make the
+                          sandbox read and serve other files
+                          (../../secret.yaml, /etc/passwd)
 
 Fault file example:
   seed: 7
@@ -114,6 +121,7 @@ func runSandboxServe(env *environ, args []string) int {
 	strict := fl.Bool("strict", false, "")
 	seedText := fl.String("seed", "", "")
 	quiet := fl.Bool("quiet", false, "")
+	refRoot := fl.String("ref-root", "", "")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(env.stdout, sandboxHelp)
@@ -138,7 +146,7 @@ func runSandboxServe(env *environ, args []string) int {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	start := time.Now()
-	vendors, err := loadVendors(contractArgs, cassetteArgs)
+	vendors, err := loadVendors(contractArgs, cassetteArgs, *refRoot)
 	if err != nil {
 		return fail(env, fmt.Errorf("sandbox serve: %w", err))
 	}
@@ -284,7 +292,9 @@ func callLine(e sandbox.Entry) string {
 }
 
 // loadVendors loads each --contract and gives each vendor its cassettes.
-func loadVendors(contractArgs, cassetteArgs []string) ([]sandbox.Vendor, error) {
+// A contract's $refs may reach files under refRoot, when given, instead of
+// under the contract's own folder only.
+func loadVendors(contractArgs, cassetteArgs []string, refRoot string) ([]sandbox.Vendor, error) {
 	var vendors []sandbox.Vendor
 	byName := map[string]int{}
 	hosts := map[string]int{}
@@ -292,7 +302,7 @@ func loadVendors(contractArgs, cassetteArgs []string) ([]sandbox.Vendor, error) 
 		name, file := splitNamed(arg)
 		// The sandbox checks credentials itself, per tenant; the
 		// contract's own check would only repeat it.
-		c, err := contracts.Load(file, contracts.IgnoreSecurity())
+		c, err := contracts.Load(file, refOptions(refRoot, contracts.IgnoreSecurity())...)
 		if err != nil {
 			return nil, err
 		}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/fixtures"
+	"github.com/tetherkit/tether/internal/memfs"
 	"github.com/tetherkit/tether/replay"
 )
 
@@ -126,11 +127,17 @@ func Load(dir string, opts ...Option) (*Connector, error) {
 	}
 	c.Manifest = m
 	parsed := map[string]*contracts.Contract{}
+	// A contract's $refs reach only the connector's input files, which
+	// are what its bundle ships; nothing else is read for them.
+	inputs, err := memfs.New(c.files)
+	if err != nil {
+		return nil, &contracts.Error{File: File, Msg: "the connector's files: " + err.Error(), Err: err}
+	}
 	contract := func(rel string) (*contracts.Contract, error) {
 		if ct := parsed[rel]; ct != nil {
 			return ct, nil
 		}
-		ct, err := contracts.Parse(rel, c.files[rel], contracts.RefsRelativeTo(filepath.Join(dir, filepath.FromSlash(path.Dir(rel)))))
+		ct, err := contracts.Parse(rel, c.files[rel], contracts.RefsFrom(inputs, path.Dir(rel)))
 		if err != nil {
 			return nil, err
 		}

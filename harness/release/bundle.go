@@ -9,6 +9,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -29,6 +30,7 @@ import (
 	"github.com/tetherkit/tether/harness/manifest"
 	"github.com/tetherkit/tether/harness/report"
 	"github.com/tetherkit/tether/internal/atomicfile"
+	"github.com/tetherkit/tether/internal/memfs"
 )
 
 // Files of a bundle with a fixed place, relative to its root folder.
@@ -174,8 +176,14 @@ func collectBundle(in BundleInput) (map[string][]byte, string, error) {
 	if _, ok := files[BundleReport]; !ok {
 		files[BundleReport] = reportJSON
 	}
+	root := m.Name + "-" + m.Version
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		if why := checkPath(root + "/" + p); why != "" {
+			return nil, "", &contracts.Error{File: p, Msg: "cannot be bundled: " + why}
+		}
+	}
 	files[BundleChecksums] = checksums(files)
-	return files, m.Name + "-" + m.Version, nil
+	return files, root, nil
 }
 
 // manifestFiles are the files the manifest names that a bundle ships:
@@ -338,12 +346,49 @@ type Bundle struct {
 	Order []string
 }
 
-// ReadBundle reads the .tar.gz bundle at path. It refuses, naming the
-// entry, an absolute path, a path with "..", a symbolic or hard link, any
-// other entry that is neither a regular file nor a directory, an entry
-// outside the one root folder, a duplicate entry, and a file that is also
-// a folder of another; and it stops past 256 MiB of decompressed data.
-// Directory entries are accepted and not kept.
+// Bounds of a bundle entry's path, the root folder included: what
+// [WriteBundle] writes and [ReadBundle] reads. They are far above any
+// connector's layout, and keep a hostile archive's paths short enough that
+// checking them is cheap.
+const (
+	// MaxPathLen is the most bytes an entry's path may have.
+	MaxPathLen = 1024
+	// MaxPathDepth is the most folders an entry's path may pass through.
+	MaxPathDepth = 32
+	// maxNameLen is the most bytes one name in a path may have, the
+	// usual limit of file systems.
+	maxNameLen = 255
+)
+
+// checkPath says what is wrong with p, a bundle entry's path without a
+// trailing slash, when it breaks the bounds; "" when it does not.
+func checkPath(p string) string {
+	if len(p) > MaxPathLen {
+		return fmt.Sprintf("its path is %d bytes long, over the %d a bundle's path may have", len(p), MaxPathLen)
+	}
+	if depth := strings.Count(p, "/"); depth > MaxPathDepth {
+		return fmt.Sprintf("its path is %d folders deep, over the %d a bundle's path may be", depth, MaxPathDepth)
+	}
+	for name := range strings.SplitSeq(p, "/") {
+		if len(name) > maxNameLen {
+			return fmt.Sprintf("a name in its path is %d bytes long, over the %d a file system allows", len(name), maxNameLen)
+		}
+	}
+	return ""
+}
+
+// ReadBundle reads the .tar.gz bundle at path. The file must be exactly a
+// bundle: one gzip stream read to its end, with its checksum and length
+// checked, holding one tar archive with nothing but zero padding after
+// it, and nothing after the gzip stream.
+//
+// It refuses, naming the entry, an absolute path, a path with "..", a
+// path longer than [MaxPathLen] or deeper than [MaxPathDepth], a symbolic
+// or hard link, any other entry that is neither a regular file nor a
+// directory, an entry outside the one root folder, a duplicate entry, and
+// a file that is also a folder of another; and it stops past 256 MiB of
+// decompressed data. Directory entries are accepted and not kept. Its
+// time is linear in the size of the archive.
 func ReadBundle(path string) (*Bundle, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -377,13 +422,19 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readBundle reads a bundle from r, which must implement io.ByteReader so
+// that the gzip reader takes no byte past its stream.
 func readBundle(r io.Reader) (*Bundle, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("not a gzip file: %w", err)
 	}
 	defer zr.Close()
-	tr := tar.NewReader(&capReader{r: zr, left: maxBundleSize + 1})
+	// A bundle is one gzip member; a second is data the checksums do not
+	// cover.
+	zr.Multistream(false)
+	capped := &capReader{r: zr, left: maxBundleSize + 1}
+	tr := tar.NewReader(capped)
 	b := &Bundle{Files: map[string][]byte{}}
 	dirs := map[string]bool{}
 	var total int64
@@ -393,11 +444,20 @@ func readBundle(r io.Reader) (*Bundle, error) {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return nil, archiveError(err)
 		}
 		name := hdr.Name
-		bad := func(why string) error { return fmt.Errorf("entry %q: %s", name, why) }
+		bad := func(why string) error {
+			shown := name
+			if len(shown) > 120 {
+				shown = shown[:120] + "..."
+			}
+			return fmt.Errorf("entry %q: %s", shown, why)
+		}
 		clean := strings.TrimSuffix(name, "/")
+		if why := checkPath(clean); why != "" {
+			return nil, bad(why)
+		}
 		switch {
 		case clean == "":
 			return nil, bad("has no name")
@@ -444,51 +504,85 @@ func readBundle(r io.Reader) (*Bundle, error) {
 		}
 		data := make([]byte, hdr.Size)
 		if _, err := io.ReadFull(tr, data); err != nil {
-			return nil, bad(err.Error())
+			return nil, bad(archiveError(err).Error())
 		}
 		total += hdr.Size
 		b.Files[rel] = data
 		b.Order = append(b.Order, rel)
 	}
+	if err := readTrailer(capped, r); err != nil {
+		return nil, err
+	}
 	if len(b.Files) == 0 {
 		return nil, errors.New("it holds no files")
 	}
+	// Each folder of each file, by the slashes in its path: the depth is
+	// bounded, so this is linear in the paths' length.
 	for _, p := range b.Order {
-		for d := path.Dir(p); d != "."; d = path.Dir(d) {
-			if _, ok := b.Files[d]; ok {
-				return nil, fmt.Errorf("entry %q: is a file and also the folder of %s", b.Root+"/"+d, p)
+		for i := strings.IndexByte(p, '/'); i >= 0; i = nextSlash(p, i) {
+			if _, ok := b.Files[p[:i]]; ok {
+				return nil, fmt.Errorf("entry %q: is a file and also the folder of %s", b.Root+"/"+p[:i], p)
 			}
 		}
 	}
 	return b, nil
 }
 
-// Extract writes the bundle's files under dir (not under Root), creating
-// dir and the folders between; files are written 0644 and existing ones
-// replaced. The writes cannot leave dir, even through a symbolic link
-// already in it.
-func (b *Bundle) Extract(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("extract bundle: %w", err)
+// nextSlash is the index of the first slash in p after i, or -1.
+func nextSlash(p string, i int) int {
+	j := strings.IndexByte(p[i+1:], '/')
+	if j < 0 {
+		return -1
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return fmt.Errorf("extract bundle: %w", err)
+	return i + 1 + j
+}
+
+// readTrailer reads what follows the tar archive to the end of the gzip
+// stream, which checks the stream's CRC-32 and length: only zero padding
+// may be left of the archive, and nothing may follow the stream in the
+// file.
+func readTrailer(rest io.Reader, file io.Reader) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := rest.Read(buf)
+		if bytes.ContainsFunc(buf[:n], func(r rune) bool { return r != 0 }) {
+			return errors.New("it holds data after the end of its tar archive")
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return archiveError(err)
+		}
 	}
-	defer root.Close()
-	for _, p := range b.Order {
-		rel := filepath.FromSlash(p)
-		if !filepath.IsLocal(rel) {
-			return fmt.Errorf("extract bundle: %s is not a local path", p)
-		}
-		if d := filepath.Dir(rel); d != "." {
-			if err := root.MkdirAll(d, 0o755); err != nil {
-				return fmt.Errorf("extract bundle: %w", err)
-			}
-		}
-		if err := root.WriteFile(rel, b.Files[p], 0o644); err != nil {
-			return fmt.Errorf("extract bundle: %w", err)
-		}
+	if n, _ := file.Read(buf[:1]); n > 0 {
+		return errors.New("it holds data after the end of its gzip stream (trailing bytes, or a second gzip member)")
 	}
 	return nil
+}
+
+// archiveError says what a failure to read the compressed archive means.
+func archiveError(err error) error {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, gzip.ErrChecksum):
+		return errors.New("its gzip checksum does not match its content: the file is damaged")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("it ends early: the file is truncated")
+	case errors.Is(err, gzip.ErrHeader), errors.As(err, &corrupt):
+		return fmt.Errorf("its gzip stream is damaged: %w", err)
+	}
+	return err
+}
+
+// FS is the bundle's files as a read-only file system whose root is the
+// bundle's root folder, held in memory: a connector can be loaded from it
+// ([manifest.ReadFrom]) without writing anything to disk. It fails only
+// for a Bundle that [ReadBundle] would have refused.
+func (b *Bundle) FS() (fs.FS, error) {
+	fsys, err := memfs.New(b.Files)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", b.Root, err)
+	}
+	return fsys, nil
 }

@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -542,6 +544,10 @@ func TestReadBundleRefuses(t *testing.T) {
 		{"top-level file", "a file beside the root folder is outside it", []entry{{name: "README", typeflag: tar.TypeReg, body: "x"}}, `"README": is outside the bundle's root folder`},
 		{"file and folder", "one path cannot be both", []entry{{name: "c-1.0.0/a", typeflag: tar.TypeReg, body: "x"}, {name: "c-1.0.0/a/b", typeflag: tar.TypeReg, body: "y"}}, `"c-1.0.0/a": is a file and also the folder of a/b`},
 		{"empty", "a bundle holds files", []entry{{name: "c-1.0.0/", typeflag: tar.TypeDir}}, "holds no files"},
+		{"too deep", "a path deeper than package writes is refused before its folders are walked", []entry{ok, {name: "c-1.0.0/" + strings.Repeat("a/", MaxPathDepth) + "f", typeflag: tar.TypeReg, body: "x"}}, "33 folders deep, over the 32"},
+		{"900 KB path", "the path of issue 18, 450,000 folders deep, read in linear time", []entry{ok, {name: "c-1.0.0/" + strings.Repeat("a/", 450_000) + "f", typeflag: tar.TypeReg, body: "x"}}, "900009 bytes long, over the 1024"},
+		{"long name", "one name longer than a file system allows", []entry{ok, {name: "c-1.0.0/" + strings.Repeat("n", 256), typeflag: tar.TypeReg, body: "x"}}, "256 bytes long, over the 255"},
+		{"deep folder entry", "a folder entry is bounded as a file is", []entry{ok, {name: "c-1.0.0/" + strings.Repeat("d/", 40), typeflag: tar.TypeDir}}, "folders deep"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -550,6 +556,119 @@ func TestReadBundleRefuses(t *testing.T) {
 				t.Errorf("ReadBundle error = %v; want one saying %s (%s)", err, tc.want, tc.reason)
 			}
 		})
+	}
+}
+
+// damage is one way to spoil a bundle's gzip stream after it was written.
+type damage struct {
+	name   string
+	reason string
+	spoil  func(good []byte) []byte
+	want   string // words of ReadBundle's error
+}
+
+// gzipDamages are the damaged streams that used to verify as OK (issue
+// 18, item 9): ReadBundle stopped at the end of the tar archive and never
+// read the gzip trailer.
+var gzipDamages = []damage{
+	{"truncated length", "the last 4 bytes (ISIZE) cut", func(g []byte) []byte { return g[:len(g)-4] }, "truncated"},
+	{"truncated trailer", "the CRC-32 and ISIZE cut", func(g []byte) []byte { return g[:len(g)-8] }, "truncated"},
+	{"bad CRC", "the CRC-32 changed", func(g []byte) []byte {
+		g = bytes.Clone(g)
+		g[len(g)-8] ^= 0xff
+		return g
+	}, "checksum does not match"},
+	{"bad length", "ISIZE changed", func(g []byte) []byte {
+		g = bytes.Clone(g)
+		g[len(g)-1] ^= 0x01
+		return g
+	}, "checksum does not match"},
+	{"trailing garbage", "bytes after the gzip stream", func(g []byte) []byte { return append(bytes.Clone(g), "garbage\n"...) }, "after the end of its gzip stream"},
+	{"trailing zeros", "zeros after the gzip stream are data the checksums do not cover too", func(g []byte) []byte { return append(bytes.Clone(g), make([]byte, 512)...) }, "after the end of its gzip stream"},
+	{"second member", "a second gzip member, which gzip -d would append", func(g []byte) []byte {
+		var more bytes.Buffer
+		zw := gzip.NewWriter(&more)
+		zw.Write([]byte("more"))
+		zw.Close()
+		return append(bytes.Clone(g), more.Bytes()...)
+	}, "second gzip member"},
+}
+
+func TestReadBundleDamagedGzip(t *testing.T) {
+	var good bytes.Buffer
+	if err := writeTarGz(&good, "c-1.0.0", map[string][]byte{"connector.yaml": []byte("name: c\n"), "golden/a.json": []byte("[]")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readBundle(bytes.NewReader(good.Bytes())); err != nil {
+		t.Fatalf("the undamaged bundle: %v", err)
+	}
+	for _, d := range gzipDamages {
+		t.Run(d.name, func(t *testing.T) {
+			_, err := readBundle(bytes.NewReader(d.spoil(good.Bytes())))
+			if err == nil || !strings.Contains(err.Error(), d.want) {
+				t.Errorf("readBundle error = %v; want one saying %q (%s)", err, d.want, d.reason)
+			}
+		})
+	}
+}
+
+// Inside the gzip stream, only zero padding may follow the tar archive:
+// tar tools pad an archive to a record of 10 KiB, which is accepted, but
+// data after the end-of-archive blocks is not.
+func TestReadBundleAfterTheArchive(t *testing.T) {
+	pack := func(after []byte) []byte {
+		var tarball bytes.Buffer
+		tw := tar.NewWriter(&tarball)
+		tw.WriteHeader(&tar.Header{Name: "c-1.0.0/connector.yaml", Typeflag: tar.TypeReg, Size: 2, Mode: 0o644})
+		tw.Write([]byte("x\n"))
+		tw.Close()
+		tarball.Write(after)
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write(tarball.Bytes())
+		zw.Close()
+		return buf.Bytes()
+	}
+	if _, err := readBundle(bytes.NewReader(pack(make([]byte, 9*512)))); err != nil {
+		t.Errorf("an archive padded with zeros to its record: %v", err)
+	}
+	hidden := append(make([]byte, 512), "hidden"...)
+	if _, err := readBundle(bytes.NewReader(pack(hidden))); err == nil || !strings.Contains(err.Error(), "after the end of its tar archive") {
+		t.Errorf("data after the archive: error %v; want it refused", err)
+	}
+}
+
+// VerifyBundle refuses a damaged upload: the error is for a bundle that
+// cannot be read, which 'tether verify' exits 2 on.
+func TestVerifyBundleDamagedGzip(t *testing.T) {
+	dir, rep := gatedConnector(t)
+	good, err := os.ReadFile(writeTestBundle(t, dir, rep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range gzipDamages {
+		path := filepath.Join(t.TempDir(), "damaged.tar.gz")
+		if err := os.WriteFile(path, d.spoil(good), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		v, err := VerifyBundle(path, nil, bundleToday)
+		if err == nil || !strings.Contains(err.Error(), d.want) {
+			t.Errorf("%s: VerifyBundle = %+v, %v; want an error saying %q (%s)", d.name, v, err, d.want, d.reason)
+		}
+	}
+}
+
+// WriteBundle refuses a file whose path a bundle may not hold, naming it,
+// so that package never writes a bundle that verify refuses.
+func TestWriteBundleBoundsPaths(t *testing.T) {
+	dir, rep := gatedConnector(t)
+	deep := "report/" + strings.Repeat("d/", MaxPathDepth) + "x.md"
+	gen := generatedFiles()
+	gen[deep] = []byte("deep\n")
+	err := WriteBundle(BundleInput{Connector: load(t, dir), Report: rep, Generated: gen}, filepath.Join(t.TempDir(), "b.tar.gz"))
+	var ce *contracts.Error
+	if !errors.As(err, &ce) || ce.File != deep || !strings.Contains(ce.Msg, "folders deep") {
+		t.Errorf("WriteBundle error = %v; want a *contracts.Error naming %s as too deep", err, deep)
 	}
 }
 
@@ -569,9 +688,9 @@ func TestReadBundleSizeCap(t *testing.T) {
 	}
 }
 
-// A bundle extracts into a connector directory that loads as one, so a
-// release can serve as a compatibility baseline.
-func TestBundleExtract(t *testing.T) {
+// A bundle loads as a connector from memory, so a release can serve as
+// a compatibility baseline without being written to disk.
+func TestBundleLoadsFromMemory(t *testing.T) {
 	dir, rep := gatedConnector(t)
 	b, err := ReadBundle(writeTestBundle(t, dir, rep))
 	if err != nil {
@@ -580,18 +699,22 @@ func TestBundleExtract(t *testing.T) {
 	if b.Root != "dealnotify-1.0.0" || !slices.IsSorted(b.Order) || len(b.Order) != len(b.Files) {
 		t.Fatalf("bundle root %q, order %v", b.Root, b.Order)
 	}
-	out := filepath.Join(t.TempDir(), "baseline")
-	if err := b.Extract(out); err != nil {
+	fsys, err := b.FS()
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range b.Order {
-		data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(p)))
+		data, err := fs.ReadFile(fsys, p)
 		if err != nil || !bytes.Equal(data, b.Files[p]) {
-			t.Errorf("%s extracted wrong: %v", p, err)
+			t.Errorf("%s reads wrong from the bundle's FS: %v", p, err)
 		}
 	}
-	if _, err := manifest.Read(out); err != nil {
-		t.Errorf("the extracted bundle's manifest does not load: %v", err)
+	c, err := manifest.Load(filepath.Join(t.TempDir(), "not-on-disk"), manifest.ReadFrom(fsys))
+	if err != nil {
+		t.Fatalf("the bundle does not load as a connector: %v", err)
+	}
+	if c.Manifest.Name != "dealnotify" || len(c.Scenarios) == 0 || len(c.Cassettes) == 0 {
+		t.Errorf("loaded %s with %d scenarios and %d cassettes", c.Manifest.Name, len(c.Scenarios), len(c.Cassettes))
 	}
 }
 
