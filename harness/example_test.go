@@ -40,6 +40,6 @@ func ExampleExecute() {
 	// Output:
 	// dealnotify 1.0.0 pass
 	// contract pass 18 checks
-	// negative pass 26 checks
+	// negative pass 27 checks
 	// replay pass 28 checks
 }
