@@ -75,7 +75,13 @@ func (s containerSandbox) VendorURL(ctx context.Context, name string) (string, e
 func (s containerSandbox) SetFaults(ctx context.Context, p *sandbox.FaultPlan) error {
 	return s.sb.Client.SetFaults(ctx, p)
 }
+
+// Deliver registers the target first: the connector's port is chosen per
+// run, and the sandbox delivers only where it is told it may.
 func (s containerSandbox) Deliver(ctx context.Context, wh sandbox.Webhook) ([]sandbox.Entry, error) {
+	if err := s.sb.Client.AllowTarget(ctx, wh.Target); err != nil {
+		return nil, fmt.Errorf("register the delivery target: %w", err)
+	}
 	return s.sb.Client.Deliver(ctx, wh)
 }
 func (s containerSandbox) Calls(ctx context.Context) ([]sandbox.Entry, error) {
