@@ -2,12 +2,13 @@ package contracts
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/pb33f/go-yaml"
+
+	"github.com/tetherkit/tether/internal/jsonpath"
 )
 
 // Schemas are compared resolved and memoised per pair of schemas and flow:
@@ -463,16 +464,9 @@ func enumText(seq yn) string {
 	return "[" + strings.Join(vs, ", ") + "]"
 }
 
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // propertyPath is the JSON path step to a property: ".name", or
 // ["odd name"] when the name is not an identifier.
-func propertyPath(name string) string {
-	if identifier.MatchString(name) {
-		return "." + name
-	}
-	return "[" + strconv.Quote(name) + "]"
-}
+func propertyPath(name string) string { return jsonpath.Key(name) }
 
 type alternative struct {
 	name string

@@ -70,3 +70,43 @@ func ExampleContract_InvalidVariants() {
 	// required-missing $.id
 	// required-missing $.type
 }
+
+func ExampleCompare() {
+	old, _ := contracts.ParseSpec("crm-2.3.yaml", []byte(`openapi: 3.0.3
+info: {title: CRM, version: "2.3"}
+paths:
+  /deals/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: a deal
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {amount: {type: number}, stage: {type: string}}
+`))
+	cur, _ := contracts.ParseSpec("crm-2.4.yaml", []byte(`openapi: 3.0.3
+info: {title: CRM, version: "2.4"}
+paths:
+  /deals/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: a deal
+          content:
+            application/json:
+              schema:
+                type: object
+                properties: {amount: {type: string}, stage: {type: string}}
+`))
+	for _, c := range contracts.Compare(old, cur) {
+		fmt.Println(c.Level, c.ID, c.Operation(), c.Field)
+		fmt.Println(" ", c.Old, "->", c.New)
+	}
+	// Output:
+	// error response-property-type-changed GET /deals/{id} $.amount
+	//   crm-2.3.yaml:14:45 -> crm-2.4.yaml:14:45
+}

@@ -20,6 +20,8 @@ import (
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	lowbase "github.com/pb33f/libopenapi/datamodel/low/base"
 	"github.com/pb33f/libopenapi/orderedmap"
+
+	"github.com/tetherkit/tether/internal/jsonpath"
 )
 
 // UnsatisfiableError says why no value can satisfy a schema.
@@ -130,25 +132,11 @@ func (st site) property(name string) site {
 }
 
 func (st site) item(i int) site {
-	return site{path: st.path + "[" + strconv.Itoa(i) + "]", depth: st.depth + 1}
+	return site{path: st.path + jsonpath.Index(i), depth: st.depth + 1}
 }
 
-// pathKey renders one object key of a JSON path: .name for identifiers, ["odd key"]
-// otherwise.
-func pathKey(name string) string {
-	ident := name != ""
-	for i, r := range name {
-		if !(r == '_' || r == '$' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9')) {
-			ident = false
-			break
-		}
-	}
-	if ident {
-		return "." + name
-	}
-	q, _ := json.Marshal(name)
-	return "[" + string(q) + "]"
-}
+// pathKey renders one object key of a JSON path.
+func pathKey(name string) string { return jsonpath.Key(name) }
 
 func (s *synthesizer) fail(st site, line int, format string, args ...any) *UnsatisfiableError {
 	return &UnsatisfiableError{Path: st.path, Line: line, Reason: fmt.Sprintf(format, args...)}

@@ -46,6 +46,7 @@ func TestExamplesAreClean(t *testing.T) {
 				t.Errorf("%s: %s/%s/%s: %s", c.Manifest.Name, f.Suite, f.Scenario, f.Check, f)
 			}
 		}
+		checkGoldenReports(t, c.Manifest.Name, r)
 	}
 }
 

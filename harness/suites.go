@@ -29,14 +29,6 @@ const (
 	CheckCassettes     = "cassettes"      // replay: the scenario's cassettes answer
 )
 
-// Case is one run of the connector a suite made: a scenario of the
-// connector's own (replay), or one the negative suite derived from it.
-type Case struct {
-	Suite  string
-	Name   string // the scenario's name, or the negative check's
-	Result *ScenarioResult
-}
-
 // execution is one run of the suites over a connector.
 type execution struct {
 	c     *manifest.Connector

@@ -650,10 +650,9 @@ type Capture struct {
 
 // NewCapture returns a [Capture] that sends requests on to next
 // (http.DefaultTransport when nil). Calls are redacted with
-// [fixtures.DefaultRedactor] unless [RedactWith] says otherwise; that is
-// the only option it takes.
-func NewCapture(next http.RoundTripper, opts ...Option) (*Capture, error) {
-	cfg, err := configure("NewCapture", opts, "RedactWith")
+// [fixtures.DefaultRedactor] unless [RedactWith] says otherwise.
+func NewCapture(next http.RoundTripper, opts ...CaptureOption) (*Capture, error) {
+	cfg, err := configure("new capture", opts, CaptureOption.applyCapture)
 	if err != nil {
 		return nil, err
 	}

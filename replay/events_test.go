@@ -398,8 +398,8 @@ func TestDeliverMisuse(t *testing.T) {
 }
 
 func TestCapture(t *testing.T) {
-	if _, err := NewCapture(nil, IgnoreField("$.ts")); err == nil || !strings.Contains(err.Error(), "does not apply") {
-		t.Errorf("NewCapture with a comparison option: %v", err)
+	if _, err := NewCapture(nil, RedactWith(nil)); err == nil || !strings.Contains(err.Error(), "RedactWith(nil)") {
+		t.Errorf("NewCapture with no redactor: %v, want an error naming RedactWith(nil)", err)
 	}
 
 	vendor := &eventsVendor{}

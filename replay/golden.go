@@ -69,10 +69,9 @@ func (d Difference) String() string {
 // compared by name, in any order. Only the headers the golden call lists are
 // compared: a golden file names the headers that matter.
 //
-// Compare accepts [IgnoreHeader], [IgnoreQuery] and [IgnoreField]. It panics
-// if given another option or a JSON path it cannot parse, as that is a
-// mistake in the calling code rather than in the calls.
-func Compare(want, got []Call, opts ...Option) []Difference {
+// Compare panics if [IgnoreField] was given a JSON path it cannot parse, as
+// that is a mistake in the calling code rather than in the calls.
+func Compare(want, got []Call, opts ...CompareOption) []Difference {
 	c, err := newGoldenComparer(opts)
 	if err != nil {
 		panic(err)
@@ -87,8 +86,8 @@ type goldenComparer struct {
 	ignoreFields  []goldenPattern
 }
 
-func newGoldenComparer(opts []Option) (*goldenComparer, error) {
-	cfg, err := configure("compare", opts, "IgnoreHeader", "IgnoreQuery", "IgnoreField")
+func newGoldenComparer(opts []CompareOption) (*goldenComparer, error) {
+	cfg, err := configure("compare", opts, CompareOption.applyCompare)
 	if err != nil {
 		return nil, err
 	}
@@ -585,8 +584,8 @@ func formatGolden(calls []Call) ([]byte, error) {
 // new call keeps all its headers. A missing file, or one that cannot be
 // read as a golden file, is written afresh.
 //
-// UpdateGolden accepts the options [Compare] accepts.
-func UpdateGolden(path string, got []Call, opts ...Option) (changed bool, err error) {
+// A JSON path that does not parse is an error.
+func UpdateGolden(path string, got []Call, opts ...CompareOption) (changed bool, err error) {
 	c, err := newGoldenComparer(opts)
 	if err != nil {
 		return false, err

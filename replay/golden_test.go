@@ -46,7 +46,7 @@ func TestCompare(t *testing.T) {
 		reason string
 		want   []Call
 		got    []Call
-		opts   []Option
+		opts   []CompareOption
 		diffs  []Difference
 	}{{
 		name:   "KeyOrderAndNumberSpelling",
@@ -116,14 +116,14 @@ func TestCompare(t *testing.T) {
 		reason: "an idempotency key is generated per run, so IgnoreHeader leaves it out",
 		want:   []Call{chargeCall(base)},
 		got:    []Call{withHeader(chargeCall(base), "Idempotency-Key", "key-2")},
-		opts:   []Option{IgnoreHeader("idempotency-key")},
+		opts:   []CompareOption{IgnoreHeader("idempotency-key")},
 	}, {
 		name:   "IgnoreFieldTimestampAndIDsInArray",
 		reason: "IgnoreField leaves out a timestamp and generated IDs under an array, but not the values beside them",
 		want:   []Call{chargeCall(base)},
 		got: []Call{chargeCall(`{"amount":100,"currency":"usd","sent_at":"2026-05-06T07:08:09Z",` +
 			`"items":[{"id":"itm_9","sku":"A"},{"id":"itm_8","sku":"B"}]}`)},
-		opts: []Option{IgnoreField("$.sent_at", "$.items[*].id")},
+		opts: []CompareOption{IgnoreField("$.sent_at", "$.items[*].id")},
 		diffs: []Difference{{Call: 1, Method: "POST", Path: "/v1/charges",
 			Field: "body $.currency", Want: `"eur"`, Got: `"usd"`}},
 	}, {
@@ -131,7 +131,7 @@ func TestCompare(t *testing.T) {
 		reason: "IgnoreField takes a bracketed name for a key that is not an identifier",
 		want:   []Call{chargeCall(`{"x-request-id":"a","n":1}`)},
 		got:    []Call{chargeCall(`{"x-request-id":"b","n":1}`)},
-		opts:   []Option{IgnoreField("$['x-request-id']")},
+		opts:   []CompareOption{IgnoreField("$['x-request-id']")},
 	}, {
 		name:   "QueryOrderFree",
 		reason: "query parameters compare by name, in any order",
@@ -151,7 +151,7 @@ func TestCompare(t *testing.T) {
 		reason: "IgnoreQuery leaves out a cache buster that differs on every run",
 		want:   []Call{withURL(chargeCall(base), "https://api.vendor.test/v1/charges?expand=customer&limit=10&_=1")},
 		got:    []Call{withURL(chargeCall(base), "https://api.vendor.test/v1/charges?_=2&expand=customer&limit=10")},
-		opts:   []Option{IgnoreQuery("_")},
+		opts:   []CompareOption{IgnoreQuery("_")},
 	}, {
 		name:   "MethodAndPath",
 		reason: "method and path differences are reported under the golden call's name",
@@ -190,17 +190,12 @@ func TestCompareRejectsMisuse(t *testing.T) {
 	tests := []struct {
 		name   string
 		reason string
-		opts   []Option
+		opts   []CompareOption
 		panic  string
 	}{{
-		name:   "TransportOption",
-		reason: "Repeatable is for the transport; passing it to Compare is a mistake to be told about",
-		opts:   []Option{Repeatable()},
-		panic:  "compare: option Repeatable does not apply here",
-	}, {
 		name:   "BadPath",
 		reason: "a JSON path without $ cannot be matched and must not be silently ignored",
-		opts:   []Option{IgnoreField("items.id")},
+		opts:   []CompareOption{IgnoreField("items.id")},
 		panic:  `compare: IgnoreField("items.id"): a JSON path starts with $`,
 	}}
 	for _, tt := range tests {
@@ -351,7 +346,7 @@ func TestUpdateGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	volatile := []Option{IgnoreHeader("Idempotency-Key"), IgnoreField("$.sent_at", "$.items[*].id")}
+	volatile := []CompareOption{IgnoreHeader("Idempotency-Key"), IgnoreField("$.sent_at", "$.items[*].id")}
 	rerun := func() []Call {
 		calls := make([]Call, len(golden))
 		copy(calls, golden)

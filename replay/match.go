@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -213,7 +212,7 @@ func writeCanonical(b *strings.Builder, v any) {
 		b.WriteString("null")
 	default:
 		// Decoding with UseNumber gives no other types.
-		b.WriteString(jsonText(x))
+		b.WriteString(reqdiff.Compact(x))
 	}
 }
 
@@ -221,7 +220,7 @@ func writeCanonical(b *strings.Builder, v any) {
 func writeJSONString(b *strings.Builder, s string) {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			b.WriteString(jsonText(s))
+			b.WriteString(reqdiff.Compact(s))
 			return
 		}
 	}
@@ -325,14 +324,3 @@ func liveRequest(req *http.Request) (fixtures.Request, error) {
 
 // keyDiff lists how the live request differs from a recorded one.
 func keyDiff(rec, live *requestKey) []Mismatch { return reqdiff.Compare(&rec.Request, &live.Request) }
-
-// jsonText writes v as compact JSON, HTML characters as they are.
-func jsonText(v any) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprint(v)
-	}
-	return strings.TrimSuffix(b.String(), "\n")
-}

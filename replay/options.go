@@ -3,17 +3,51 @@ package replay
 import (
 	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/tetherkit/tether/fixtures"
 )
 
-// Option configures the replay transport ([NewTransport]) and golden
-// comparison ([Compare]): a field that is volatile is ignored by both, so
-// one rule serves matching and comparing. Each option says where it applies;
-// passing it where it does not is an error.
-type Option func(*config)
+// The option interfaces are sealed by their unexported methods: the
+// constructors below (and SignaturePrefix and SignedAt in sign.go) are the
+// only options there are.
+
+// TransportOption configures [NewTransport].
+type TransportOption interface{ applyTransport(*config) }
+
+// CaptureOption configures [NewCapture].
+type CaptureOption interface{ applyCapture(*config) }
+
+// CompareOption configures [Compare] and [UpdateGolden].
+type CompareOption interface{ applyCompare(*config) }
+
+// IgnoreOption leaves a volatile part of a request out of matching
+// ([NewTransport]) and of golden comparison ([Compare], [UpdateGolden]).
+type IgnoreOption interface {
+	TransportOption
+	CompareOption
+}
+
+// LiveOption configures the two round trippers that see live requests:
+// [NewTransport] and [NewCapture].
+type LiveOption interface {
+	TransportOption
+	CaptureOption
+}
+
+// One implementation per option type: each satisfies the interfaces of its
+// entry points and no other, so not even a type assertion turns an option
+// into one for an entry point it does not apply to.
+type (
+	transportOption func(*config)
+	ignoreOption    func(*config)
+	liveOption      func(*config)
+)
+
+func (o transportOption) applyTransport(c *config) { o(c) }
+func (o ignoreOption) applyTransport(c *config)    { o(c) }
+func (o ignoreOption) applyCompare(c *config)      { o(c) }
+func (o liveOption) applyTransport(c *config)      { o(c) }
+func (o liveOption) applyCapture(c *config)        { o(c) }
 
 type config struct {
 	ignoreHeaders []string // canonical header names
@@ -24,92 +58,91 @@ type config struct {
 	repeatable    bool
 	latency       bool
 	redactor      *fixtures.Redactor
-	names         []string
+	redactorSet   bool // RedactWith was given, nil or not
 }
-
-func (c *config) set(name string) { c.names = append(c.names, name) }
 
 // IgnoreHeader leaves headers out of matching and of golden comparison.
 // Matching compares no header unless [MatchHeader] names it, so this matters
-// for comparison, and for headers MatchHeader would otherwise include.
-func IgnoreHeader(names ...string) Option {
-	return func(c *config) {
-		c.set("IgnoreHeader")
+// for comparison, and for headers MatchHeader would otherwise include. It
+// applies to [NewTransport], [Compare] and [UpdateGolden].
+func IgnoreHeader(names ...string) IgnoreOption {
+	return ignoreOption(func(c *config) {
 		for _, n := range names {
 			c.ignoreHeaders = append(c.ignoreHeaders, http.CanonicalHeaderKey(n))
 		}
-	}
+	})
 }
 
 // MatchHeader makes the transport compare these request headers too; by
-// default it compares method, URL and body only. NewTransport only.
-func MatchHeader(names ...string) Option {
-	return func(c *config) {
-		c.set("MatchHeader")
+// default it compares method, URL and body only. It applies to
+// [NewTransport].
+func MatchHeader(names ...string) TransportOption {
+	return transportOption(func(c *config) {
 		for _, n := range names {
 			c.matchHeaders = append(c.matchHeaders, http.CanonicalHeaderKey(n))
 		}
-	}
+	})
 }
 
 // MatchOn makes the transport match on these parts of a request only:
 // "method", "host", "path", "query", "body". By default it matches on all
 // of them (and on the headers MatchHeader names). MatchOn("method", "path")
-// answers a search whatever its query and body. NewTransport only.
-func MatchOn(parts ...string) Option {
-	return func(c *config) { c.set("MatchOn"); c.matchOn = append(c.matchOn, parts...) }
+// answers a search whatever its query and body. It applies to
+// [NewTransport]; an unknown part is an error.
+func MatchOn(parts ...string) TransportOption {
+	return transportOption(func(c *config) { c.matchOn = append(c.matchOn, parts...) })
 }
 
 // IgnoreQuery leaves query parameters out of matching and comparison, such
-// as a cache buster or a timestamp.
-func IgnoreQuery(names ...string) Option {
-	return func(c *config) { c.set("IgnoreQuery"); c.ignoreQuery = append(c.ignoreQuery, names...) }
+// as a cache buster or a timestamp. It applies to [NewTransport], [Compare]
+// and [UpdateGolden].
+func IgnoreQuery(names ...string) IgnoreOption {
+	return ignoreOption(func(c *config) { c.ignoreQuery = append(c.ignoreQuery, names...) })
 }
 
 // IgnoreField leaves values at JSON paths out of matching and comparison:
 // "$.meta.sent_at", "$.items[*].id". Timestamps, generated IDs and
-// idempotency keys are what it is for.
-func IgnoreField(paths ...string) Option {
-	return func(c *config) { c.set("IgnoreField"); c.ignoreFields = append(c.ignoreFields, paths...) }
+// idempotency keys are what it is for. It applies to [NewTransport],
+// [Compare] and [UpdateGolden]; a path that does not parse is an error.
+func IgnoreField(paths ...string) IgnoreOption {
+	return ignoreOption(func(c *config) { c.ignoreFields = append(c.ignoreFields, paths...) })
 }
 
 // Repeatable lets the transport give a recorded answer any number of times;
 // by default each is given once, in recorded order, and identical requests
-// get the answers in the order they were recorded. NewTransport only.
-func Repeatable() Option {
-	return func(c *config) { c.set("Repeatable"); c.repeatable = true }
+// get the answers in the order they were recorded. It applies to
+// [NewTransport].
+func Repeatable() TransportOption {
+	return transportOption(func(c *config) { c.repeatable = true })
 }
 
 // WithRecordedLatency makes the transport wait as long as each recorded
-// answer took; by default it answers at once. NewTransport only.
-func WithRecordedLatency() Option {
-	return func(c *config) { c.set("WithRecordedLatency"); c.latency = true }
+// answer took; by default it answers at once. It applies to [NewTransport].
+func WithRecordedLatency() TransportOption {
+	return transportOption(func(c *config) { c.latency = true })
 }
 
 // RedactWith redacts live requests with r before matching, as the cassettes
 // were redacted when they were recorded; the default is
-// [fixtures.DefaultRedactor]. NewTransport and NewCapture (which redacts
-// what it captures).
-func RedactWith(r *fixtures.Redactor) Option {
-	return func(c *config) { c.set("RedactWith"); c.redactor = r }
+// [fixtures.DefaultRedactor]. It applies to [NewTransport] and [NewCapture]
+// (which redacts what it captures); a nil r is an error.
+func RedactWith(r *fixtures.Redactor) LiveOption {
+	return liveOption(func(c *config) { c.redactor, c.redactorSet = r, true })
 }
 
-// configure applies opts for an entry point that accepts the options named
-// in allowed.
-func configure(entry string, opts []Option, allowed ...string) (*config, error) {
+// configure applies the options of one entry point, named entry in errors,
+// and checks the values they carry that the compiler cannot see.
+func configure[O any](entry string, opts []O, apply func(O, *config)) (*config, error) {
 	c := &config{}
 	for _, opt := range opts {
-		opt(c)
-	}
-	for _, name := range c.names {
-		if !slices.Contains(allowed, name) {
-			return nil, fmt.Errorf("%s: option %s does not apply here (it takes %s)", entry, name, strings.Join(allowed, ", "))
-		}
-		if name == "RedactWith" && c.redactor == nil {
-			return nil, fmt.Errorf("%s: RedactWith(nil): pass fixtures.DefaultRedactor() or a Redactor from fixtures.NewRedactor", entry)
+		if any(opt) != nil {
+			apply(opt, c)
 		}
 	}
 	if c.redactor == nil {
+		if c.redactorSet {
+			return nil, fmt.Errorf("%s: RedactWith(nil): pass fixtures.DefaultRedactor() or a Redactor from fixtures.NewRedactor", entry)
+		}
 		c.redactor = fixtures.DefaultRedactor()
 	}
 	return c, nil

@@ -43,7 +43,7 @@ func TestScenarioMatchesGolden(t *testing.T) {
 		}
 	}
 	golden := filepath.Join("testdata", "golden", "deals.golden.json")
-	ignore := []Option{IgnoreHeader("User-Agent")}
+	ignore := []CompareOption{IgnoreHeader("User-Agent")}
 	if *update {
 		changed, err := UpdateGolden(golden, capture.Calls(), ignore...)
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,63 +24,50 @@ type Signer interface {
 	Sign(h http.Header, body []byte)
 }
 
-// SignOption configures a [Signer] made by [HMACSHA256], [TimestampedHMAC]
-// or [StandardWebhooks]. Each option says which of them it applies to.
-type SignOption func(*signConfig)
+// HMACOption configures [HMACSHA256].
+type HMACOption interface{ applyHMAC(*signConfig) }
+
+// TimestampOption configures the signers that sign a timestamp:
+// [TimestampedHMAC] and [StandardWebhooks].
+type TimestampOption interface{ applyTimestamp(*signConfig) }
+
+type (
+	hmacOption      func(*signConfig)
+	timestampOption func(*signConfig)
+)
+
+func (o hmacOption) applyHMAC(c *signConfig)           { o(c) }
+func (o timestampOption) applyTimestamp(c *signConfig) { o(c) }
 
 type signConfig struct {
-	prefix   string
-	now      func() time.Time
-	given    []string // names of the options given, to check they apply
-	problems []string
+	prefix string
+	now    func() time.Time // nil after SignedAt(nil)
 }
 
 // SignaturePrefix puts p before the hex digest, as in GitHub's
-// "sha256=<hex>". HMACSHA256 only.
-func SignaturePrefix(p string) SignOption {
-	return func(c *signConfig) {
-		c.given = append(c.given, "SignaturePrefix")
-		c.prefix = p
-	}
+// "sha256=<hex>". It applies to [HMACSHA256].
+func SignaturePrefix(p string) HMACOption {
+	return hmacOption(func(c *signConfig) { c.prefix = p })
 }
 
 // SignedAt makes a signer take the time it signs at from now rather than
 // the wall clock, so that a test or a seeded run signs the same bytes
-// every time. TimestampedHMAC and StandardWebhooks only.
-func SignedAt(now func() time.Time) SignOption {
-	return func(c *signConfig) {
-		c.given = append(c.given, "SignedAt")
-		if now == nil {
-			c.problems = append(c.problems, "SignedAt(nil): pass a clock such as time.Now")
-		}
-		c.now = now
-	}
+// every time. It applies to [TimestampedHMAC] and [StandardWebhooks]; a
+// nil now is a mistake each of them reports.
+func SignedAt(now func() time.Time) TimestampOption {
+	return timestampOption(func(c *signConfig) { c.now = now })
 }
 
-// newSignConfig applies opts for the constructor fn, which takes only the
-// options named in applies.
-func newSignConfig(fn string, opts []SignOption, applies ...string) (*signConfig, error) {
+// nilClock says what is wrong with SignedAt(nil).
+const nilClock = "SignedAt(nil): pass a clock such as time.Now"
+
+// newSignConfig applies the options of one signer constructor.
+func newSignConfig[O any](opts []O, apply func(O, *signConfig)) *signConfig {
 	c := &signConfig{now: time.Now}
 	for _, opt := range opts {
-		opt(c)
-	}
-	for _, name := range c.given {
-		if !slices.Contains(applies, name) {
-			c.problems = append(c.problems, fmt.Sprintf("%s does not apply to %s", name, fn))
+		if any(opt) != nil {
+			apply(opt, c)
 		}
-	}
-	if len(c.problems) > 0 {
-		return nil, errors.New(strings.Join(c.problems, "; "))
-	}
-	return c, nil
-}
-
-// mustSignConfig is newSignConfig for constructors that return no error:
-// a wrong option is a mistake in the calling code.
-func mustSignConfig(fn string, opts []SignOption, applies ...string) *signConfig {
-	c, err := newSignConfig(fn, opts, applies...)
-	if err != nil {
-		panic("replay." + fn + ": " + err.Error() + "; remove the option")
 	}
 	return c
 }
@@ -90,10 +76,8 @@ func mustSignConfig(fn string, opts []SignOption, applies ...string) *signConfig
 // HMAC-SHA256 of the exact body bytes, keyed with secret: the
 // {scheme: hmac-sha256} of a connector manifest. The signature has no
 // timestamp, so every copy and retry of an event carries the same one.
-//
-// It takes [SignaturePrefix], and panics if given another option.
-func HMACSHA256(header, secret string, opts ...SignOption) Signer {
-	c := mustSignConfig("HMACSHA256", opts, "SignaturePrefix")
+func HMACSHA256(header, secret string, opts ...HMACOption) Signer {
+	c := newSignConfig(opts, HMACOption.applyHMAC)
 	return &hmacSigner{header: header, prefix: c.prefix, secret: []byte(secret)}
 }
 
@@ -112,9 +96,12 @@ func (s *hmacSigner) Sign(h http.Header, body []byte) {
 // timestamp, a dot and the exact body bytes. Each signature carries the
 // time it was made, so a retry is signed afresh.
 //
-// It takes [SignedAt], and panics if given another option.
-func TimestampedHMAC(header, secret string, opts ...SignOption) Signer {
-	c := mustSignConfig("TimestampedHMAC", opts, "SignedAt")
+// It panics if given SignedAt(nil), a mistake in the calling code.
+func TimestampedHMAC(header, secret string, opts ...TimestampOption) Signer {
+	c := newSignConfig(opts, TimestampOption.applyTimestamp)
+	if c.now == nil {
+		panic("replay.TimestampedHMAC: " + nilClock)
+	}
 	return &timestampedSigner{header: header, secret: []byte(secret), now: c.now}
 }
 
@@ -138,19 +125,18 @@ func (s *timestampedSigner) Sign(h http.Header, body []byte) {
 //	webhook-signature: "v1," and the base64 HMAC-SHA256 of "<id>.<timestamp>.<body>"
 //
 // keyed with secret decoded from base64, after any "whsec_" prefix.
-// A secret that is empty or not base64 is an error.
+// A secret that is empty or not base64 is an error, and so is
+// SignedAt(nil).
 //
 // The id is the same for every copy and retry of an event, as the
 // specification asks, and Deliver needs no help to keep it so: an event
 // that has a webhook-id header keeps it, and any other gets "msg_"
 // followed by 32 hex digits of the SHA-256 of its body. Two events with
 // the same body therefore share an id unless their headers set one.
-//
-// It takes [SignedAt], and returns an error if given another option.
-func StandardWebhooks(secret string, opts ...SignOption) (Signer, error) {
-	c, err := newSignConfig("StandardWebhooks", opts, "SignedAt")
-	if err != nil {
-		return nil, fmt.Errorf("standard webhooks signer: %w", err)
+func StandardWebhooks(secret string, opts ...TimestampOption) (Signer, error) {
+	c := newSignConfig(opts, TimestampOption.applyTimestamp)
+	if c.now == nil {
+		return nil, errors.New("standard webhooks signer: " + nilClock)
 	}
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil {

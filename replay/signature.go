@@ -76,7 +76,7 @@ func (s Signature) Signer(at time.Time) (Signer, error) {
 	if s.Secret == "" {
 		return nil, fmt.Errorf("signature scheme %s needs a secret", s.Scheme)
 	}
-	var opts []SignOption
+	var opts []TimestampOption
 	if !at.IsZero() {
 		if !s.Timed() {
 			return nil, fmt.Errorf("signature scheme %s carries no time to sign at", s.Scheme)

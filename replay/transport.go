@@ -58,13 +58,10 @@ type answers struct {
 }
 
 // NewTransport indexes the interactions of cassettes (as [fixtures.Load]
-// reads them, in either format version) for replay. It takes [IgnoreHeader],
-// [MatchHeader], [IgnoreQuery], [IgnoreField], [Repeatable],
-// [WithRecordedLatency] and [RedactWith]. The cassettes are not changed,
-// and must not be while the Transport answers from them.
-func NewTransport(cassettes []*fixtures.Cassette, opts ...Option) (*Transport, error) {
-	cfg, err := configure("new transport", opts,
-		"IgnoreHeader", "MatchHeader", "MatchOn", "IgnoreQuery", "IgnoreField", "Repeatable", "WithRecordedLatency", "RedactWith")
+// reads them, in either format version) for replay. The cassettes are not
+// changed, and must not be while the Transport answers from them.
+func NewTransport(cassettes []*fixtures.Cassette, opts ...TransportOption) (*Transport, error) {
+	cfg, err := configure("new transport", opts, TransportOption.applyTransport)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func loadCassettes(t testing.TB, paths ...string) []*fixtures.Cassette {
 	return out
 }
 
-func newTransport(t testing.TB, cassettes []*fixtures.Cassette, opts ...replay.Option) *replay.Transport {
+func newTransport(t testing.TB, cassettes []*fixtures.Cassette, opts ...replay.TransportOption) *replay.Transport {
 	t.Helper()
 	tr, err := replay.NewTransport(cassettes, opts...)
 	if err != nil {
@@ -131,7 +131,7 @@ func TestTransportMatches(t *testing.T) {
 		name   string
 		reason string
 		files  []string
-		opts   []replay.Option
+		opts   []replay.TransportOption
 		req    request
 		want   string
 	}{{
@@ -149,13 +149,13 @@ func TestTransportMatches(t *testing.T) {
 	}, {
 		name:   "ignore-query",
 		reason: "IgnoreQuery leaves a cache buster out of matching",
-		opts:   []replay.Option{replay.IgnoreQuery("cb")},
+		opts:   []replay.TransportOption{replay.IgnoreQuery("cb")},
 		req:    request{url: "https://api.example.com/v1/search?q=shoes&limit=10&cb=1800000000"},
 		want:   `{"results":["red shoes"]}`,
 	}, {
 		name:   "ignore-field",
 		reason: "IgnoreField leaves a timestamp out of matching",
-		opts:   []replay.Option{replay.IgnoreField("$.meta.sent_at")},
+		opts:   []replay.TransportOption{replay.IgnoreField("$.meta.sent_at")},
 		req: request{method: "POST", url: "https://api.example.com/v1/charges",
 			body:   `{"amount":100,"currency":"usd","meta":{"sent_at":"2027-12-31T00:00:00Z","source":"web"}}`,
 			header: http.Header{"Content-Type": {"application/json"}}},
@@ -170,7 +170,7 @@ func TestTransportMatches(t *testing.T) {
 		name:   "after-redaction",
 		reason: "a live request with the real secrets matches the recording of their placeholders",
 		files:  []string{redactedCassette},
-		opts:   []replay.Option{replay.MatchHeader("Authorization")},
+		opts:   []replay.TransportOption{replay.MatchHeader("Authorization")},
 		req: request{url: "https://api.example.com/v1/me?expand=team&api_key=" + liveAPIKey,
 			header: http.Header{"Authorization": {"Bearer " + liveToken}}},
 		want: `{"name":"Ada"}`,
@@ -178,7 +178,7 @@ func TestTransportMatches(t *testing.T) {
 		name:   "ignore-header",
 		reason: "IgnoreHeader takes back a header MatchHeader named",
 		files:  []string{redactedCassette},
-		opts:   []replay.Option{replay.MatchHeader("Authorization"), replay.IgnoreHeader("authorization")},
+		opts:   []replay.TransportOption{replay.MatchHeader("Authorization"), replay.IgnoreHeader("authorization")},
 		req:    request{url: "https://api.example.com/v1/me?expand=team&api_key=" + liveAPIKey},
 		want:   `{"name":"Ada"}`,
 	}} {
@@ -200,7 +200,7 @@ func TestTransportExplainsAMiss(t *testing.T) {
 		name        string
 		reason      string
 		file        string
-		opts        []replay.Option
+		opts        []replay.TransportOption
 		req         request
 		interaction int
 		part, field string
@@ -232,7 +232,7 @@ func TestTransportExplainsAMiss(t *testing.T) {
 		name:   "other-token",
 		reason: "with MatchHeader a different token redacts to a different placeholder and misses",
 		file:   redactedCassette,
-		opts:   []replay.Option{replay.MatchHeader("Authorization")},
+		opts:   []replay.TransportOption{replay.MatchHeader("Authorization")},
 		req: request{url: "https://api.example.com/v1/me?expand=team&api_key=" + liveAPIKey,
 			header: http.Header{"Authorization": {"Bearer tok_0a1b2c3d4e5f60718293a4b5"}}},
 		interaction: 0, part: "header", field: "Authorization", recorded: `"Bearer REDACTED-cdd606c5"`,
@@ -425,27 +425,27 @@ func TestNewTransportOptionErrors(t *testing.T) {
 		name      string
 		reason    string
 		cassettes []*fixtures.Cassette
-		opts      []replay.Option
+		opts      []replay.TransportOption
 		want      string
 	}{{
 		name:   "nil-redactor",
 		reason: "RedactWith(nil) would leave live requests unredacted",
-		opts:   []replay.Option{replay.RedactWith(nil)},
+		opts:   []replay.TransportOption{replay.RedactWith(nil)},
 		want:   "RedactWith(nil)",
 	}, {
 		name:   "path-without-root",
 		reason: "a JSON path starts at $",
-		opts:   []replay.Option{replay.IgnoreField("meta.ts")},
+		opts:   []replay.TransportOption{replay.IgnoreField("meta.ts")},
 		want:   `IgnoreField("meta.ts")`,
 	}, {
 		name:   "whole-body",
 		reason: "ignoring the whole body is not a field",
-		opts:   []replay.Option{replay.IgnoreField("$")},
+		opts:   []replay.TransportOption{replay.IgnoreField("$")},
 		want:   `IgnoreField("$")`,
 	}, {
 		name:   "bad-step",
 		reason: "an index is a number or *",
-		opts:   []replay.Option{replay.IgnoreField("$.items[x].id")},
+		opts:   []replay.TransportOption{replay.IgnoreField("$.items[x].id")},
 		want:   `[x].id`,
 	}, {
 		name:      "nil-cassette",

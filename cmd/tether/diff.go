@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/harness/compat"
 	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/internal/junit"
+	"github.com/tetherkit/tether/internal/markdown"
 )
 
 const diffHelp = `Usage:
@@ -367,25 +368,17 @@ func writeDiffJSON(w io.Writer, r *diffReport) error {
 	return enc.Encode(r)
 }
 
-// diffMarkdownCell escapes s for a cell of a GitHub table: a | would end the
-// cell and a newline the row; HTML is shown, not rendered.
-func diffMarkdownCell(s string) string {
-	s = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "|", `\|`).Replace(s)
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	return strings.NewReplacer("\n", "<br>", "\r", "<br>").Replace(s)
-}
-
 func writeDiffMarkdown(w io.Writer, r *diffReport) error {
 	counted, elsewhere, folded := r.listed()
 	bw := &diffWriter{w: w}
-	fmt.Fprintf(bw, "### Contract changes: %s → %s\n\n", diffMarkdownCell(r.Old.File), diffMarkdownCell(r.New.File))
-	fmt.Fprintf(bw, "**%s**\n", diffMarkdownCell(r.summaryLine()))
+	fmt.Fprintf(bw, "### Contract changes: %s → %s\n\n", markdown.Text(r.Old.File), markdown.Text(r.New.File))
+	fmt.Fprintf(bw, "**%s**\n", markdown.Text(r.summaryLine()))
 	table := func(changes []contracts.Change) {
-		fmt.Fprintln(bw, "\n| Severity | ID | Operation | Change | Old | New |")
+		fmt.Fprintln(bw, "\n| Level | ID | Operation | Change | Old | New |")
 		fmt.Fprintln(bw, "|---|---|---|---|---|---|")
 		for _, c := range changes {
-			fmt.Fprintf(bw, "| %s | `%s` | %s | %s | %s | %s |\n", c.Level, diffMarkdownCell(c.ID), diffMarkdownCell(c.Operation()),
-				diffMarkdownCell(c.Message), diffMarkdownCell(c.Old.String()), diffMarkdownCell(c.New.String()))
+			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s |\n", c.Level, markdown.Code(c.ID), markdown.Cell(c.Operation()),
+				markdown.Cell(c.Message), markdown.Cell(c.Old.String()), markdown.Cell(c.New.String()))
 		}
 	}
 	if len(counted) > 0 {
@@ -399,54 +392,20 @@ func writeDiffMarkdown(w io.Writer, r *diffReport) error {
 		fmt.Fprintln(bw, "\n#### Elsewhere, in parts of the API the connector does not use")
 		fmt.Fprintln(bw)
 		for _, f := range foldChanges(folded) {
-			fmt.Fprintf(bw, "- %s `%s` elsewhere (%s)\n", diffThousands(f.n), diffMarkdownCell(f.id), f.severity)
+			fmt.Fprintf(bw, "- %s %s elsewhere (%s)\n", diffThousands(f.n), markdown.Code(f.id), f.severity)
 		}
 	}
 	return bw.err
 }
 
-// The JUnit document: one suite, one case per operation.
-type diffJUnitSuite struct {
-	XMLName    xml.Name            `xml:"testsuite"`
-	Name       string              `xml:"name,attr"`
-	Tests      int                 `xml:"tests,attr"`
-	Failures   int                 `xml:"failures,attr"`
-	Errors     int                 `xml:"errors,attr"`
-	Properties []diffJUnitProperty `xml:"properties>property"`
-	Cases      []diffJUnitCase     `xml:"testcase"`
-}
-
-type diffJUnitProperty struct {
-	Name  string `xml:"name,attr"`
-	Value string `xml:"value,attr"`
-}
-
-type diffJUnitCase struct {
-	Name      string             `xml:"name,attr"`
-	Classname string             `xml:"classname,attr"`
-	Failures  []diffJUnitFailure `xml:"failure"`
-	SystemOut *diffJUnitText     `xml:"system-out"`
-}
-
-// diffJUnitText is element text, written as CDATA so that its newlines
-// stay newlines rather than &#xA;.
-type diffJUnitText struct {
-	Text string `xml:",cdata"`
-}
-
-type diffJUnitFailure struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
-}
-
 func writeDiffJUnit(w io.Writer, r *diffReport) error {
-	s := diffJUnitSuite{Name: "tether diff " + r.Old.File + " " + r.New.File, Properties: []diffJUnitProperty{
-		{"old", r.Old.File}, {"old.sha256", r.Old.SHA256}, {"new", r.New.File}, {"new.sha256", r.New.SHA256},
-		{"fail-on", r.FailOn.String()}, {"tether", r.Tether},
+	s := junit.Suite{Name: "tether diff " + r.Old.File + " " + r.New.File, Properties: []junit.Property{
+		{Name: "old", Value: r.Old.File}, {Name: "old.sha256", Value: r.Old.SHA256},
+		{Name: "new", Value: r.New.File}, {Name: "new.sha256", Value: r.New.SHA256},
+		{Name: "fail-on", Value: r.FailOn.String()}, {Name: "tether", Value: r.Tether},
 	}}
 	if r.Usage != "" {
-		s.Properties = append(s.Properties, diffJUnitProperty{"usage", r.Usage})
+		s.Properties = append(s.Properties, junit.Property{Name: "usage", Value: r.Usage})
 	}
 	index := map[string]int{}
 	for _, c := range r.Changes {
@@ -458,35 +417,22 @@ func writeDiffJUnit(w io.Writer, r *diffReport) error {
 		if !ok {
 			i = len(s.Cases)
 			index[op] = i
-			s.Cases = append(s.Cases, diffJUnitCase{Name: op, Classname: "diff"})
+			s.Cases = append(s.Cases, junit.Case{Name: op, Classname: "diff"})
 		}
 		tc := &s.Cases[i]
 		line := c.String()
 		if c.Affects != "" {
 			line += " [" + c.Affects + "]"
 		}
-		if tc.SystemOut == nil {
-			tc.SystemOut = &diffJUnitText{}
-		}
-		tc.SystemOut.Text += line + "\n"
+		tc.SystemOut += junit.Text(line + "\n")
 		if r.fails(c) {
-			tc.Failures = append(tc.Failures, diffJUnitFailure{Message: c.Message, Type: c.ID, Text: line})
-			s.Failures++
+			tc.Failures = append(tc.Failures, junit.Failure{Message: c.Message, Type: c.ID, Text: line})
 		}
 	}
 	if len(s.Cases) == 0 {
-		s.Cases = append(s.Cases, diffJUnitCase{Name: "no changes", Classname: "diff"})
+		s.Cases = append(s.Cases, junit.Case{Name: "no changes", Classname: "diff"})
 	}
-	s.Tests = len(s.Cases)
-	bw := &diffWriter{w: w}
-	io.WriteString(bw, xml.Header)
-	enc := xml.NewEncoder(bw)
-	enc.Indent("", "  ")
-	if err := enc.Encode(s); err != nil {
-		return err
-	}
-	io.WriteString(bw, "\n")
-	return bw.err
+	return junit.Write(w, junit.Report{Name: "tether diff", Suites: []junit.Suite{s}})
 }
 
 // diffGitHubData escapes a workflow command's message, as the Actions runner

@@ -129,7 +129,7 @@ func runRecord(env *environ, args []string) int {
 
 	var mu sync.Mutex // keeps each interaction's lines together
 	errorsFound := 0
-	proxyOpts := []fixtures.Option{fixtures.ValidateAgainst(cs...), fixtures.WithMaxBody(maxBody.n)}
+	proxyOpts := []fixtures.ProxyOption{fixtures.ValidateAgainst(cs...), fixtures.WithMaxBody(maxBody.n)}
 	if *recordAs != "" {
 		proxyOpts = append(proxyOpts, fixtures.RecordAs(*recordAs))
 	}

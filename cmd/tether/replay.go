@@ -149,7 +149,7 @@ func runReplay(env *environ, args []string) int {
 		if secret == "" {
 			return fail(env, usageError{fmt.Sprintf("replay: environment variable %s is empty; it must hold the signing secret", *secretEnv)})
 		}
-		var signOpts []replay.SignOption
+		var signOpts []replay.HMACOption
 		if *sigPrefix != "" {
 			signOpts = append(signOpts, replay.SignaturePrefix(*sigPrefix))
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/internal/jsonpath"
 )
 
 // IDs of the changes [CompareConfigSchemas] reports. They are stable:
@@ -228,8 +229,6 @@ func (d *schemaDoc) node(n *yaml.Node) *contracts.Position {
 	return p
 }
 
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
-
 // fieldPath renders path segments as a JSON path: $.stages[*].name.
 func fieldPath(path []string) string {
 	var b strings.Builder
@@ -238,10 +237,8 @@ func fieldPath(path []string) string {
 		switch {
 		case s == "[*]" || strings.HasPrefix(s, "[") && numeric(strings.Trim(s, "[]")):
 			b.WriteString(s)
-		case identifier.MatchString(s):
-			b.WriteString("." + s)
 		default:
-			b.WriteString("[" + strconv.Quote(s) + "]")
+			b.WriteString(jsonpath.Key(s))
 		}
 	}
 	return b.String()

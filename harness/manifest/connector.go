@@ -100,7 +100,7 @@ func Load(dir string, opts ...Option) (*Connector, error) {
 	if o.fsys == nil {
 		root, err := os.OpenRoot(dir)
 		if err != nil {
-			return nil, &contracts.Error{File: File, Msg: "read the connector: " + errText(err) + "; a connector directory holds a " + File}
+			return nil, &contracts.Error{File: File, Msg: "read the connector " + dir + ": " + errText(err) + "; a connector directory holds a " + File, Err: err}
 		}
 		defer root.Close()
 		o.fsys = root.FS()

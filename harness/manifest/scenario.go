@@ -280,9 +280,10 @@ func parseScenario(rel string, data []byte, update bool, exists func(string) boo
 	return sc, nil
 }
 
-// IgnoreOptions turns expect.ignore into replay options.
-func (s *Scenario) IgnoreOptions() []replay.Option {
-	var opts []replay.Option
+// IgnoreOptions turns expect.ignore into options for golden comparison
+// ([replay.Compare], [replay.UpdateGolden]).
+func (s *Scenario) IgnoreOptions() []replay.CompareOption {
+	var opts []replay.CompareOption
 	for _, pat := range s.Expect.Ignore {
 		switch {
 		case strings.HasPrefix(pat, "body "):

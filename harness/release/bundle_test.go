@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -604,4 +605,50 @@ func TestBundleShipsTheDockerfile(t *testing.T) {
 	if !slices.Contains(manifestFiles(m), "Dockerfile") {
 		t.Errorf("manifestFiles %v lacks the Dockerfile run.image names", manifestFiles(m))
 	}
+}
+
+// A marketplace verifies an uploaded bundle against its policy as of the
+// day: checksums, manifest, the report's files and verdict, the version.
+func ExampleVerifyBundle() {
+	dir, err := os.MkdirTemp("", "tether-example-")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	c, err := manifest.Load(dealnotifyDir)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The report of a passing run over exactly these files.
+	rep := report.Gate(&report.Report{Version: report.Version,
+		Connector: report.ConnectorInfo{Name: c.Manifest.Name, Version: c.Manifest.Version, Dir: "."},
+		Inputs:    c.Inputs}, nil, bundleToday)
+	out := filepath.Join(dir, BundleName(c.Manifest))
+	if err := WriteBundle(BundleInput{Connector: c, Report: rep}, out); err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, err := VerifyBundle(out, nil, bundleToday)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(v.Name, v.Version, "ok:", v.OK)
+
+	// The same bundle with one byte of a contract changed.
+	b, _ := ReadBundle(out)
+	b.Files["contracts/crm.openapi.yaml"][0] ^= 1
+	f, _ := os.Create(out)
+	writeTarGz(f, b.Root, b.Files)
+	f.Close()
+	v, _ = VerifyBundle(out, nil, bundleToday)
+	for _, p := range v.Problems {
+		fmt.Println(p.ID, p.Position)
+	}
+	// Output:
+	// dealnotify 1.0.0 ok: true
+	// bundle-checksum-mismatch contracts/crm.openapi.yaml
+	// bundle-report-mismatch contracts/crm.openapi.yaml
 }

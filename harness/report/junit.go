@@ -81,6 +81,6 @@ func (r *Report) junitCase(c Check) (junit.Case, error) {
 	default:
 		others = append(errs, others...)
 	}
-	tc.SystemOut = strings.Join(others, "\n")
+	tc.SystemOut = junit.Text(strings.Join(others, "\n"))
 	return tc, nil
 }

@@ -41,21 +41,37 @@ type Property struct {
 }
 
 // Case is one test case: it failed when it has failures, was skipped when
-// Skipped is set, and passed otherwise.
+// Skipped is set, and passed otherwise. SystemOut is written as CDATA, so
+// its lines stay lines.
 type Case struct {
 	Classname string    `xml:"classname,attr"`
 	Name      string    `xml:"name,attr"`
 	Failures  []Failure `xml:"failure,omitempty"`
 	Skipped   *struct{} `xml:"skipped,omitempty"`
-	SystemOut string    `xml:"system-out,omitempty"`
+	SystemOut Text      `xml:"system-out"`
 }
 
 // Failure says why a case failed: a short message, a type (a rule ID) and
-// the full text.
+// the full text, written as CDATA.
 type Failure struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
+}
+
+// Text is element text written as CDATA, so that newlines stay newlines
+// rather than &#xA;; an empty Text writes no element.
+type Text string
+
+// MarshalXML writes t as CDATA in the element start, or nothing when t is
+// empty.
+func (t Text) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if t == "" {
+		return nil
+	}
+	return e.EncodeElement(struct {
+		Text string `xml:",cdata"`
+	}{string(t)}, start)
 }
 
 // Write counts r's tests, failures and skips, per suite and in all, and

@@ -203,6 +203,9 @@ func FirstJSONDifference(path string, rec, live any) (string, string, string) {
 // they are, shortened when long.
 func JSONText(v any) string { return clip(jsonText(v)) }
 
+// Compact writes v as compact JSON, HTML characters as they are, whole.
+func Compact(v any) string { return jsonText(v) }
+
 func jsonText(v any) string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
