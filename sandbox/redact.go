@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,19 +47,28 @@ type redactor struct {
 func newRedactor(ts *tenants) *redactor {
 	r := &redactor{key: randomBytes(32), names: map[string]string{}}
 	for _, sp := range ts.specs {
-		kinds := map[string]int{}
-		for _, c := range sp.creds {
-			kinds[c.kind]++
-			label := sp.name + "/" + c.kind
-			if n := kinds[c.kind]; n > 1 {
-				label += "-" + strconv.Itoa(n)
-			}
-			if m := r.mac(c.secret); r.names[m] == "" {
+		for i, label := range credentialLabels(sp.name, sp.creds) {
+			if m := r.mac(sp.creds[i].secret); r.names[m] == "" {
 				r.names[m] = label
 			}
 		}
 	}
 	return r
+}
+
+// credentialLabels are the labels of a tenant's credentials, in the order
+// given: "acme/bearer", then "acme/bearer-2" for its second bearer token.
+func credentialLabels(tenant string, creds []Credential) []string {
+	kinds := map[string]int{}
+	labels := make([]string, len(creds))
+	for i, c := range creds {
+		kinds[c.kind]++
+		labels[i] = tenant + "/" + c.kind
+		if n := kinds[c.kind]; n > 1 {
+			labels[i] += "-" + strconv.Itoa(n)
+		}
+	}
+	return labels
 }
 
 func (r *redactor) mac(secret string) string {
@@ -243,4 +254,62 @@ func (s *scrub) echoes(e *Entry, body []byte) []byte {
 		e.Findings[i].Message = rep.Replace(e.Findings[i].Message)
 	}
 	return body
+}
+
+// labelled finds the placeholders of registered credentials; the label is
+// the first group.
+var labelled = regexp.MustCompile(regexp.QuoteMeta(PlaceholderPrefix) + `[0-9a-f]{12}\(([^()]*)\)`)
+
+// Reveal returns e with the credentials of tenant put back where the
+// journal holds their placeholders. creds must be the credentials given
+// for tenant to [WithTenant] (or tether sandbox serve --tenant), in the
+// same order, since a placeholder names a credential by its place among
+// the tenant's. It is for a caller that registered the credentials and
+// holds them anyway, such as the harness, which compares calls with golden
+// files redacted its own way and checks which vendor got which token.
+// Placeholders of other credentials, and guesses, stay as they are; e
+// itself is not changed.
+func Reveal(e Entry, tenant string, creds ...Credential) Entry {
+	byLabel := map[string]Credential{}
+	for i, label := range credentialLabels(tenant, creds) {
+		byLabel[label] = creds[i]
+	}
+	reveal := func(s string, encode func(Credential) string) string {
+		if !strings.Contains(s, PlaceholderPrefix) {
+			return s
+		}
+		return labelled.ReplaceAllStringFunc(s, func(ph string) string {
+			c, ok := byLabel[labelled.FindStringSubmatch(ph)[1]]
+			if !ok {
+				return ph
+			}
+			return encode(c)
+		})
+	}
+	plain := func(c Credential) string { return c.secret }
+	if len(e.RequestHeader) > 0 {
+		h := make(http.Header, len(e.RequestHeader))
+		for name, vs := range e.RequestHeader {
+			out := make([]string, len(vs))
+			for i, v := range vs {
+				out[i] = reveal(v, plain)
+				if scheme, _, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "basic") && isCredentialHeader(name) {
+					// A basic credential was sent encoded.
+					out[i] = reveal(v, func(c Credential) string { return base64.StdEncoding.EncodeToString([]byte(c.secret)) })
+				}
+			}
+			h[name] = out
+		}
+		e.RequestHeader = h
+	}
+	e.Query = reveal(e.Query, func(c Credential) string { return url.QueryEscape(c.secret) })
+	e.RequestBody = reveal(e.RequestBody, plain)
+	if len(e.Findings) > 0 {
+		fs := slices.Clone(e.Findings)
+		for i := range fs {
+			fs[i].Message = reveal(fs[i].Message, plain)
+		}
+		e.Findings = fs
+	}
+	return e
 }

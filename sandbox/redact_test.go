@@ -115,3 +115,50 @@ func TestJournalRedactsCredentials(t *testing.T) {
 		t.Errorf("two sandboxes gave the guess the same placeholder %s", a)
 	}
 }
+
+// TestReveal: whoever registered a tenant's credentials gets them back
+// from the journal as they were sent, and nothing else: not another
+// tenant's, not a guess.
+func TestReveal(t *testing.T) {
+	acme := []Credential{Bearer("acme-token-1234", "deals:read", "deals:write"), APIKey("acme-key-12345"), Basic("acme-user", "acme-pass"), Bearer("acme-token-5678", "deals:read")}
+	s := startCRM(t, WithTenant("acme", acme...), WithTenant("globex", Bearer("globex-token-1234", "deals:read")))
+	base := s.VendorURL("crm")
+	calls := []struct {
+		path, body string
+		headers    []string
+	}{
+		{"/deals", "", []string{"Authorization", "Bearer acme-token-5678"}},
+		{"/reports?api_key=acme-key-12345&format=csv", "", nil},
+		{"/reports", "", []string{"Authorization", basic("acme-user", "acme-pass")}},
+		{"/deals", `{"name":"acme-token-1234","amount":1}`, []string{"Authorization", "Bearer acme-token-1234", "Content-Type", "application/json"}},
+		{"/deals", "", []string{"Authorization", "Bearer globex-token-1234"}},
+		{"/reports?api_key=hunter2-guess", "", nil},
+	}
+	for _, c := range calls {
+		method := "GET"
+		if c.body != "" {
+			method = "POST"
+		}
+		resp, _ := call(t, method, base+c.path, c.body, c.headers...)
+		resp.Body.Close()
+	}
+	es := s.Journal(JournalFilter{}).Entries
+	var got []Entry
+	for _, e := range es {
+		got = append(got, Reveal(e, "acme", acme...))
+	}
+	checks := []struct{ reason, got, want string }{
+		{"a second bearer token", got[0].RequestHeader.Get("Authorization"), "Bearer acme-token-5678"},
+		{"an API key in the query, escaped as a query is", got[1].Query, "api_key=acme-key-12345&format=csv"},
+		{"a basic credential, encoded as it was sent", got[2].RequestHeader.Get("Authorization"), basic("acme-user", "acme-pass")},
+		{"a token the body echoes", got[3].RequestBody, `{"name":"acme-token-1234","amount":1}`},
+		{"another tenant's token stays hidden", fmt.Sprint(strings.Contains(got[4].RequestHeader.Get("Authorization"), "globex-token")), "false"},
+		{"a guess stays hidden", fmt.Sprint(strings.Contains(got[5].Query, "hunter2")), "false"},
+		{"the journal itself is unchanged", fmt.Sprint(strings.Contains(s.Journal(JournalFilter{}).Entries[0].RequestHeader.Get("Authorization"), "acme-token")), "false"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %q, want %q", c.reason, c.got, c.want)
+		}
+	}
+}

@@ -171,6 +171,9 @@ func runSandboxServe(env *environ, args []string) int {
 	opts := []sandbox.Option{sandbox.WithAddr(net.JoinHostPort(*host, strconv.Itoa(*port)))}
 	tokenFromEnv := env.getenv(adminTokenEnv)
 	if tokenFromEnv != "" {
+		if len(tokenFromEnv) < sandbox.MinAdminTokenLen || strings.ContainsAny(tokenFromEnv, " \t\r\n") {
+			return fail(env, usageError{fmt.Sprintf("sandbox serve: %s must hold at least %d characters, without spaces; unset it to have a random token made and printed", adminTokenEnv, sandbox.MinAdminTokenLen)})
+		}
 		opts = append(opts, sandbox.WithAdminToken(tokenFromEnv))
 	}
 	if len(adminHosts) > 0 {

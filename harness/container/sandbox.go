@@ -3,10 +3,8 @@ package container
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -57,8 +55,12 @@ func (s *sandboxes) Start(ctx context.Context, c *manifest.Connector, spec harne
 		}
 		cs.Vendors = append(cs.Vendors, v)
 	}
-	for _, name := range slices.Sorted(maps.Keys(spec.Tokens)) {
-		cs.Tenants = append(cs.Tenants, fmt.Sprintf("%s=bearer:%s;%s", spec.Tenant, spec.Tokens[name], strings.Join(spec.Scopes, ",")))
+	// In the order of the vendors, as the harness registers them in
+	// process: a journal's placeholder names a credential by its place.
+	for _, name := range spec.Vendors {
+		if tok := spec.Tokens[name]; tok != "" {
+			cs.Tenants = append(cs.Tenants, fmt.Sprintf("%s=bearer:%s;%s", spec.Tenant, tok, strings.Join(spec.Scopes, ",")))
+		}
 	}
 	sb, err := container.StartSandbox(ctx, cs, container.WithHostGateway(), container.WithStartupTimeout(2*time.Minute))
 	if err != nil {
