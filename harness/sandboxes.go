@@ -48,6 +48,19 @@ type SandboxSpec struct {
 	Addr      string // where to listen; empty means a free port of the loopback interface
 }
 
+// credentials are the tenant's: a bearer token for each vendor that has
+// one, in the order of Vendors, which is the order a sandbox registers
+// them in (in this process, and as --tenant flags for a container).
+func (s SandboxSpec) credentials() []sandbox.Credential {
+	var creds []sandbox.Credential
+	for _, name := range s.Vendors {
+		if tok := s.Tokens[name]; tok != "" {
+			creds = append(creds, sandbox.Bearer(tok, s.Scopes...))
+		}
+	}
+	return creds
+}
+
 // Cassette is a cassette a sandbox answers from: parsed, and its file on
 // disk for a sandbox that reads its own.
 type Cassette struct {
@@ -68,17 +81,14 @@ func (inProcessSandboxes) Prepare(context.Context, *manifest.Connector, string) 
 
 func (inProcessSandboxes) Start(_ context.Context, c *manifest.Connector, spec SandboxSpec) (VendorSandbox, error) {
 	var vendors []sandbox.Vendor
-	var creds []sandbox.Credential
 	for _, name := range spec.Vendors {
 		v := sandbox.Vendor{Name: name, Contract: c.Contracts[name]}
 		for _, cas := range spec.Cassettes[name] {
 			v.Cassettes = append(v.Cassettes, cas.Cassette)
 		}
 		vendors = append(vendors, v)
-		if tok := spec.Tokens[name]; tok != "" {
-			creds = append(creds, sandbox.Bearer(tok, spec.Scopes...))
-		}
 	}
+	creds := spec.credentials()
 	opts := []sandbox.Option{sandbox.WithSeed(spec.Seed)}
 	if spec.Addr != "" {
 		opts = append(opts, sandbox.WithAddr(spec.Addr))

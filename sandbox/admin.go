@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxAdminBody bounds what the admin API reads of a request body.
@@ -60,14 +62,37 @@ func (s *Sandbox) Health() Health {
 //	DELETE /__tether/faults    clear it
 //	POST   /__tether/reset     empty the journal, restart fault counters, rewind cassettes
 //	POST   /__tether/deliver   deliver webhooks (a Webhook as JSON); answers the attempts
+//	GET    /__tether/targets   the delivery targets registered
+//	POST   /__tether/targets   register one ({"url": "http://host:port/path"})
+//
+// Every request passes [Sandbox.checkAdmin] first. The admin token may do
+// everything; a tenant's credential may read health and its own journal
+// entries, nothing else.
 func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	who, no := s.checkAdmin(r)
+	if no != nil {
+		for k, v := range no.header {
+			w.Header()[k] = v
+		}
+		adminError(w, no.status, no.detail)
+		return
+	}
 	route := strings.Trim(strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(AdminPrefix, "/")), "/")
+	if !who.admin && route != "health" && route != "" && route != "journal" {
+		adminError(w, http.StatusForbidden, fmt.Sprintf("a tenant's credential may read health and its own journal; %s needs the admin token", route))
+		return
+	}
 	switch route {
 	case "health", "":
 		if !allow(w, r, http.MethodGet, http.MethodHead) {
 			return
 		}
-		writeJSON(w, http.StatusOK, s.Health())
+		h := s.Health()
+		if !who.admin {
+			h.Tenants = []string{who.tenant}
+			h.Journal = JournalPage{Entries: []Entry{}, Cap: h.Journal.Cap}
+		}
+		writeJSON(w, http.StatusOK, h)
 	case "journal":
 		if !allow(w, r, http.MethodGet) {
 			return
@@ -76,6 +101,13 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			adminError(w, http.StatusBadRequest, err.Error())
 			return
+		}
+		if !who.admin {
+			if f.Tenant != "" && f.Tenant != who.tenant {
+				adminError(w, http.StatusForbidden, fmt.Sprintf("the credential of tenant %q reads only its own calls, not those of tenant %q", who.tenant, f.Tenant))
+				return
+			}
+			f.Tenant = who.tenant
 		}
 		writeJSON(w, http.StatusOK, s.Journal(f))
 	case "faults":
@@ -90,12 +122,12 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		if !allow(w, r, http.MethodPost) {
 			return
 		}
-		body, ok := readAdminBody(w, r)
+		body, ok := s.readAdminBody(w, r)
 		if !ok {
 			return
 		}
 		var wh Webhook
-		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&wh); err != nil {
 			adminError(w, http.StatusBadRequest, "read webhook request: "+err.Error())
@@ -112,8 +144,42 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, attempts)
+	case "targets":
+		s.serveTargets(w, r)
 	default:
-		adminError(w, http.StatusNotFound, fmt.Sprintf("no admin endpoint %q; there are health, journal, faults, reset and deliver under %s", route, AdminPrefix))
+		adminError(w, http.StatusNotFound, fmt.Sprintf("no admin endpoint %q; there are health, journal, faults, reset, deliver and targets under %s", route, AdminPrefix))
+	}
+}
+
+// TargetRequest registers a delivery target through the admin API.
+type TargetRequest struct {
+	URL string `json:"url"`
+}
+
+func (s *Sandbox) serveTargets(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		writeJSON(w, http.StatusOK, s.targets.list())
+	case http.MethodPost:
+		body, ok := s.readAdminBody(w, r)
+		if !ok {
+			return
+		}
+		var tr TargetRequest
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&tr); err != nil {
+			adminError(w, http.StatusBadRequest, "read target request: "+err.Error())
+			return
+		}
+		if err := s.AllowTarget(tr.URL); err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, s.targets.list())
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		adminError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on targets; use GET or POST")
 	}
 }
 
@@ -128,7 +194,7 @@ func (s *Sandbox) serveFaults(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	case http.MethodPut, http.MethodPost:
-		body, ok := readAdminBody(w, r)
+		body, ok := s.readAdminBody(w, r)
 		if !ok {
 			return
 		}
@@ -241,8 +307,17 @@ func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
 	return false
 }
 
-func readAdminBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+func (s *Sandbox) readAdminBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(s.cfg.bodyTimeout)) == nil {
+		defer rc.SetReadDeadline(time.Time{})
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxAdminBody+1))
+	if isTimeout(err) {
+		w.Header().Set("Connection", "close")
+		adminError(w, http.StatusRequestTimeout, fmt.Sprintf("the request body did not arrive within %s", s.cfg.bodyTimeout))
+		return nil, false
+	}
 	if err != nil {
 		adminError(w, http.StatusBadRequest, "read request body: "+err.Error())
 		return nil, false

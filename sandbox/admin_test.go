@@ -30,7 +30,15 @@ func startCRM(t *testing.T) *sandbox.Sandbox {
 
 // TestAdminThroughTheClient runs the checks the container test runs too.
 func TestAdminThroughTheClient(t *testing.T) {
-	s := startCRM(t)
+	c, err := contracts.Load(filepath.Join("testdata", "crm.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sandbox.Start([]sandbox.Vendor{{Name: "crm", Contract: c}}, sandboxcheck.TenantOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	for _, v := range sandboxcheck.Drive(context.Background(), s.Client(), s.URL()) {
 		t.Error(v)
 	}
@@ -44,12 +52,14 @@ func TestAdminOverHTTP(t *testing.T) {
 		contains                   string
 	}{
 		{"health", "GET", "/__tether/health", "", 200, `"base_path":"/crm/v2"`},
-		{"an unknown endpoint names the real ones", "GET", "/__tether/nope", "", 404, "health, journal, faults, reset and deliver"},
+		{"an unknown endpoint names the real ones", "GET", "/__tether/nope", "", 404, "health, journal, faults, reset, deliver and targets"},
 		{"a wrong method", "POST", "/__tether/health", "", 405, "use GET"},
 		{"an unknown journal filter", "GET", "/__tether/journal?colour=red", "", 400, `\"colour\" is unknown`},
 		{"a bad status filter", "GET", "/__tether/journal?status=abc", "", 400, "status"},
 		{"a bad kind filter", "GET", "/__tether/journal?kind=everything", "", 400, "kind"},
 		{"faults as YAML", "PUT", "/__tether/faults", "seed: 3\nfaults:\n  - {kind: status, status: 503}\n", 200, `"status":503`},
+		{"a target registered", "POST", "/__tether/targets", `{"url":"http://connector.example:9000/events"}`, 200, `"http://connector.example:9000"`},
+		{"a target that is no URL", "POST", "/__tether/targets", `{"url":"ftp://x/"}`, 400, "not an http or https URL"},
 		{"a bad fault file names the line", "PUT", "/__tether/faults", "faults:\n  - kind: status\n    status: abc\n", 400, "request body:3"},
 		{"a fault for an unknown vendor", "POST", "/__tether/faults", `{"faults":[{"kind":"reset","vendor":"erp"}]}`, 400, `no vendor \"erp\"`},
 		{"faults cleared", "DELETE", "/__tether/faults", "", 204, ""},
@@ -63,6 +73,13 @@ func TestAdminOverHTTP(t *testing.T) {
 	}
 	for _, tc := range tests {
 		req, _ := http.NewRequest(tc.method, s.URL()+tc.path, strings.NewReader(tc.body))
+		req.Header.Set("Authorization", "Bearer "+s.AdminToken())
+		if tc.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+			if !strings.HasPrefix(tc.body, "{") {
+				req.Header.Set("Content-Type", "application/yaml")
+			}
+		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -83,7 +100,7 @@ func TestAdminOverHTTP(t *testing.T) {
 
 func TestClientErrors(t *testing.T) {
 	s := startCRM(t)
-	c := sandbox.NewClient(s.URL(), nil)
+	c := sandbox.NewClient(s.URL(), nil, sandbox.UseToken(s.AdminToken()))
 	_, err := c.VendorURL(context.Background(), "erp")
 	if err == nil || !strings.Contains(err.Error(), "crm") {
 		t.Errorf("VendorURL(erp) = %v, want an error listing crm", err)

@@ -68,6 +68,7 @@ type tenants struct {
 	open   bool // no tenant registered: any credential is accepted
 	bySecr map[string][]owned
 	names  []string
+	specs  []tenantSpec
 }
 
 type owned struct {
@@ -76,7 +77,7 @@ type owned struct {
 }
 
 func newTenants(specs []tenantSpec) (*tenants, error) {
-	t := &tenants{open: len(specs) == 0, bySecr: map[string][]owned{}}
+	t := &tenants{open: len(specs) == 0, bySecr: map[string][]owned{}, specs: specs}
 	seen := map[string]bool{}
 	for _, sp := range specs {
 		if seen[sp.name] {
@@ -120,6 +121,19 @@ func (t *tenants) lookup(kind, secret, scheme string) (owned, bool) {
 		}
 	}
 	return owned{}, false
+}
+
+// owner names the tenant a registered credential of kind belongs to,
+// whatever scheme it is restricted to. An open sandbox has no registered
+// credentials, so nothing is anybody's.
+func (t *tenants) owner(kind, secret string) (string, bool) {
+	if t.open {
+		return "", false
+	}
+	if os := t.bySecr[kind+"\x00"+secret]; len(os) > 0 {
+		return os[0].tenant, true
+	}
+	return "", false
 }
 
 // authResult is the outcome of checking a call's credentials.

@@ -13,17 +13,36 @@ import (
 // Client drives a sandbox's admin API over HTTP: in the same process
 // ([Sandbox.Client]) or in a container, with the same calls.
 type Client struct {
-	base string
-	hc   *http.Client
+	base  string
+	hc    *http.Client
+	token string
+}
+
+// ClientOption configures [NewClient]. Make one with [UseToken].
+type ClientOption struct{ apply func(*Client) }
+
+// UseToken sends token as "Authorization: Bearer TOKEN" on every admin
+// call: the sandbox's admin token ([Sandbox.AdminToken], printed by tether
+// sandbox serve), or a tenant's credential, which may read only health and
+// that tenant's journal entries.
+func UseToken(token string) ClientOption {
+	return ClientOption{func(c *Client) { c.token = token }}
 }
 
 // NewClient is a client for the sandbox whose root URL is baseURL, such as
-// "http://127.0.0.1:8080". A nil hc means a client of its own.
-func NewClient(baseURL string, hc *http.Client) *Client {
+// "http://127.0.0.1:8080". A nil hc means a client of its own. Without
+// [UseToken] every call is refused with 401.
+func NewClient(baseURL string, hc *http.Client, opts ...ClientOption) *Client {
 	if hc == nil {
 		hc = &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}}
 	}
-	return &Client{base: strings.TrimSuffix(baseURL, "/"), hc: hc}
+	c := &Client{base: strings.TrimSuffix(baseURL, "/"), hc: hc}
+	for _, o := range opts {
+		if o.apply != nil {
+			o.apply(c)
+		}
+	}
+	return c
 }
 
 // URL is the sandbox's root URL.
@@ -107,6 +126,12 @@ func (c *Client) Deliver(ctx context.Context, wh Webhook) ([]Entry, error) {
 	return out, nil
 }
 
+// AllowTarget registers the origin of rawURL as a place the sandbox may
+// deliver webhooks to, as [Sandbox.AllowTarget] does.
+func (c *Client) AllowTarget(ctx context.Context, rawURL string) error {
+	return c.do(ctx, http.MethodPost, "targets", "application/json", TargetRequest{URL: rawURL}, nil)
+}
+
 // AdminError is a refusal from the admin API, with the sandbox's reason.
 type AdminError struct {
 	Method, URL string
@@ -134,6 +159,9 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, in, o
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -11,46 +11,90 @@ import (
 	"testing"
 )
 
-// FuzzAdminRequest sends arbitrary admin calls. Whatever comes in, the
-// sandbox answers with a status of the API and, unless it has nothing to
-// say, JSON; a fault plan it accepts is the one it then serves.
+// FuzzAdminRequest sends arbitrary admin calls, from arbitrary hosts and
+// origins, with any content type and as any caller: nobody, the admin,
+// tenant acme, or a wrong token. Whatever comes in, the sandbox answers
+// with a status of the API and, unless it has nothing to say, JSON; the
+// checks refuse in their order (a foreign Host 421, a cross-site request
+// 403, a body that is not JSON or YAML 415, no credential 401); a tenant
+// never changes anything nor reads another tenant's entries; and a fault
+// plan the admin sets is the one the sandbox then serves.
 func FuzzAdminRequest(f *testing.F) {
-	seeds := []struct{ method, target, body string }{
-		{"GET", "/__tether/health", ""},
-		{"GET", "/__tether/journal?vendor=crm&status=200&after=3&limit=2&findings=true", ""},
-		{"GET", "/__tether/journal?limit=-1", ""},
-		{"GET", "/__tether/journal?status=600", ""},
-		{"GET", "/__tether/journal?%zz", ""},
-		{"PUT", "/__tether/faults", "seed: 3\nfaults:\n  - {kind: status, status: 503, operation: getDeal}\n"},
-		{"POST", "/__tether/faults", `{"faults":[{"kind":"latency","min":"1ms","max":"2ms"}]}`},
-		{"POST", "/__tether/faults", `{"faults":[{"kind":"rate-limit","vendor":"erp"}]}`},
-		{"DELETE", "/__tether/faults", ""},
-		{"POST", "/__tether/reset", ""},
-		{"POST", "/__tether/deliver", `{"vendor":"crm","event":"deal.updated","target":"http://127.0.0.1:1/","retries":2}`},
-		{"POST", "/__tether/deliver", `{"vendor":"crm","events":[{"name":"a","body":"{}"}],"target":"http://127.0.0.1:1/","signature":{"scheme":"standard-webhooks","secret":"whsec_!!"}}`},
-		{"POST", "/__tether/deliver", `[1,2]`},
-		{"PATCH", "/__tether/", ""},
+	seeds := []struct {
+		method, target, body, host, contentType, origin string
+		as                                              uint8
+	}{
+		{"GET", "/__tether/health", "", "127.0.0.1:8787", "", "", asAdmin},
+		{"GET", "/__tether/journal?vendor=crm&status=200&after=3&limit=2&findings=true", "", "localhost:1", "", "", asAdmin},
+		{"GET", "/__tether/journal?limit=-1", "", "[::1]:9", "", "", asAdmin},
+		{"GET", "/__tether/journal?status=600", "", "127.0.0.1", "", "", asAdmin},
+		{"GET", "/__tether/journal?%zz", "", "127.0.0.1", "", "", asAdmin},
+		{"PUT", "/__tether/faults", "seed: 3\nfaults:\n  - {kind: status, status: 503, operation: getDeal}\n", "127.0.0.1", "application/yaml", "", asAdmin},
+		{"POST", "/__tether/faults", `{"faults":[{"kind":"latency","min":"1ms","max":"2ms"}]}`, "127.0.0.1", "application/json", "", asAdmin},
+		{"POST", "/__tether/faults", `{"faults":[{"kind":"rate-limit","vendor":"erp"}]}`, "127.0.0.1", "application/json", "", asAdmin},
+		{"DELETE", "/__tether/faults", "", "127.0.0.1", "", "", asAdmin},
+		{"POST", "/__tether/reset", "", "127.0.0.1", "", "", asAdmin},
+		{"POST", "/__tether/deliver", `{"vendor":"crm","event":"deal.updated","target":"http://127.0.0.1:1/","retries":2}`, "127.0.0.1", "application/json", "", asAdmin},
+		{"POST", "/__tether/deliver", `{"vendor":"crm","events":[{"name":"a","body":"{}"}],"target":"http://127.0.0.1:1/","signature":{"scheme":"standard-webhooks","secret":"whsec_!!"}}`, "127.0.0.1", "application/json", "", asAdmin},
+		{"POST", "/__tether/deliver", `{"vendor":"crm","file":"/etc/passwd","target":"http://127.0.0.1:1/"}`, "127.0.0.1", "application/json", "", asAdmin},
+		{"POST", "/__tether/deliver", `{"vendor":"crm","event":"deal.updated","target":"http://192.0.2.1/"}`, "127.0.0.1", "application/json", "", asAdmin},
+		{"POST", "/__tether/deliver", `[1,2]`, "127.0.0.1", "application/json", "", asAdmin},
+		{"POST", "/__tether/targets", `{"url":"http://connector.example:8080/events"}`, "127.0.0.1", "application/json", "", asAdmin},
+		{"PATCH", "/__tether/", "", "127.0.0.1", "", "", asAdmin},
+		{"GET", "/__tether/journal", "", "127.0.0.1", "", "", asNobody},
+		{"GET", "/__tether/journal", "", "127.0.0.1", "", "", asWrong},
+		{"GET", "/__tether/journal?tenant=globex", "", "127.0.0.1", "", "", asTenant},
+		{"GET", "/__tether/journal", "", "127.0.0.1", "", "", asTenant},
+		{"POST", "/__tether/reset", "", "127.0.0.1", "", "", asTenant},
+		{"GET", "/__tether/journal", "", "evil.example:80", "", "", asAdmin},
+		{"POST", "/__tether/reset", "", "127.0.0.1", "text/plain", "", asAdmin},
+		{"POST", "/__tether/faults", `{"faults":[]}`, "127.0.0.1", "", "https://evil.example", asAdmin},
 	}
 	for _, s := range seeds {
-		f.Add(s.method, s.target, s.body)
+		f.Add(s.method, s.target, s.body, s.host, s.contentType, s.origin, s.as)
 	}
-	s, err := newSandbox([]Vendor{{Name: "crm", Contract: loadContract(f, "crm.yaml")}}, nil)
+	s, err := newSandbox([]Vendor{{Name: "crm", Contract: loadContract(f, "crm.yaml")}}, []Option{
+		WithTenant("acme", Bearer("acme-fuzz-token")), WithTenant("globex", Bearer("globex-fuzz-token")),
+	})
 	if err != nil {
 		f.Fatal(err)
+	}
+	// A call of each tenant, so there is something not to leak.
+	for _, tok := range []string{"acme-fuzz-token", "globex-fuzz-token"} {
+		req := httptest.NewRequest("GET", "http://127.0.0.1/crm/v2/deals/d_1", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		s.ServeHTTP(httptest.NewRecorder(), req)
 	}
 	// A cancelled context keeps deliveries from leaving the process.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	known := map[int]bool{200: true, 204: true, 400: true, 404: true, 405: true, 413: true, 499: true, 502: true}
-	f.Fuzz(func(t *testing.T, method, target, body string) {
+	known := map[int]bool{200: true, 204: true, 400: true, 401: true, 403: true, 404: true, 405: true, 413: true,
+		415: true, 421: true, 499: true, 502: true}
+	f.Fuzz(func(t *testing.T, method, target, body, host, contentType, origin string, as uint8) {
 		u, err := url.Parse(target)
-		if err != nil || !strings.HasPrefix(u.Path, AdminPrefix) || !validMethod(method) {
+		if err != nil || !strings.HasPrefix(u.Path, AdminPrefix) || !validMethod(method) || !validHeader(host) || !validHeader(contentType) || !validHeader(origin) {
 			return
 		}
 		req, err := http.NewRequestWithContext(ctx, method, "http://sandbox"+u.RequestURI(), strings.NewReader(body))
 		if err != nil {
 			return
 		}
+		req.Host = host
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		switch as % 4 {
+		case asAdmin:
+			req.Header.Set("Authorization", "Bearer "+s.AdminToken())
+		case asTenant:
+			req.Header.Set("Authorization", "Bearer acme-fuzz-token")
+		case asWrong:
+			req.Header.Set("Authorization", "Bearer "+s.AdminToken()+"!")
+		}
+		before := s.Faults()
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
 		if !known[rec.Code] {
@@ -59,7 +103,33 @@ func FuzzAdminRequest(f *testing.F) {
 		if rec.Code != http.StatusNoContent && method != http.MethodHead && !json.Valid(rec.Body.Bytes()) {
 			t.Fatalf("%s %s answered %d with a body that is not JSON: %q", method, target, rec.Code, rec.Body)
 		}
-		if u.Path == "/__tether/faults" && method == http.MethodPut && rec.Code == http.StatusOK {
+		// The checks, in their order.
+		want := 0
+		switch {
+		case !s.adminHost(host):
+			want = http.StatusMisdirectedRequest
+		case crossSite(req) != "":
+			want = http.StatusForbidden
+		case !adminContent(req):
+			want = http.StatusUnsupportedMediaType
+		case as%4 == asNobody || as%4 == asWrong:
+			want = http.StatusUnauthorized
+		}
+		if want != 0 && rec.Code != want {
+			t.Fatalf("%s %s (Host %q, Content-Type %q, Origin %q, as %d) answered %d, want %d", method, target, host, contentType, origin, as%4, rec.Code, want)
+		}
+		if want == 0 && as%4 == asTenant {
+			if !reflect.DeepEqual(s.Faults(), before) {
+				t.Fatalf("tenant acme changed the fault plan with %s %s", method, target)
+			}
+			if strings.Contains(rec.Body.String(), `"tenant":"globex"`) || strings.Contains(rec.Body.String(), "globex-fuzz-token") {
+				t.Fatalf("tenant acme read globex's entries with %s %s: %s", method, target, rec.Body)
+			}
+		}
+		if strings.Contains(rec.Body.String(), "fuzz-token") || strings.Contains(rec.Body.String(), s.AdminToken()) {
+			t.Fatalf("%s %s answered with a credential in clear: %s", method, target, rec.Body)
+		}
+		if want == 0 && as%4 == asAdmin && u.Path == "/__tether/faults" && method == http.MethodPut && rec.Code == http.StatusOK {
 			var sent FaultPlan
 			if err := json.Unmarshal(rec.Body.Bytes(), &sent); err != nil {
 				t.Fatal(err)
@@ -69,6 +139,24 @@ func FuzzAdminRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Who a fuzzed admin call comes from.
+const (
+	asAdmin uint8 = iota
+	asTenant
+	asNobody
+	asWrong
+)
+
+// validHeader keeps to header values a client can send.
+func validHeader(v string) bool {
+	for _, r := range v {
+		if r < ' ' || r == 0x7f || r > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // validMethod keeps to methods a client can send: a short run of letters.

@@ -2,8 +2,10 @@ package sandbox
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,11 +28,19 @@ const (
 	SourceValidation  = "validation"  // refused for breaking the contract (Strict)
 	SourceRoute       = "route"       // no such vendor, path or method
 	SourceTarget      = "target"      // for a delivery: the receiver's answer
+	SourceLimit       = "limit"       // refused for the sandbox's own bounds: body size, budget, timeout
 )
 
 // MaxJournalBody is how many bytes of each body the journal keeps; the
 // rest is cut, and BodyCut says so.
 const MaxJournalBody = 64 << 10
+
+// MaxEntryFindings is how many findings the journal keeps of one call; a
+// finding of rule [RuleFindingsCut] says how many more there were. Each
+// message is cut to maxFindingMessage bytes.
+const MaxEntryFindings = 100
+
+const maxFindingMessage = 2 << 10
 
 // Entry is one journaled call or delivery attempt. It is plain data and
 // marshals to the JSON the admin API serves.
@@ -198,6 +208,19 @@ func clip(b []byte) (string, bool) {
 		return string(b[:MaxJournalBody]), true
 	}
 	return string(b), false
+}
+
+// boundFindings cuts e's findings to what the journal keeps.
+func boundFindings(e *Entry) {
+	if n := len(e.Findings); n > MaxEntryFindings {
+		e.Findings = append(e.Findings[:MaxEntryFindings:MaxEntryFindings],
+			finding(RuleFindingsCut, e.Operation, fmt.Sprintf("%d more findings of this call are not kept", n-MaxEntryFindings)))
+	}
+	for i := range e.Findings {
+		if m := e.Findings[i].Message; len(m) > maxFindingMessage {
+			e.Findings[i].Message = strings.ToValidUTF8(m[:maxFindingMessage], "") + "..."
+		}
+	}
 }
 
 // keep is what the journal holds of a body: at most MaxJournalBody bytes,

@@ -12,15 +12,21 @@ import (
 type Option struct{ apply func(*config) }
 
 type config struct {
-	addr       string
-	strict     bool
-	seed       uint64
-	faults     []Fault
-	tenants    []tenantSpec
-	journalCap int
-	onCall     func(Entry)
-	now        func() time.Time
-	problems   []string
+	addr        string
+	strict      bool
+	seed        uint64
+	faults      []Fault
+	tenants     []tenantSpec
+	journalCap  int
+	onCall      func(Entry)
+	now         func() time.Time
+	adminToken  string
+	adminHosts  []string
+	targetHosts []string
+	eventDirs   []string
+	bodyBudget  int64
+	bodyTimeout time.Duration
+	problems    []string
 }
 
 // DefaultJournalCap is how many entries the journal keeps unless
@@ -29,7 +35,8 @@ type config struct {
 const DefaultJournalCap = 10000
 
 func configure(opts []Option) (*config, error) {
-	c := &config{addr: "127.0.0.1:0", seed: 1, journalCap: DefaultJournalCap, now: time.Now}
+	c := &config{addr: "127.0.0.1:0", seed: 1, journalCap: DefaultJournalCap, now: time.Now,
+		bodyBudget: DefaultBodyBudget, bodyTimeout: DefaultBodyTimeout}
 	for _, o := range opts {
 		if o.apply == nil {
 			return nil, errors.New("start sandbox: a zero sandbox.Option; make options with sandbox.With... or sandbox.Strict")
@@ -104,6 +111,103 @@ func OnCall(f func(Entry)) Option {
 			c.problems = append(c.problems, "OnCall(nil): pass a function")
 		}
 		c.onCall = f
+	}}
+}
+
+// MinAdminTokenLen is the shortest admin token [WithAdminToken] takes.
+const MinAdminTokenLen = 16
+
+// WithAdminToken sets the admin token: the credential the admin API
+// requires, sent as "Authorization: Bearer TOKEN". By default the sandbox
+// makes a random one at start ([Sandbox.AdminToken]; [Sandbox.Client]
+// sends it). It must be at least [MinAdminTokenLen] characters and must not
+// be a tenant's credential.
+func WithAdminToken(token string) Option {
+	return Option{func(c *config) {
+		if len(token) < MinAdminTokenLen || strings.ContainsAny(token, " \t\r\n") {
+			c.problems = append(c.problems, fmt.Sprintf("WithAdminToken: the token must be at least %d characters, without spaces", MinAdminTokenLen))
+		}
+		c.adminToken = token
+	}}
+}
+
+// WithAdminHost adds host names the admin API answers at. By default it
+// answers only requests whose Host is an IP address or localhost, so that a
+// web page cannot reach it by pointing a name of its own at the sandbox
+// (DNS rebinding). Give the name clients use when it is neither, such as
+// the host of a remote Docker engine.
+func WithAdminHost(names ...string) Option {
+	return Option{func(c *config) {
+		for _, n := range names {
+			if n == "" || strings.ContainsAny(n, "/:[] ") {
+				c.problems = append(c.problems, fmt.Sprintf("WithAdminHost(%q): give a host name, without port or scheme", n))
+			}
+			c.adminHosts = append(c.adminHosts, strings.ToLower(strings.TrimSuffix(n, ".")))
+		}
+	}}
+}
+
+// WithTargetHost adds hosts webhooks may be delivered to, as "HOST" (any
+// port) or "HOST:PORT". Besides these, the sandbox delivers only to the
+// loopback interface and to targets registered with [Sandbox.AllowTarget]
+// or [Client.AllowTarget]: it is not a proxy to the rest of the network.
+func WithTargetHost(hosts ...string) Option {
+	return Option{func(c *config) {
+		for _, h := range hosts {
+			if _, err := parseTargetHost(h); err != nil {
+				c.problems = append(c.problems, fmt.Sprintf("WithTargetHost(%q): %v", h, err))
+			}
+			c.targetHosts = append(c.targetHosts, h)
+		}
+	}}
+}
+
+// WithEventsDir adds directories whose files a webhook's File may name.
+// Without one, File is refused: the admin API does not read the sandbox's
+// host files at a caller's choosing. Files are opened through [os.Root], so
+// neither ".." nor a symbolic link leads out of the directory, and only
+// regular files of at most [MaxEventsFile] bytes are read.
+func WithEventsDir(dirs ...string) Option {
+	return Option{func(c *config) {
+		for _, d := range dirs {
+			if d == "" {
+				c.problems = append(c.problems, "WithEventsDir: give a directory")
+			}
+			c.eventDirs = append(c.eventDirs, d)
+		}
+	}}
+}
+
+// DefaultBodyBudget is how many bytes of request bodies the sandbox holds
+// at once unless [WithBodyBudget] says otherwise.
+const DefaultBodyBudget = 64 << 20
+
+// WithBodyBudget bounds the bytes of request bodies held at once, across
+// all calls; a call whose body does not fit is answered 503 with
+// Retry-After, as a busy vendor would. Each body is also bounded on its own
+// by [MaxRequestBody]; the budget cannot be smaller.
+func WithBodyBudget(bytes int64) Option {
+	return Option{func(c *config) {
+		if bytes < MaxRequestBody {
+			c.problems = append(c.problems, fmt.Sprintf("WithBodyBudget(%d): the budget must hold one body of MaxRequestBody (%d) bytes", bytes, MaxRequestBody))
+		}
+		c.bodyBudget = bytes
+	}}
+}
+
+// DefaultBodyTimeout is how long the sandbox waits for a request body
+// unless [WithBodyTimeout] says otherwise.
+const DefaultBodyTimeout = 30 * time.Second
+
+// WithBodyTimeout bounds how long a request body may take to arrive, from
+// the end of its headers; a slower one is answered 408 and its connection
+// closed. Headers have their own bound of 10 seconds.
+func WithBodyTimeout(d time.Duration) Option {
+	return Option{func(c *config) {
+		if d <= 0 {
+			c.problems = append(c.problems, fmt.Sprintf("WithBodyTimeout(%s): give a positive duration", d))
+		}
+		c.bodyTimeout = d
 	}}
 }
 

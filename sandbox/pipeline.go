@@ -17,9 +17,6 @@ import (
 	"github.com/tetherkit/tether/replay"
 )
 
-// maxRequestBody bounds what the sandbox reads of a request body.
-const maxRequestBody = 32 << 20
-
 // answer is what the sandbox sends back for one call.
 type answer struct {
 	status int
@@ -49,6 +46,12 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	ans, reqBody, applied := s.pipeline(w, r, e)
 	e.Took = time.Since(start)
+	var schemes map[string]contracts.SecurityScheme
+	if v := s.vendors[e.Vendor]; v != nil {
+		schemes = v.schemes
+	}
+	boundFindings(e)
+	reqBody = s.redactor.redactCall(e, schemes, reqBody)
 	var respBody []byte
 	if ans != nil {
 		e.Status, e.Source = ans.status, ans.source
@@ -77,30 +80,13 @@ func (s *Sandbox) pipeline(w http.ResponseWriter, r *http.Request, e *Entry) (an
 	return ans, reqBody, applied
 }
 
-// readBody reads a request body up to one byte past maxRequestBody, with
-// one allocation when the length is declared.
-func readBody(r *http.Request) ([]byte, error) {
-	if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
-	}
-	if r.ContentLength > 0 && r.ContentLength <= maxRequestBody {
-		b := make([]byte, r.ContentLength)
-		_, err := io.ReadFull(r.Body, b)
-		return b, err
-	}
-	return io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
-}
-
 func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answer, []byte, bool) {
 	name, rest := splitVendor(r.URL.Path)
 	e.Path = rest
-	body, err := readBody(r)
-	if err != nil {
-		return problemAnswer(http.StatusBadRequest, SourceRoute, "the request body could not be read: "+err.Error(), nil), nil, false
-	}
-	if len(body) > maxRequestBody {
-		e.Findings = append(e.Findings, finding(RuleBodyTooLarge, "", fmt.Sprintf("the body is over %d bytes", maxRequestBody)))
-		return problemAnswer(http.StatusRequestEntityTooLarge, SourceRoute, "the request body is too large for the sandbox", nil), body, false
+	body, held, refused := s.readBody(w, r, e)
+	defer s.bodies.give(held)
+	if refused != nil {
+		return refused, body, false
 	}
 	v := s.vendors[name]
 	if v == nil {

@@ -9,6 +9,9 @@ const (
 	RulePreferUnknown      = "prefer-status-undeclared" // Prefer: code=N names an undeclared status
 	RuleCassetteInformal   = "cassette-status-informational"
 	RuleCassetteUnreadable = "cassette-error"
+	RuleBodyBudget         = "request-body-budget-spent" // the sandbox held as many bodies as it may
+	RuleBodyTimeout        = "request-body-timeout"      // the body arrived too slowly
+	RuleFindingsCut        = "findings-cut"              // a call had more findings than the journal keeps
 )
 
 // Rules lists the rules of the findings the sandbox journals itself; the
@@ -25,6 +28,12 @@ func Rules() []contracts.Rule {
 			Hint: "record the exchange again, or remove the interaction"},
 		{ID: RuleCassetteUnreadable, Level: contracts.LevelError, Summary: "a recorded answer could not be replayed",
 			Hint: "check the cassette with tether cassette lint"},
+		{ID: RuleBodyBudget, Level: contracts.LevelWarning, Summary: "the sandbox already held as many request bodies as its budget allows; the call was answered 503 with Retry-After",
+			Hint: "send fewer large bodies at once, or start the sandbox with a larger body budget"},
+		{ID: RuleBodyTimeout, Level: contracts.LevelError, Summary: "the request body did not arrive within the sandbox's body timeout; the call was answered 408",
+			Hint: "send the whole body promptly once its headers are sent"},
+		{ID: RuleFindingsCut, Level: contracts.LevelInfo, Summary: "the call had more findings than the journal keeps of one call",
+			Hint: "fix the first findings; the rest often repeat them"},
 	}
 }
 

@@ -80,6 +80,12 @@ type Sandbox struct {
 	client  *Client
 	seq     atomic.Uint64 // correlation IDs handed out
 
+	adminToken string
+	targets    *targets
+	events     *eventDirs
+	redactor   *redactor
+	bodies     *budget
+
 	ln       net.Listener
 	srv      *http.Server
 	stop     context.CancelFunc // ends the calls and deliveries in progress
@@ -117,14 +123,20 @@ func Start(vendors []Vendor, opts ...Option) (*Sandbox, error) {
 	}
 	ln, err := net.Listen("tcp", s.cfg.addr)
 	if err != nil {
+		s.events.close()
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
 	s.ln = ln
 	s.url = "http://" + listenURLHost(ln.Addr())
 	base, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return base }}
-	s.client = NewClient(s.url, nil)
+	s.srv = &http.Server{
+		Handler: s, BaseContext: func(net.Listener) context.Context { return base },
+		// Headers have their own bound; bodies get theirs per request
+		// (bodyDeadline), and an idle connection goes after a while.
+		ReadHeaderTimeout: headerTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: MaxHeaderBytes,
+	}
+	s.client = NewClient(s.url, nil, UseToken(s.adminToken))
 	go s.srv.Serve(ln)
 	return s, nil
 }
@@ -183,6 +195,22 @@ func newSandbox(vendors []Vendor, opts []Option) (*Sandbox, error) {
 	if err := s.SetFaults(&FaultPlan{Seed: cfg.seed, Faults: cfg.faults}); err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
+	s.adminToken = cfg.adminToken
+	if s.adminToken == "" {
+		s.adminToken = newAdminToken()
+	}
+	for _, kind := range []string{"bearer", "api-key"} {
+		if t, ok := ts.owner(kind, s.adminToken); ok {
+			return nil, fmt.Errorf("start sandbox: the admin token is also a credential of tenant %q; the admin token must be a secret of its own", t)
+		}
+	}
+	s.targets = newTargets(cfg.targetHosts)
+	s.redactor = newRedactor(ts)
+	s.bodies = newBudget(cfg.bodyBudget)
+	// Last, as the only part that holds something to close.
+	if s.events, err = openEventDirs(cfg.eventDirs); err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
 	return s, nil
 }
 
@@ -239,6 +267,7 @@ func (s *Sandbox) Close() error {
 			s.closeErr = s.srv.Close()
 		}
 		s.client.hc.CloseIdleConnections()
+		s.events.close()
 	})
 	return s.closeErr
 }

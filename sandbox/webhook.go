@@ -25,9 +25,13 @@ type Webhook struct {
 	// Events are given in full, in delivery order.
 	Events []WebhookEvent `json:"events,omitempty"`
 	// File is an events file on the sandbox's host, in the format
-	// replay.LoadEvents reads.
+	// replay.LoadEvents reads, inside a directory given with
+	// [WithEventsDir]; a relative name is relative to the sandbox's working
+	// directory.
 	File string `json:"file,omitempty"`
-	// Target is the receiver's URL.
+	// Target is the receiver's URL: on the loopback interface, on a host
+	// given with [WithTargetHost], or registered with
+	// [Sandbox.AllowTarget].
 	Target string `json:"target"`
 	// Signature signs each attempt; the zero value sends no signature.
 	Signature replay.Signature `json:"signature,omitzero"`
@@ -112,6 +116,7 @@ func (s *Sandbox) Deliver(ctx context.Context, wh Webhook) ([]Entry, error) {
 		e := deliveryEntry(wh.Vendor, d)
 		body, cut := keep(d.Body)
 		e.BodyCut = cut
+		body = s.redactor.redactDelivery(&e, body)
 		s.journal.add(&e, body, d.Answer)
 		e.RequestBody, e.ResponseBody = string(body), string(d.Answer)
 		if s.cfg.onCall != nil {
@@ -144,9 +149,16 @@ func (s *Sandbox) webhookEvents(wh Webhook) ([]replay.Event, error) {
 	if wh.Target == "" {
 		return nil, &usageError{"webhook: no target URL"}
 	}
+	if err := s.targets.allowed(wh.Target); err != nil {
+		return nil, &usageError{"webhook: " + err.Error()}
+	}
 	switch {
 	case wh.File != "":
-		evs, err := replay.LoadEvents(wh.File)
+		data, err := s.events.read(wh.File)
+		if err != nil {
+			return nil, &usageError{"webhook: " + err.Error()}
+		}
+		evs, err := replay.ParseEvents(wh.File, data)
 		if err != nil {
 			return nil, &usageError{err.Error()}
 		}

@@ -146,7 +146,7 @@ func TestDeliverySignatures(t *testing.T) {
 }
 
 func TestDeliveryDuplicatesReorderRetries(t *testing.T) {
-	s := startCRM(t, WithSeed(3))
+	s := startCRM(t, WithSeed(3), WithEventsDir("testdata"))
 	var events []WebhookEvent
 	for i := 0; i < 6; i++ {
 		events = append(events, WebhookEvent{Name: "deal.updated", Body: `{"n":` + strconv.Itoa(i) + `}`})

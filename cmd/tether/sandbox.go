@@ -22,8 +22,9 @@ import (
 const sandboxHelp = `Usage:
   tether sandbox serve --contract [NAME=]FILE... [--cassettes PATH...]
                        [--faults FILE] [--tenant NAME=CREDENTIAL...]
-                       [--port N] [--host ADDR] [--strict] [--seed N] [--quiet]
-                       [--ref-root DIR]
+                       [--port N] [--host ADDR] [--admin-host NAME...]
+                       [--deliver-to HOST[:PORT]...] [--events DIR...]
+                       [--strict] [--seed N] [--quiet] [--ref-root DIR]
 
 sandbox serve impersonates vendors from their contracts until Ctrl-C. Each
 vendor gets a base URL of its own on one port:
@@ -40,9 +41,18 @@ one line:
   15:04:05.123 crm GET /v2/deals/d_1 200 synthesised 0.4ms getDeal
 
 The admin API is at http://HOST:PORT/__tether/: health, journal (with
-filters), faults (GET, PUT, POST, DELETE), reset and deliver. With no
---tenant, any credential of the right shape is accepted; a missing one
-gets 401.
+filters), faults (GET, PUT, POST, DELETE), reset, deliver and targets. It
+takes the admin token as "Authorization: Bearer TOKEN": the sandbox makes a
+random one and prints it once at start, or takes it from the environment
+variable TETHER_ADMIN_TOKEN (then it is not printed). A tenant's credential
+reads only health and that tenant's journal entries. The admin API answers
+only at an IP address, localhost or an --admin-host name, refuses
+cross-site browser requests, and takes only JSON or YAML bodies.
+
+With no --tenant, any credential of the right shape is accepted; a missing
+one gets 401. The journal and the lines printed hold no credential: each
+is replaced by a placeholder, REDACTED- and a keyed digest, followed by
+(TENANT/KIND) for a registered one.
 
   --contract [NAME=]FILE  an OpenAPI 3.x or Swagger 2.0 contract; repeat for
                           several vendors. NAME is the vendor's path
@@ -66,6 +76,14 @@ gets 401.
   --port N                the port to listen on (default 8787; 0 for any)
   --host ADDR             the address to listen on (default 127.0.0.1;
                           0.0.0.0 in a container)
+  --admin-host NAME       a host name the admin API answers at, besides IP
+                          addresses and localhost; repeat
+  --deliver-to HOST[:PORT]
+                          a host webhooks may be delivered to, besides the
+                          loopback interface and targets registered through
+                          the admin API (POST /__tether/targets); repeat
+  --events DIR            a directory whose events files a delivery's "file"
+                          may name; repeat. Without one, "file" is refused
   --strict                answer requests that break the contract with 400
                           and a problem+json body, instead of only journaling
   --seed N                seed for synthesised answers and fault draws
@@ -84,6 +102,10 @@ Fault file example:
     - {kind: status, status: 503, operation: createDeal, first: 2}
     - {kind: rate-limit, limit: 5, per: 1s}
     - {kind: latency, min: 10ms, max: 80ms, probability: 0.5}
+
+Limits: a request body may hold 32 MiB and must arrive within 30 s of its
+headers (else 408); bodies held at once may hold 64 MiB in all (else 503
+with Retry-After); headers may hold 64 KiB; an events file 8 MiB.
 
 Exit codes: 0 stopped by Ctrl-C, 2 could not start (bad flags, a contract,
 cassette or fault file that does not load, the port in use).
@@ -111,8 +133,11 @@ func runSandbox(env *environ, args []string) int {
 func runSandboxServe(env *environ, args []string) int {
 	fl := flag.NewFlagSet("sandbox serve", flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
-	var contractArgs, cassetteArgs, tenantArgs stringList
+	var contractArgs, cassetteArgs, tenantArgs, adminHosts, deliverTo, eventDirs stringList
 	fl.Var(&contractArgs, "contract", "")
+	fl.Var(&adminHosts, "admin-host", "")
+	fl.Var(&deliverTo, "deliver-to", "")
+	fl.Var(&eventDirs, "events", "")
 	fl.Var(&tenantArgs, "tenant", "")
 	fl.Var(&cassetteArgs, "cassettes", "")
 	faultsFile := fl.String("faults", "", "")
@@ -151,6 +176,22 @@ func runSandboxServe(env *environ, args []string) int {
 		return fail(env, fmt.Errorf("sandbox serve: %w", err))
 	}
 	opts := []sandbox.Option{sandbox.WithAddr(net.JoinHostPort(*host, strconv.Itoa(*port)))}
+	tokenFromEnv := env.getenv(adminTokenEnv)
+	if tokenFromEnv != "" {
+		if len(tokenFromEnv) < sandbox.MinAdminTokenLen || strings.ContainsAny(tokenFromEnv, " \t\r\n") {
+			return fail(env, usageError{fmt.Sprintf("sandbox serve: %s must hold at least %d characters, without spaces; unset it to have a random token made and printed", adminTokenEnv, sandbox.MinAdminTokenLen)})
+		}
+		opts = append(opts, sandbox.WithAdminToken(tokenFromEnv))
+	}
+	if len(adminHosts) > 0 {
+		opts = append(opts, sandbox.WithAdminHost(adminHosts...))
+	}
+	if len(deliverTo) > 0 {
+		opts = append(opts, sandbox.WithTargetHost(deliverTo...))
+	}
+	if len(eventDirs) > 0 {
+		opts = append(opts, sandbox.WithEventsDir(eventDirs...))
+	}
 	tenantOpts, err := tenantOptions(tenantArgs)
 	if err != nil {
 		return fail(env, err)
@@ -198,6 +239,12 @@ func runSandboxServe(env *environ, args []string) int {
 		fmt.Fprintf(env.stdout, "  %-16s %s%s  (%s, %d operations, %d cassette(s))\n", v.Name, sb.URL(), v.BasePath, v.Contract, v.Operations, v.Cassettes)
 	}
 	fmt.Fprintf(env.stdout, "  %-16s %s%s\n", "admin", sb.URL(), sandbox.AdminPrefix)
+	if tokenFromEnv != "" {
+		fmt.Fprintf(env.stdout, "  %-16s from %s\n", "admin token", adminTokenEnv)
+	} else {
+		// Printed this once: the journal and the call lines never show it.
+		fmt.Fprintf(env.stdout, "  %-16s %s  (send as Authorization: Bearer; set %s to choose it)\n", "admin token", sb.AdminToken(), adminTokenEnv)
+	}
 	mu.Unlock()
 
 	if env.interrupted != nil {
@@ -213,6 +260,9 @@ func runSandboxServe(env *environ, args []string) int {
 	}
 	return exitOK
 }
+
+// adminTokenEnv names the environment variable that sets the admin token.
+const adminTokenEnv = "TETHER_ADMIN_TOKEN"
 
 // tenantOptions reads --tenant NAME=CREDENTIAL flags, gathering each
 // tenant's credentials into one option.

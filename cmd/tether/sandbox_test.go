@@ -149,3 +149,84 @@ func TestSandboxServeTenants(t *testing.T) {
 		}
 	}
 }
+
+// serveFor starts tether sandbox serve with the environment vars and
+// extra arguments, and returns its output and its root URL; it stops at
+// the end of the test.
+func serveFor(t *testing.T, vars map[string]string, args ...string) (*syncBuffer, string) {
+	t.Helper()
+	out, errb := &syncBuffer{}, &syncBuffer{}
+	stop := make(chan struct{})
+	env := &environ{stdout: out, stderr: errb, getenv: func(k string) string { return vars[k] }, interrupted: stop}
+	done := make(chan int)
+	go func() {
+		done <- run(env, append([]string{"sandbox", "serve", "--contract", "crm=../../sandbox/testdata/crm.yaml", "--port", "0"}, args...))
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+	root := waitFor(t, out, regexp.MustCompile(`admin +(http://127\.0\.0\.1:\d+)/__tether/`))[1]
+	return out, root
+}
+
+// adminStatus is the status of GET /__tether/journal with token.
+func adminStatus(t *testing.T, root, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", root+"/__tether/journal", nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestSandboxServeAdminToken is the CLI's part of the admin credential and
+// of redaction: serve prints the token it made once, takes one from
+// TETHER_ADMIN_TOKEN without printing it, and prints no credential in its
+// call lines.
+func TestSandboxServeAdminToken(t *testing.T) {
+	out, root := serveFor(t, nil, "--tenant", "acme=api-key:acme-query-key-1")
+	m := waitFor(t, out, regexp.MustCompile(`admin token +(tsa_[A-Za-z0-9_-]{43}) `))
+	token := m[1]
+	if st := adminStatus(t, root, token); st != http.StatusOK {
+		t.Errorf("the printed token: %d, want 200", st)
+	}
+	if st := adminStatus(t, root, ""); st != http.StatusUnauthorized {
+		t.Errorf("no token: %d, want 401", st)
+	}
+	for _, key := range []string{"acme-query-key-1", "a-wrong-guess-1"} {
+		resp, err := http.Get(root + "/crm/v2/reports?api_key=" + key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	waitFor(t, out, regexp.MustCompile(`crm GET /v2/reports\?api_key=REDACTED-[0-9a-f]{12} 401 `))
+	waitFor(t, out, regexp.MustCompile(`crm GET /v2/reports\?api_key=REDACTED-[0-9a-f]{12}\(acme/api-key\) 200 `))
+	text := out.String()
+	if n := strings.Count(text, token); n != 1 {
+		t.Errorf("the admin token is printed %d times, want once:\n%s", n, text)
+	}
+	for _, secret := range []string{"acme-query-key-1", "a-wrong-guess-1"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the output holds %q in clear:\n%s", secret, text)
+		}
+	}
+
+	chosen := "a-token-from-the-environment"
+	out, root = serveFor(t, map[string]string{"TETHER_ADMIN_TOKEN": chosen})
+	waitFor(t, out, regexp.MustCompile(`admin token +from TETHER_ADMIN_TOKEN`))
+	if strings.Contains(out.String(), chosen) || strings.Contains(out.String(), "tsa_") {
+		t.Errorf("a token from the environment was printed:\n%s", out.String())
+	}
+	if st := adminStatus(t, root, chosen); st != http.StatusOK {
+		t.Errorf("the token from the environment: %d, want 200", st)
+	}
+
+	code, _, errs := runCLIEnv(map[string]string{"TETHER_ADMIN_TOKEN": "short"}, "sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--port", "0")
+	if code != exitCannot || !strings.Contains(errs, "TETHER_ADMIN_TOKEN must hold at least 16") || strings.Contains(errs, "short\"") {
+		t.Errorf("a short TETHER_ADMIN_TOKEN: exit %d, %s; want 2 and the rule, without the token", code, errs)
+	}
+}

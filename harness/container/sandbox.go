@@ -3,10 +3,8 @@ package container
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -57,8 +55,12 @@ func (s *sandboxes) Start(ctx context.Context, c *manifest.Connector, spec harne
 		}
 		cs.Vendors = append(cs.Vendors, v)
 	}
-	for _, name := range slices.Sorted(maps.Keys(spec.Tokens)) {
-		cs.Tenants = append(cs.Tenants, fmt.Sprintf("%s=bearer:%s;%s", spec.Tenant, spec.Tokens[name], strings.Join(spec.Scopes, ",")))
+	// In the order of the vendors, as the harness registers them in
+	// process: a journal's placeholder names a credential by its place.
+	for _, name := range spec.Vendors {
+		if tok := spec.Tokens[name]; tok != "" {
+			cs.Tenants = append(cs.Tenants, fmt.Sprintf("%s=bearer:%s;%s", spec.Tenant, tok, strings.Join(spec.Scopes, ",")))
+		}
 	}
 	sb, err := container.StartSandbox(ctx, cs, container.WithHostGateway(), container.WithStartupTimeout(2*time.Minute))
 	if err != nil {
@@ -75,7 +77,13 @@ func (s containerSandbox) VendorURL(ctx context.Context, name string) (string, e
 func (s containerSandbox) SetFaults(ctx context.Context, p *sandbox.FaultPlan) error {
 	return s.sb.Client.SetFaults(ctx, p)
 }
+
+// Deliver registers the target first: the connector's port is chosen per
+// run, and the sandbox delivers only where it is told it may.
 func (s containerSandbox) Deliver(ctx context.Context, wh sandbox.Webhook) ([]sandbox.Entry, error) {
+	if err := s.sb.Client.AllowTarget(ctx, wh.Target); err != nil {
+		return nil, fmt.Errorf("register the delivery target: %w", err)
+	}
 	return s.sb.Client.Deliver(ctx, wh)
 }
 func (s containerSandbox) Calls(ctx context.Context) ([]sandbox.Entry, error) {

@@ -1,11 +1,12 @@
 // Package sandboxcheck drives a sandbox serving the CRM test contract
-// (sandbox/testdata/crm.yaml, vendor "crm") through its admin client, so
-// the in-process sandbox and the containerised one are checked by the same
-// code.
+// (sandbox/testdata/crm.yaml, vendor "crm") with the tenants of
+// [TenantOptions] through its admin client, so the in-process sandbox and
+// the containerised one are checked by the same code.
 package sandboxcheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,10 +17,32 @@ import (
 	"github.com/tetherkit/tether/sandbox"
 )
 
+// The credentials of the tenants Drive expects: acme may read and write
+// deals, globex only read them.
+const (
+	AcmeToken   = "acme-check-token-1"
+	GlobexToken = "globex-check-token-1"
+)
+
+// TenantOptions registers Drive's tenants with an in-process sandbox.
+func TenantOptions() []sandbox.Option {
+	return []sandbox.Option{
+		sandbox.WithTenant("acme", sandbox.Bearer(AcmeToken, "deals:read", "deals:write")),
+		sandbox.WithTenant("globex", sandbox.Bearer(GlobexToken, "deals:read")),
+	}
+}
+
+// TenantFlags registers Drive's tenants as tether sandbox serve --tenant
+// takes them.
+func TenantFlags() []string {
+	return []string{"acme=bearer:" + AcmeToken + ";deals:read,deals:write", "globex=bearer:" + GlobexToken + ";deals:read"}
+}
+
 // Drive exercises every admin endpoint and a vendor call through c, and
 // returns every violation it sees. inside is the sandbox's root URL as the
 // sandbox itself reaches it (for a container, its address inside the
-// container), where it delivers a webhook to itself.
+// container), where it delivers a webhook to itself. c must hold the
+// admin token.
 func Drive(ctx context.Context, c *sandbox.Client, inside string) []string {
 	var bad []string
 	fail := func(format string, args ...any) { bad = append(bad, fmt.Sprintf(format, args...)) }
@@ -40,7 +63,7 @@ func Drive(ctx context.Context, c *sandbox.Client, inside string) []string {
 	}
 	get := func(path string) int {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer check-token")
+		req.Header.Set("Authorization", "Bearer "+AcmeToken)
 		req.Header.Set("X-Request-Id", "check-"+path)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -113,11 +136,108 @@ func Drive(ctx context.Context, c *sandbox.Client, inside string) []string {
 		fail("journal of deliveries: %v, %v; want 3 attempts", page, err)
 	}
 
+	bad = append(bad, checkAccess(ctx, c, base)...)
+
 	if err := c.Reset(ctx); err != nil {
 		fail("reset: %v", err)
 	}
 	if page, err := c.Journal(ctx, sandbox.JournalFilter{}); err != nil || len(page.Entries) != 0 {
 		fail("journal after reset: %v, %v; want it empty", page, err)
+	}
+	return bad
+}
+
+// checkAccess checks the admin API's rules: who may call it, from where,
+// with what, and what the journal shows of credentials. base is the crm
+// vendor's URL.
+func checkAccess(ctx context.Context, c *sandbox.Client, base string) []string {
+	var bad []string
+	fail := func(format string, args ...any) { bad = append(bad, fmt.Sprintf(format, args...)) }
+	do := func(method, path, body string, headers ...string) (int, string) {
+		req, err := http.NewRequestWithContext(ctx, method, c.URL()+path, strings.NewReader(body))
+		if err != nil {
+			fail("%s %s: %v", method, path, err)
+			return 0, ""
+		}
+		if body == "" {
+			req.Body, req.ContentLength = http.NoBody, 0
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			if headers[i] == "Host" {
+				req.Host = headers[i+1]
+			} else {
+				req.Header.Set(headers[i], headers[i+1])
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fail("%s %s: %v", method, path, err)
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return resp.StatusCode, string(b)
+	}
+
+	// One call of each tenant, to tell their journals apart.
+	for _, tok := range []string{AcmeToken, GlobexToken} {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/deals", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if resp, err := http.DefaultClient.Do(req); err != nil {
+			fail("GET /deals: %v", err)
+		} else {
+			resp.Body.Close()
+		}
+	}
+
+	for _, tc := range []struct {
+		reason, method, path, body string
+		headers                    []string
+		status                     int
+	}{
+		{"no credential", "GET", "/__tether/journal", "", nil, http.StatusUnauthorized},
+		{"a wrong credential", "GET", "/__tether/journal", "", []string{"Authorization", "Bearer not-the-admin-token"}, http.StatusUnauthorized},
+		{"a foreign Host", "GET", "/__tether/health", "", []string{"Host", "rebound.example"}, http.StatusMisdirectedRequest},
+		{"a text/plain post", "POST", "/__tether/faults", `{"faults":[{"kind":"reset"}]}`, []string{"Content-Type", "text/plain"}, http.StatusUnsupportedMediaType},
+		{"a cross-site Origin", "POST", "/__tether/reset", "", []string{"Origin", "https://evil.example"}, http.StatusForbidden},
+		{"a tenant asks for another's journal", "GET", "/__tether/journal?tenant=globex", "", []string{"Authorization", "Bearer " + AcmeToken}, http.StatusForbidden},
+		{"a tenant sets faults", "DELETE", "/__tether/faults", "", []string{"Authorization", "Bearer " + AcmeToken}, http.StatusForbidden},
+	} {
+		if st, body := do(tc.method, tc.path, tc.body, tc.headers...); st != tc.status {
+			fail("admin API, %s: %s %s = %d %s, want %d", tc.reason, tc.method, tc.path, st, body, tc.status)
+		}
+	}
+
+	acme := sandbox.NewClient(c.URL(), nil, sandbox.UseToken(AcmeToken))
+	page, err := acme.Journal(ctx, sandbox.JournalFilter{})
+	switch {
+	case err != nil:
+		fail("acme's journal: %v", err)
+	case len(page.Entries) == 0:
+		fail("acme's journal is empty; want its calls")
+	}
+	if page != nil {
+		for _, e := range page.Entries {
+			if e.Tenant != "acme" {
+				fail("acme's credential read an entry of tenant %q", e.Tenant)
+			}
+			if auth := e.RequestHeader.Get("Authorization"); strings.Contains(auth, AcmeToken) || !strings.Contains(auth, sandbox.PlaceholderPrefix) || !strings.Contains(auth, "(acme/bearer)") {
+				fail("acme's call journaled Authorization %q; want a placeholder naming acme/bearer", auth)
+			}
+		}
+	}
+
+	// Deliveries go only where they may, and files only from where they
+	// may be read.
+	for _, wh := range []sandbox.Webhook{
+		{Vendor: "crm", Event: "deal.updated", Target: "http://192.0.2.1:9/events"},
+		{Vendor: "crm", File: "/etc/passwd", Target: "http://127.0.0.1:9/events"},
+	} {
+		_, err := c.Deliver(ctx, wh)
+		var ae *sandbox.AdminError
+		if !errors.As(err, &ae) || ae.Status != http.StatusBadRequest || strings.Contains(ae.Detail, "root:") {
+			fail("deliver to %s (file %q): %v; want a 400 refusal that quotes no file", wh.Target, wh.File, err)
+		}
 	}
 	return bad
 }

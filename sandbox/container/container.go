@@ -70,10 +70,16 @@ func Run(ctx context.Context, img Image, opts ...Option) (*Container, error) {
 		return nil, fmt.Errorf("run image %q: no reference or port; make the image with Build", img.Ref)
 	}
 	port := fmt.Sprintf("%d/tcp", img.Port)
+	health := wait.ForHTTP(cfg.healthPath).WithPort(port).WithStartupTimeout(cfg.startupTimeout)
+	if len(cfg.healthHeaders) > 0 {
+		health = health.WithHeaders(cfg.healthHeaders)
+	}
 	reqOpts := []testcontainers.ContainerCustomizer{
 		testcontainers.WithExposedPorts(port),
-		testcontainers.WithWaitStrategyAndDeadline(cfg.startupTimeout,
-			wait.ForHTTP(cfg.healthPath).WithPort(port).WithStartupTimeout(cfg.startupTimeout)),
+		testcontainers.WithWaitStrategyAndDeadline(cfg.startupTimeout, health),
+	}
+	if len(cfg.env) > 0 {
+		reqOpts = append(reqOpts, testcontainers.WithEnv(cfg.env))
 	}
 	if len(cfg.cmd) > 0 {
 		reqOpts = append(reqOpts, testcontainers.WithCmd(cfg.cmd...))

@@ -12,6 +12,30 @@ type runConfig struct {
 	cmd            []string
 	binds          []string
 	hostGateway    bool
+	env            map[string]string
+	healthHeaders  map[string]string
+}
+
+// withEnv sets an environment variable of the container's program, such
+// as a secret that must not be baked into the image.
+func withEnv(name, value string) Option {
+	return Option{func(c *runConfig) {
+		if c.env == nil {
+			c.env = map[string]string{}
+		}
+		c.env[name] = value
+	}}
+}
+
+// withHealthHeader sends a header with each health check, such as the
+// credential the health path needs.
+func withHealthHeader(name, value string) Option {
+	return Option{func(c *runConfig) {
+		if c.healthHeaders == nil {
+			c.healthHeaders = map[string]string{}
+		}
+		c.healthHeaders[name] = value
+	}}
 }
 
 // WithCmd gives the container these arguments, after the image's

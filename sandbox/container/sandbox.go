@@ -2,6 +2,8 @@ package container
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -66,8 +68,12 @@ type Vendor struct {
 type Sandbox struct {
 	*Container
 	// Client drives the sandbox's admin API, as [sandbox.Sandbox.Client]
-	// does for one in the same process.
+	// does for one in the same process: it sends the admin token.
 	Client *sandbox.Client
+	// AdminToken is the sandbox's admin token, which [StartSandbox] draws
+	// at random and hands the container in its environment, never in the
+	// image.
+	AdminToken string
 	// Inside is the sandbox's root URL as seen from inside the container,
 	// where the sandbox can reach itself, e.g. as a webhook target.
 	Inside string
@@ -126,17 +132,31 @@ func StartSandbox(ctx context.Context, spec SandboxSpec, opts ...Option) (*Sandb
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
-	c, err := Run(ctx, img, append([]Option{WithHealthPath(sandboxHealth)}, opts...)...)
+	token := newAdminToken()
+	c, err := Run(ctx, img, append([]Option{WithHealthPath(sandboxHealth),
+		withEnv(adminTokenEnv, token), withHealthHeader("Authorization", "Bearer "+token)}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
 	return &Sandbox{
-		Container: c,
-		Client:    sandbox.NewClient(c.URL(), nil),
-		Inside:    sandboxInsideAt,
-		Image:     img,
-		Healthy:   time.Since(start),
+		Container:  c,
+		Client:     sandbox.NewClient(c.URL(), nil, sandbox.UseToken(token)),
+		AdminToken: token,
+		Inside:     sandboxInsideAt,
+		Image:      img,
+		Healthy:    time.Since(start),
 	}, nil
+}
+
+// adminTokenEnv is the environment variable tether sandbox serve reads
+// its admin token from.
+const adminTokenEnv = "TETHER_ADMIN_TOKEN"
+
+// newAdminToken draws an admin token for one container.
+func newAdminToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return "tsa_" + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // vendorName is the sandbox's rule for a vendor's path segment.

@@ -33,7 +33,8 @@ func TestStartSandbox(t *testing.T) {
 		// A seed unique to this run changes tether's arguments and so the
 		// image's content: no earlier run has built it, and the first
 		// start is honestly cold. Seeds change no answer the checks read.
-		Seed: uint64(time.Now().UnixNano()),
+		Seed:    uint64(time.Now().UnixNano()),
+		Tenants: sandboxcheck.TenantFlags(),
 	}
 
 	var healthy [2]time.Duration
@@ -90,7 +91,7 @@ func getCassetteDeal(t *testing.T, ctx context.Context, sb *container.Sandbox) s
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer x")
+	req.Header.Set("Authorization", "Bearer "+sandboxcheck.AcmeToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET /deals/d_7: %v", err)
