@@ -199,8 +199,7 @@ func (x *execution) compatChecks(run *compatRun) []PlannedCheck {
 				return nil
 			}
 			f := newFinding(RuleVersionBumpInsufficient, x.c.Manifest.Position("version"),
-				fmt.Sprintf("version %s after %s: the changes need a %s bump; %s",
-					r.result.Version, r.result.BaselineVersion, r.result.RequiredBump, r.result.Why))
+				bumpMessage(r.result.Version, r.result.BaselineVersion, r.result.RequiredBump, r.result.Why))
 			f.Suite, f.Check = report.SuiteCompatibility, report.CheckSemver
 			return []report.Finding{f}
 		}),
@@ -316,4 +315,13 @@ func (x *execution) declared(own *manifest.Scenario, res *ScenarioResult) bool {
 		return false
 	}
 	return len(replay.Compare(want, res.Calls, own.IgnoreOptions()...)) == 0
+}
+
+// bumpMessage says once why a version does not rise enough: the
+// comparison's reason when it gives one, else the bump the changes need.
+func bumpMessage(version, baseline, required, why string) string {
+	if why == "" {
+		why = "the changes need a " + required + " release"
+	}
+	return fmt.Sprintf("version %s after %s: %s", version, baseline, why)
 }

@@ -263,3 +263,14 @@ func compareDirs(baseDir, dir string) (*compat.ReleaseComparison, error) {
 	}
 	return compat.Compare(old, cur)
 }
+
+// The version-bump finding says what is needed once.
+func TestBumpMessageSaysItOnce(t *testing.T) {
+	got := bumpMessage("1.0.1", "1.0.0", "major", "the changes need a major release, but 1.0.0 to 1.0.1 is a patch release")
+	if want := "version 1.0.1 after 1.0.0: the changes need a major release, but 1.0.0 to 1.0.1 is a patch release"; got != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if got := bumpMessage("2.0.0", "1.0.0", "major", ""); got != "version 2.0.0 after 1.0.0: the changes need a major release" {
+		t.Errorf("without a reason: %q", got)
+	}
+}

@@ -25,7 +25,7 @@ import (
 
 const testHelp = `Usage:
   tether test DIR [--target process|container] [--sandbox inproc|container] [--suite NAME]...
-              [--parallel N] [--seed N] [--update] [--baseline DIR|git:REF]
+              [--parallel N] [--seed N] [--update] [--baseline DIR|BUNDLE|git:REF]
               [--releases DIR]
 
 test runs the suites over the connector in DIR (a directory with
@@ -57,7 +57,8 @@ for each. Both container modes need a Docker engine.
 
   --suite NAME    run only this suite; repeat for several
   --baseline B    also run the compatibility suite against the release in
-                  B: a connector directory, or git:REF for this
+                  B: a connector directory, a release bundle (.tar.gz, as
+                  'tether package' writes), or git:REF for this
                   connector's directory at a git tag or commit
   --releases DIR  the compatibility window: runs the compatibility suite
                   against each of the last compatibility.window releases
@@ -77,7 +78,7 @@ Example:
 const gateHelp = `Usage:
   tether gate DIR [--out DIR] [--policy FILE] [--sandbox inproc|container]
               [--target process|container] [--parallel N] [--seed N]
-              [--baseline DIR|git:REF] [--releases DIR]
+              [--baseline DIR|BUNDLE|git:REF] [--releases DIR]
 
 gate runs every suite over the connector in DIR, as 'tether test' does,
 writes the report in every format to --out (default DIR/report), and
@@ -100,8 +101,8 @@ waiver fails. The report records the policy's file and SHA-256.
 --releases DIR is the compatibility window: the gate runs the
 compatibility suite against each of the last compatibility.window
 releases in DIR (the bundles 'tether package' wrote, newest first) and
-reports the matrix. --baseline B adds one release, a directory or
-git:REF; the two may be combined.
+reports the matrix. --baseline B adds one release, a directory, a
+release bundle or git:REF; the two may be combined.
 
 Exit codes: 0 the gate passes, 1 it fails, 2 the run could not be made.
 
