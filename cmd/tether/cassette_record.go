@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -139,7 +140,7 @@ func parseRecordings(c *manifest.Connector) (*recordings, error) {
 		case seen[rc.File]:
 			return nil, fail(rc.line, "cassette %d: %s is listed twice", i+1, rc.File)
 		case c.Contracts[rc.Vendor] == nil:
-			return nil, fail(rc.line, "cassette %s: vendor %q is not one of connector.yaml's: %s", rc.File, rc.Vendor, strings.Join(vendorNames(c), ", "))
+			return nil, fail(rc.line, "cassette %s: vendor %q is not one of connector.yaml's: %s", rc.File, rc.Vendor, strings.Join(slices.Sorted(maps.Keys(c.Contracts)), ", "))
 		case len(rc.Requests) == 0:
 			return nil, fail(rc.line, "cassette %s: no requests; a cassette records at least one", rc.File)
 		}
@@ -171,15 +172,6 @@ func parseRecordings(c *manifest.Connector) (*recordings, error) {
 		return nil, fail(1, "%d requests, over the %d one run records", calls, maxRecordedCalls)
 	}
 	return &r, nil
-}
-
-func vendorNames(c *manifest.Connector) []string {
-	var names []string
-	for n := range c.Contracts {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
 }
 
 func runCassetteRecord(env *environ, args []string) int {
@@ -225,7 +217,7 @@ func runCassetteRecord(env *environ, args []string) int {
 	}
 
 	var vendors []sandbox.Vendor
-	for _, name := range vendorNames(c) {
+	for _, name := range slices.Sorted(maps.Keys(c.Contracts)) {
 		vendors = append(vendors, sandbox.Vendor{Name: name, Contract: c.Contracts[name]})
 	}
 	sb, err := sandbox.Start(vendors)
