@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tetherkit/tether/connectors/dealnotify"
@@ -272,5 +273,47 @@ func TestBumpMessageSaysItOnce(t *testing.T) {
 	}
 	if got := bumpMessage("2.0.0", "1.0.0", "major", ""); got != "version 2.0.0 after 1.0.0: the changes need a major release" {
 		t.Errorf("without a reason: %q", got)
+	}
+}
+
+// TestProgressShowsTheReportedSuites: a run of the compatibility suite
+// alone reports no replay finding, so its progress shows no scenario as
+// failing for one; a replay run of the same connector does.
+func TestProgressShowsTheReportedSuites(t *testing.T) {
+	base := copyDir(t, dealnotifyDir)
+	edit(t, base, "connector.yaml", "version: 1.0.0", "version: 0.9.0")
+	dir := copyDir(t, dealnotifyDir)
+	edit(t, dir, "golden/won.json", "moved to won", "is now won")
+	c, err := manifest.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, replay := range []bool{false, true} {
+		var mu sync.Mutex
+		var failed []string
+		progress := OnScenario(func(r ScenarioResult) {
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Failed() {
+				failed = append(failed, r.Scenario.Name)
+			}
+		})
+		suites := Only()
+		if replay {
+			suites = Only(report.SuiteReplay)
+		}
+		rep, err := Execute(context.Background(), c, Drive(InProcess(dealnotify.Setup)), suites, Baseline(base), progress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if replay {
+			if !slices.Contains(failed, "won") || rep.Summary.Errors == 0 {
+				t.Errorf("replay run: progress failed %v, %d errors; want won failing in both", failed, rep.Summary.Errors)
+			}
+			continue
+		}
+		if len(failed) > 0 {
+			t.Errorf("compatibility run: progress shows %v failing, the report has %d errors: %+v", failed, rep.Summary.Errors, rep.Findings)
+		}
 	}
 }

@@ -58,7 +58,12 @@ func (x *execution) result(ctx context.Context, sc *scenarioRun) (*ScenarioResul
 		l.res, l.err = runScenario(ctx, x.c, sc, x.start, dir, x.o)
 		os.RemoveAll(dir)
 		if l.err == nil && x.o.report != nil {
-			x.o.report(*l.res)
+			shown := *l.res
+			shown.Findings = slices.DeleteFunc(slices.Clone(shown.Findings), func(f report.Finding) bool {
+				suite, known := suiteOfCheck[f.Check]
+				return known && !slices.Contains(x.o.suites, suite)
+			})
+			x.o.report(shown)
 		}
 	})
 	return l.res, l.err

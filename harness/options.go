@@ -57,7 +57,9 @@ func Update(update bool) Option { return func(o *options) { o.update = update } 
 func Seed(seed uint64) Option { return func(o *options) { o.seed = seed } }
 
 // OnScenario calls f with each scenario's result as it finishes, for
-// progress output.
+// progress output. The result's findings are those of the suites the run
+// reports, so a run of the compatibility suite alone shows no replay
+// failure that its report would not explain.
 func OnScenario(f func(ScenarioResult)) Option { return func(o *options) { o.report = f } }
 
 // Parallel runs at most n scenarios (and negative cases) at once; the

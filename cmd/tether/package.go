@@ -110,6 +110,14 @@ func runPackage(env *environ, args []string) int {
 			return fail(env, err)
 		}
 	}
+	// The output's directory is checked before the suites run, so a long
+	// run is not wasted on a typo.
+	if *out == "" {
+		*out = release.BundleName(c.Manifest)
+	}
+	if st, err := os.Stat(filepath.Dir(*out)); err != nil || !st.IsDir() {
+		return fail(env, fmt.Errorf("--out %s: its directory does not exist", *out))
+	}
 	var rep, read *report.Report
 	if *reportFile == "" {
 		if rep, code = runSuites(env, c, append(opts, progress(env), harness.WithPolicy(policy))); rep == nil {
@@ -130,12 +138,6 @@ func runPackage(env *environ, args []string) int {
 		}
 		fmt.Fprintf(env.stdout, "package: FAIL: %s %s does not pass its gate; nothing written\n", rep.Connector.Name, rep.Connector.Version)
 		return exitFindings
-	}
-	if *out == "" {
-		*out = release.BundleName(c.Manifest)
-	}
-	if st, err := os.Stat(filepath.Dir(*out)); err != nil || !st.IsDir() {
-		return fail(env, fmt.Errorf("--out %s: its directory does not exist", *out))
 	}
 	if err := release.PackageRelease(c, rep, *out); err != nil {
 		fmt.Fprintf(env.stdout, "package: refused: %v\n", err)

@@ -222,3 +222,15 @@ func TestConnectorPolicyFile(t *testing.T) {
 		t.Errorf("verify under a stricter policy: exit %d, want %d and why the report passed before\n%s", code, exitFindings, stdout)
 	}
 }
+
+// An --out whose directory is missing is refused before any suite runs.
+func TestPackageOutCheckedFirst(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "missing", "bundle.tar.gz")
+	code, stdout, stderr := runCLI("package", exampleDir, "--out", out)
+	if code != exitCannot || !strings.Contains(stderr, "its directory does not exist") {
+		t.Fatalf("exit %d, want %d and the missing directory named\n%s\n%s", code, exitCannot, stdout, stderr)
+	}
+	if strings.Contains(stderr, "call(s)") {
+		t.Errorf("the suites ran before the output was checked:\n%s", stderr)
+	}
+}
