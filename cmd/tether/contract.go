@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -207,7 +208,7 @@ func printLint(w io.Writer, r lintResult) {
 	if r.Converted {
 		kind = "Swagger 2.0, converted"
 	}
-	fmt.Fprintf(w, "ok   %s: %s, %d operations, %d warnings (%.2fs)\n", r.File, kind, r.Operations, len(r.Warnings), r.Seconds)
+	fmt.Fprintf(w, "ok   %s: %s, %s, %s (%.2fs)\n", r.File, kind, counted(r.Operations, "operation"), counted(len(r.Warnings), "warning"), r.Seconds)
 }
 
 // refOptions adds the option for --ref-root to opts, when it is given.
@@ -256,4 +257,12 @@ func watchLoad(w io.Writer, file string, start time.Time) (step func(string), do
 		mu.Unlock()
 	}
 	return step, func() { close(stop); <-stopped }
+}
+
+// counted says n things in English: "1 operation", "6 operations".
+func counted(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }

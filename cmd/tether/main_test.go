@@ -124,3 +124,11 @@ func TestContractLintUnreadableFile(t *testing.T) {
 		t.Errorf("output does not say why the file could not be read:\n%s", out)
 	}
 }
+
+func TestCounted(t *testing.T) {
+	for n, want := range map[int]string{0: "0 warnings", 1: "1 warning", 2: "2 warnings"} {
+		if got := counted(n, "warning"); got != want {
+			t.Errorf("counted(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -236,7 +236,7 @@ func runSandboxServe(env *environ, args []string) int {
 	mu.Lock()
 	fmt.Fprintf(env.stdout, "tether sandbox: %d vendor(s) on %s, ready in %s\n", len(vendors), sb.URL(), time.Since(start).Round(time.Millisecond))
 	for _, v := range sb.Health().Vendors {
-		fmt.Fprintf(env.stdout, "  %-16s %s%s  (%s, %d operations, %d cassette(s))\n", v.Name, sb.URL(), v.BasePath, v.Contract, v.Operations, v.Cassettes)
+		fmt.Fprintf(env.stdout, "  %-16s %s%s  (%s, %s, %s)\n", v.Name, sb.URL(), v.BasePath, v.Contract, counted(v.Operations, "operation"), counted(v.Cassettes, "cassette"))
 	}
 	fmt.Fprintf(env.stdout, "  %-16s %s%s\n", "admin", sb.URL(), sandbox.AdminPrefix)
 	if tokenFromEnv != "" {
