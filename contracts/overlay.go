@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -34,6 +35,15 @@ func WithOverlay(name string, data []byte) Option {
 // RPC-style APIs such as Slack's do. The POST operation is made on load,
 // known as the GET's ID followed by "#POST /template".
 const ExtFormPost = "x-tether-form-post"
+
+// ExtMediaTypes, at the document's root (usually set by an overlay), maps
+// vendor media types to the declared media type each is read as, such as
+// application/vnd.github+json to application/json: a request body sent as
+// the vendor's type is judged as one of the declared type, wherever the
+// contract declares that type for a request body. Media type parameters
+// (";version=2") are left out of the match, as the validator leaves them
+// out of the request's.
+const ExtMediaTypes = "x-tether-media-types"
 
 type overlaySource struct {
 	name string
@@ -95,6 +105,7 @@ func applyOverlays(name string, src []byte, o options) (out []byte, original *ya
 	if err := yaml.Unmarshal(cur, &tree); err != nil {
 		return nil, nil, nil, &Error{File: name, Msg: "cannot read the overlaid document: " + err.Error(), Err: err}
 	}
+	expandMediaTypes(&tree)
 	expandFormPost(&tree)
 	blockStyle(&tree)
 	out, err = yaml.Marshal(&tree)
@@ -333,4 +344,85 @@ func (c *Contract) departures(req *http.Request, m *Match, overlaid []Finding) [
 		out = append(out, d)
 	}
 	return out
+}
+
+// expandMediaTypes declares each vendor media type of [ExtMediaTypes]
+// beside the type it is read as, for every request body.
+func expandMediaTypes(tree *yaml.Node) {
+	root := documentBody(tree)
+	_, ext := child(root, ExtMediaTypes)
+	if ext == nil || ext.Kind != yaml.MappingNode {
+		return
+	}
+	type alias struct{ vendor, declared string }
+	var aliases []alias
+	for i := 0; i+1 < len(ext.Content); i += 2 {
+		vendor := ext.Content[i].Value
+		if mt, _, err := mime.ParseMediaType(vendor); err == nil {
+			vendor = mt
+		}
+		aliases = append(aliases, alias{vendor, ext.Content[i+1].Value})
+	}
+	// content maps each declared type to its media type object.
+	content := func(c *yaml.Node) {
+		if c == nil || c.Kind != yaml.MappingNode {
+			return
+		}
+		for _, a := range aliases {
+			_, have := child(c, a.vendor)
+			_, decl := child(c, a.declared)
+			if have == nil && decl != nil {
+				// Shared, not copied: the tree is only rendered.
+				c.Content = append(c.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: a.vendor}, decl)
+			}
+		}
+	}
+	// consumes is a Swagger 2.0 list of the types a body may have.
+	consumes := func(l *yaml.Node) {
+		if l == nil || l.Kind != yaml.SequenceNode {
+			return
+		}
+		has := map[string]bool{}
+		for _, t := range l.Content {
+			has[t.Value] = true
+		}
+		for _, a := range aliases {
+			if has[a.declared] && !has[a.vendor] {
+				has[a.vendor] = true
+				l.Content = append(l.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: a.vendor})
+			}
+		}
+	}
+	_, c := child(root, "consumes")
+	consumes(c)
+	if _, comps := child(root, "components"); comps != nil {
+		if _, bodies := child(comps, "requestBodies"); bodies != nil && bodies.Kind == yaml.MappingNode {
+			for i := 1; i < len(bodies.Content); i += 2 {
+				_, c := child(bodies.Content[i], "content")
+				content(c)
+			}
+		}
+	}
+	_, paths := child(root, "paths")
+	if paths == nil || paths.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 1; i < len(paths.Content); i += 2 {
+		item := paths.Content[i]
+		if item.Kind != yaml.MappingNode {
+			continue
+		}
+		for j := 1; j < len(item.Content); j += 2 {
+			op := item.Content[j]
+			if op.Kind != yaml.MappingNode {
+				continue
+			}
+			_, c := child(op, "consumes")
+			consumes(c)
+			if _, body := child(op, "requestBody"); body != nil {
+				_, c := child(body, "content")
+				content(c)
+			}
+		}
+	}
 }
