@@ -56,6 +56,7 @@ func repairSwagger(name string, root *yaml.Node) []Finding {
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n.Kind == yaml.MappingNode {
+			dropType := false
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				if k.Value == "items" && v.Kind == yaml.SequenceNode {
@@ -68,9 +69,8 @@ func repairSwagger(name string, root *yaml.Node) []Finding {
 						p.File, p.Line, p.Column = name, k.Line, k.Column
 						out = append(out, p)
 						n.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "anyOf", Line: k.Line, Column: k.Column}
-						if typ != nil && typ.Value == "object" {
-							typ.Value = "" // read as no type: each alternative says its own
-							typ.Tag = "!!null"
+						if typ != nil {
+							dropType = true // each alternative says its own
 						}
 						continue
 					}
@@ -82,6 +82,14 @@ func repairSwagger(name string, root *yaml.Node) []Finding {
 					} else {
 						key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "anyOf", Line: v.Line, Column: v.Column}
 						n.Content[i+1] = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column, Content: []*yaml.Node{key, v}}
+					}
+				}
+			}
+			if dropType {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == "type" {
+						n.Content = append(n.Content[:i], n.Content[i+2:]...)
+						break
 					}
 				}
 			}

@@ -85,6 +85,13 @@ func applyOverlays(name string, src []byte, o options) (out []byte, original *ya
 				Hint: "an overlay starts with `overlay: 1.0.0`, an `info` with title and version, and a list of `actions`"}
 		}
 		res, err := overlay.Apply(cur, doc)
+		for _, bad := range []error{overlay.ErrInvalidOverlay, overlay.ErrMissingOverlayField, overlay.ErrMissingInfo, overlay.ErrMissingActions,
+			overlay.ErrEmptyActions, overlay.ErrUnsupportedVersion, overlay.ErrInvalidInfo} {
+			if errors.Is(err, bad) {
+				return nil, nil, nil, &Error{File: ov.name, Line: 1, Msg: "not an OpenAPI Overlay document: " + err.Error(), Err: err,
+					Hint: "an overlay starts with `overlay: 1.0.0`, an `info` with title and version, and a list of `actions`"}
+			}
+		}
 		if err != nil {
 			e := &Error{File: ov.name, Msg: "cannot apply the overlay: " + err.Error(), Err: err}
 			var oe *overlay.OverlayError

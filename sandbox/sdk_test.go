@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -121,6 +122,13 @@ func TestSDKSlack(t *testing.T) {
 	for _, op := range []string{"chat_postMessage", "conversations_list", "users_info", "auth_test"} {
 		if dep[op] == 0 {
 			t.Errorf("%s: no departure journaled; the SDK's call differs from the vendor's contract (departures: %v)", op, dep)
+		}
+	}
+
+	// slack-go sends the token as a form field: the journal must not hold it.
+	for _, e := range s.Journal(sandbox.JournalFilter{}).Entries {
+		if b, _ := json.Marshal(e); strings.Contains(string(b), "xoxb-sandbox-token") {
+			t.Errorf("%s %s: the journal holds the token: %s", e.Method, e.Path, b)
 		}
 	}
 
