@@ -41,6 +41,7 @@ type options struct {
 	ignoreSecurity bool
 	maxSize        int64
 	progress       func(step string)
+	overlays       []overlaySource
 }
 
 // DefaultMaxSize is the largest contract file, in bytes, that [Load] reads
@@ -99,6 +100,7 @@ type Contract struct {
 	origin    *origin  // maps locations back to the Swagger 2.0 original; nil otherwise
 	opts      options
 	refs      *refFiles // the files its $refs reach, read on load; nil when they do not resolve
+	base      *Contract // the vendor's original, when overlays apply; nil otherwise
 
 	svOnce sync.Once
 	sv     schema_validation.SchemaValidator
@@ -201,11 +203,30 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	}
 	c := &Contract{file: name, version: version, opts: o, refs: refs}
 	src := data
-	if kind == "swagger" {
-		o.step("converting Swagger 2.0")
-		converted, org, repairs, err := convertSwagger(name, data)
+	var original *yaml.Node // the document as published, when overlays apply
+	if len(o.overlays) > 0 {
+		o.step("applying the overlays")
+		overlaid, orig, warnings, err := applyOverlays(name, data, o)
 		if err != nil {
 			return nil, err
+		}
+		src, original = overlaid, orig
+		c.warnings = append(c.warnings, warnings...)
+		c.origin = &origin{original: original, converted: overlaid}
+	}
+	if kind == "swagger" {
+		o.step("converting Swagger 2.0")
+		converted, org, repairs, err := convertSwagger(name, src)
+		if err != nil {
+			return nil, err
+		}
+		if original != nil {
+			// The repairs were made on the overlaid document; place them
+			// in the original.
+			for i := range repairs {
+				repairs[i].Line, repairs[i].Column = c.origin.position(repairs[i].Line, repairs[i].Column)
+			}
+			org.original = original
 		}
 		src, c.converted, c.origin = converted, true, org
 		c.warnings = append(c.warnings, repairs...)
@@ -260,6 +281,15 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	c.validator = validator.NewValidatorFromV3Model(c.model, vopts...)
 	c.schemas.constructing.Store(false)
 	c.compileOpts = config.NewValidationOptions(vopts...)
+	if len(o.overlays) > 0 {
+		// The vendor's original judges each call again, to tell what the
+		// overlays let through.
+		bo := o
+		bo.overlays, bo.progress = nil, nil
+		if c.base, err = parse(name, data, bo); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 

@@ -31,6 +31,8 @@ const (
 	RuleEventUnknown        = "event-unknown"
 	RuleEventInvalid        = "event-payload-invalid"
 	RulePayloadInvalid      = "payload-invalid"
+	RuleOverlayDeparture    = "overlay-departure"
+	RuleOverlayUnmatched    = "overlay-target-unmatched"
 )
 
 // rules is the catalogue of the findings above: the level each reports at
@@ -56,6 +58,8 @@ var rules = table(
 	Rule{RuleEventUnknown, LevelError, "the contract declares no such event", ""},
 	Rule{RuleEventInvalid, LevelError, "event payload does not match the contract", ""},
 	Rule{RulePayloadInvalid, LevelError, "payload does not match the schema", ""},
+	Rule{RuleOverlayDeparture, LevelInfo, "the vendor's contract refuses this, but an overlay says the vendor accepts it", "nothing to do while the vendor behaves as the overlay says; the journal keeps each departure"},
+	Rule{RuleOverlayUnmatched, LevelWarning, "an overlay action matches nothing in the contract", "the contract changed under the overlay; update the action's target"},
 )
 
 // table indexes rules by ID; an ID given twice is a programming error.

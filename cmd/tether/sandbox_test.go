@@ -94,6 +94,8 @@ func TestSandboxServeRefuses(t *testing.T) {
 		{"a missing contract file", []string{"sandbox", "serve", "--contract", filepath.Join(dir, "none.yaml")}, "none.yaml"},
 		{"a bad fault file names file and line", []string{"sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--faults", badFaults}, "faults.yaml:2"},
 		{"a bad port", []string{"sandbox", "serve", "--contract", "x.yaml", "--port", "70000"}, "--port 70000"},
+		{"an overlay for an unknown vendor", []string{"sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--overlay", "erp=../../contracts/overlays/github.overlay.yaml"}, `no vendor "erp"`},
+		{"an overlay that is not one names its file", []string{"sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--overlay", "../../sandbox/testdata/crm.yaml"}, "crm.yaml:1: not an OpenAPI Overlay"},
 		{"a cassette for an unknown vendor", []string{"sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--cassettes", "erp=" + dir}, `no vendor "erp"`},
 	}
 	for _, tc := range tests {

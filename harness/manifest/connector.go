@@ -133,19 +133,28 @@ func Load(dir string, opts ...Option) (*Connector, error) {
 	if err != nil {
 		return nil, &contracts.Error{File: File, Msg: "the connector's files: " + err.Error(), Err: err}
 	}
-	contract := func(rel string) (*contracts.Contract, error) {
-		if ct := parsed[rel]; ct != nil {
+	contract := func(rel string, overlays ...string) (*contracts.Contract, error) {
+		key := strings.Join(append([]string{rel}, overlays...), "\x00")
+		if ct := parsed[key]; ct != nil {
 			return ct, nil
 		}
-		ct, err := contracts.Parse(rel, c.files[rel], contracts.RefsFrom(inputs, path.Dir(rel)))
+		opts := []contracts.Option{contracts.RefsFrom(inputs, path.Dir(rel))}
+		for _, ov := range overlays {
+			opts = append(opts, contracts.WithOverlay(ov, c.files[ov]))
+		}
+		ct, err := contracts.Parse(rel, c.files[rel], opts...)
 		if err != nil {
 			return nil, err
 		}
-		parsed[rel] = ct
+		parsed[key] = ct
 		return ct, nil
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Vendors)) {
-		ct, err := contract(clean(m.Vendors[name].Contract))
+		var overlays []string
+		for _, ov := range m.Vendors[name].Overlays {
+			overlays = append(overlays, clean(ov))
+		}
+		ct, err := contract(clean(m.Vendors[name].Contract), overlays...)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: vendors.%s.contract: %w", File, m.line("vendors", name, "contract"), name, err)
 		}

@@ -65,6 +65,11 @@ type Manifest struct {
 type Vendor struct {
 	// Contract is the vendor's OpenAPI document.
 	Contract string `yaml:"contract"`
+	// Overlays are OpenAPI Overlay documents describing where the vendor
+	// behaves otherwise than Contract says, applied in order: the sandbox
+	// serves, and the suites judge against, the overlaid contract, and
+	// each call the original refuses is an overlay-departure finding.
+	Overlays []string `yaml:"overlays"`
 	// Secret names the secret that holds the connector's bearer token for
 	// the vendor; the harness puts a test token there and registers it
 	// with the sandbox, with the manifest's scopes.
@@ -245,6 +250,11 @@ func (m *Manifest) check() error {
 		}
 		if err := m.file(k("vendors", name, "contract"), "vendors."+name+".contract", v.Contract); err != nil {
 			return err
+		}
+		for i, ov := range v.Overlays {
+			if err := m.file(k("vendors", name, "overlays"), fmt.Sprintf("vendors.%s.overlays[%d]", name, i), ov); err != nil {
+				return err
+			}
 		}
 		if v.Secret != "" && !secretPattern.MatchString(v.Secret) {
 			return m.fail(k("vendors", name, "secret"), "secret name %q: use letters, digits and underscores", v.Secret)
