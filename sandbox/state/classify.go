@@ -34,6 +34,7 @@ type placed struct {
 var (
 	deleteWord = regexp.MustCompile(`(?i)(delete|remove|destroy|archive)`)
 	idemWord   = regexp.MustCompile(`(?i)idempot`)
+	rpcMethod  = regexp.MustCompile(`^[a-zA-Z]+(?:\.[a-zA-Z]+)+$`)
 )
 
 // classify decides every operation's resource and kind, folds paths that
@@ -57,7 +58,7 @@ func (inf *inferrer) classify() {
 			reason := "its path ends in a parameter that follows another parameter, so it names no collection"
 			if n == 0 {
 				reason = "it is the API's root path, which names no collection"
-			} else if !isLiteral(ps.segs[n-1]) {
+			} else if _, ok := param(ps.segs[n-1]); !ok && !isLiteral(ps.segs[n-1]) {
 				reason = fmt.Sprintf("its last segment %q mixes text and parameters, so it names no collection", ps.segs[n-1])
 			}
 			inf.note(op, reason)
@@ -126,14 +127,11 @@ func (inf *inferrer) classify() {
 		if op.Kind == Create && op.Idempotency != "" && p.res.Idempotency == "" {
 			p.res.Idempotency = op.Idempotency
 		}
-		if p.res.item == nil {
-			p.res.item, p.res.Schema = inf.itemSchemaOf(p.op, op.Kind)
-		}
 	}
 	for _, r := range inf.m.Resources {
-		if r.Item == "" && r.Op(Read) == nil {
+		{
 			// A read's answer is the best view of the item; a create's next.
-			for _, k := range []Kind{Read, Update, Create, List} {
+			for _, k := range []Kind{Read, Create, Update, List} {
 				if o := r.Op(k); o != nil {
 					if op, ok := inf.c.Operation(o.OperationID); ok {
 						if s, name := inf.itemSchemaOf(op, k); s != nil {
@@ -199,6 +197,14 @@ func (inf *inferrer) fold() {
 				o.Inferred = fmt.Sprintf("%s on %s, below %s", o.Method, last, where)
 				o.Kind = Action
 				above.Ops = append(above.Ops, o)
+			}
+		case rpcMethod.MatchString(last):
+			for _, o := range r.Ops {
+				inf.noteOp(o, fmt.Sprintf("%q is an RPC-style method name (noun.verb), not a collection", last))
+			}
+		case !lists && (r.item == nil || idField(r) == ""):
+			for _, o := range r.Ops {
+				inf.noteOp(o, "nothing lists or reads what it answers, which carries no identifier, so it is an RPC-style method rather than a collection")
 			}
 		case lists || creates:
 			keep = append(keep, r) // a collection whose items have no path of their own

@@ -157,7 +157,11 @@ func (inf *inferrer) identify(r *Resource) {
 	}
 	r.IDField = idField(r)
 	if r.IDField == "" {
-		inf.noteOp(first, fmt.Sprintf("resource %s: its schema has no property named like the path parameter {%s} nor id, so its identifier field is unknown; ids are plain unique strings (set id.field in the overrides file)", r.Name, r.IDParam))
+		like := "id"
+		if r.IDParam != "" {
+			like = fmt.Sprintf("the path parameter {%s} nor id", r.IDParam)
+		}
+		inf.noteOp(first, fmt.Sprintf("resource %s: its schema has no property named like %s, so its identifier field is unknown; ids are plain unique strings (set id.field in the overrides file)", r.Name, like))
 		return
 	}
 	ps := property(r.item, r.IDField)
@@ -223,7 +227,7 @@ func idField(r *Resource) string {
 			}
 		}
 	}
-	for _, name := range []string{"id", "uuid", "sid", "key"} {
+	for _, name := range []string{"id", "uuid", "uid", "sid", "key"} {
 		if f := find(name); f != "" {
 			return f
 		}

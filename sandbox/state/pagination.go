@@ -111,6 +111,9 @@ func paginationOf(op *contracts.Operation) *Pagination {
 		pg.Style, pg.NextField = NextURL, field("next_page_uri", "next_page_url", "meta.next_page_url", "meta.next_page_uri", "next_url", "nextPageUrl", "links.next", "_links.next", "next_link")
 		pg.CursorParam = firstOf(token, page, cursor)
 		pg.Why = "answer field " + pg.NextField
+	case page != "" && field("next_page", "nextPage") != "":
+		pg.Style, pg.CursorParam, pg.NextField, pg.MoreField = PageToken, page, field("next_page", "nextPage"), more
+		pg.Why = fmt.Sprintf("parameter %s and answer field %s", page, pg.NextField)
 	case offset != "" && pg.LimitParam != "":
 		pg.Style, pg.CursorParam, pg.MoreField = Offset, offset, firstOf(more, field("total", "total_count", "totalCount"))
 		pg.Why = fmt.Sprintf("parameters %s and %s", offset, pg.LimitParam)
