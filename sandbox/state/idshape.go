@@ -40,16 +40,16 @@ var alphabets = map[Alphabet]string{
 // gives a pattern or a format, generated ids follow it; else a prefix and
 // Length characters of Alphabet; else (Type "integer") the next integer.
 type IDShape struct {
-	Type     string   // "string" or "integer"
-	Prefix   string   // "cus_"; "" for none
-	Alphabet Alphabet // after the prefix
-	Length   int      // characters after the prefix
-	Pattern  string   // the schema's pattern, "^Q[A-Z0-9]{10}$"
-	Format   string   // the schema's format, "uuid"
-	Source   string   // where the shape was seen, for the printout
+	Type     string   `json:"type,omitempty"`     // "string" or "integer"
+	Prefix   string   `json:"prefix,omitempty"`   // "cus_"; "" for none
+	Alphabet Alphabet `json:"alphabet,omitempty"` // after the prefix
+	Length   int      `json:"length,omitempty"`   // characters after the prefix
+	Pattern  string   `json:"pattern,omitempty"`  // the schema's pattern, "^Q[A-Z0-9]{10}$"
+	Format   string   `json:"format,omitempty"`   // the schema's format, "uuid"
+	Source   string   `json:"source,omitempty"`   // where the shape was seen, for the printout
 	// Seen is the largest integer id seen in examples and samples; a
 	// generator of integer ids starts above it.
-	Seen int64
+	Seen int64 `json:"seen,omitempty"`
 
 	c      *contracts.Contract
 	schema *base.Schema // the id property, for patterns

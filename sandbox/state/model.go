@@ -57,11 +57,11 @@ const (
 
 // Model is the resources inferred from one contract.
 type Model struct {
-	Contract  string      // the contract's file name
-	Resources []*Resource // sorted by collection path
+	Contract  string      `json:"contract,omitempty"`  // the contract's file name
+	Resources []*Resource `json:"resources,omitempty"` // sorted by collection path
 	// Notes say, per operation, what could not be inferred and why, and
 	// which operations belong to no resource.
-	Notes []Note
+	Notes []Note `json:"notes,omitempty"`
 }
 
 // Resource is one kind of vendor object with a collection and items.
@@ -70,20 +70,20 @@ type Resource struct {
 	// resource: the collection's last path segment ("customers"), with the
 	// parent's name before it for a sub-resource ("customers/sources"), or
 	// every literal segment where the last one is not unique.
-	Name       string
-	Collection string   // the collection path template; "" when the contract has none
-	Item       string   // the item path template; "" when the contract has none
-	Suffix     string   // a suffix every path of the resource carries, such as ".json"
-	Keys       []string // the path parameters before the item's own: the parent key
-	IDParam    string   // the item path's own parameter ("customer", "issue_number")
-	IDField    string   // the item's identifier property ("id", "number"); "" when unknown
-	ID         IDShape  // what its identifiers look like
-	Schema     string   // the item schema's name, "#/components/schemas/customer"; "" when inline
-	Parent     string   // the parent resource's Name, for a sub-resource
-	Ops        []Op     // in contract order
+	Name       string   `json:"name,omitempty"`
+	Collection string   `json:"collection,omitempty"` // the collection path template; "" when the contract has none
+	Item       string   `json:"item,omitempty"`       // the item path template; "" when the contract has none
+	Suffix     string   `json:"suffix,omitempty"`     // a suffix every path of the resource carries, such as ".json"
+	Keys       []string `json:"keys,omitempty"`       // the path parameters before the item's own: the parent key
+	IDParam    string   `json:"id_param,omitempty"`   // the item path's own parameter ("customer", "issue_number")
+	IDField    string   `json:"id_field,omitempty"`   // the item's identifier property ("id", "number"); "" when unknown
+	ID         IDShape  `json:"id,omitempty"`         // what its identifiers look like
+	Schema     string   `json:"schema,omitempty"`     // the item schema's name, "#/components/schemas/customer"; "" when inline
+	Parent     string   `json:"parent,omitempty"`     // the parent resource's Name, for a sub-resource
+	Ops        []Op     `json:"ops,omitempty"`        // in contract order
 	// Idempotency is the request header the resource's creates declare for
 	// idempotent retries ("Idempotency-Key"); "" when none declares one.
-	Idempotency string
+	Idempotency string `json:"idempotency,omitempty"`
 
 	item *base.Schema // the item's schema, for later synthesis
 	list string       // the items' property of a list answer, for IDField lookups
@@ -91,28 +91,28 @@ type Resource struct {
 
 // Op is one operation of a resource.
 type Op struct {
-	Kind        Kind
-	Action      string // the action's name (the path segment or operation id), for Kind Action
-	OperationID string
-	Method      string
-	Path        string
-	Line        int // where the contract declares it
-	Column      int
-	Pagination  *Pagination // for Kind List
+	Kind        Kind        `json:"kind,omitempty"`
+	Action      string      `json:"action,omitempty"` // the action's name (the path segment or operation id), for Kind Action
+	OperationID string      `json:"operation_id,omitempty"`
+	Method      string      `json:"method,omitempty"`
+	Path        string      `json:"path,omitempty"`
+	Line        int         `json:"line,omitempty"` // where the contract declares it
+	Column      int         `json:"column,omitempty"`
+	Pagination  *Pagination `json:"pagination,omitempty"` // for Kind List
 	// Idempotency is the idempotency header this operation declares; "" for none.
-	Idempotency string
+	Idempotency string `json:"idempotency,omitempty"`
 	// Inferred says how the kind was decided, for the printout.
-	Inferred string
+	Inferred string `json:"inferred,omitempty"`
 }
 
 // Note is what inference could not decide about one operation, and why.
 type Note struct {
-	OperationID string
-	Method      string
-	Path        string
-	Line        int
-	Column      int
-	Reason      string
+	OperationID string `json:"operation_id,omitempty"`
+	Method      string `json:"method,omitempty"`
+	Path        string `json:"path,omitempty"`
+	Line        int    `json:"line,omitempty"`
+	Column      int    `json:"column,omitempty"`
+	Reason      string `json:"reason,omitempty"`
 }
 
 func (n Note) String() string {

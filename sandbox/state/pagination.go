@@ -41,15 +41,15 @@ const (
 // Pagination is how one list operation pages, as data: the parameters it
 // takes and the fields or headers its answer carries.
 type Pagination struct {
-	Style       Style
-	LimitParam  string // page size: "limit", "per_page", "PageSize"
-	CursorParam string // where the next page starts: "starting_after", "cursor", "page", "offset", "page_token"
-	BeforeParam string // the previous page's end, for Cursor: "ending_before"
-	ItemsField  string // the answer's items: "data"; "" for a bare array
-	MoreField   string // the answer's "there is more" flag: "has_more", "more"
-	NextField   string // the answer's next cursor, token or URL, dotted: "meta.next_page_url"
-	LinkHeader  string // the response header with the next page's link: "Link"
-	Why         string // the parameters and fields the style was recognised by
+	Style       Style  `json:"style,omitempty"`
+	LimitParam  string `json:"limit_param,omitempty"`  // page size: "limit", "per_page", "PageSize"
+	CursorParam string `json:"cursor_param,omitempty"` // where the next page starts: "starting_after", "cursor", "page", "offset", "page_token"
+	BeforeParam string `json:"before_param,omitempty"` // the previous page's end, for Cursor: "ending_before"
+	ItemsField  string `json:"items_field,omitempty"`  // the answer's items: "data"; "" for a bare array
+	MoreField   string `json:"more_field,omitempty"`   // the answer's "there is more" flag: "has_more", "more"
+	NextField   string `json:"next_field,omitempty"`   // the answer's next cursor, token or URL, dotted: "meta.next_page_url"
+	LinkHeader  string `json:"link_header,omitempty"`  // the response header with the next page's link: "Link"
+	Why         string `json:"why,omitempty"`          // the parameters and fields the style was recognised by
 }
 
 // paginationOf infers a list operation's paging from its query
