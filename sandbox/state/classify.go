@@ -160,6 +160,7 @@ func isItem(segs []string) bool {
 // (/incidents/{id}/notes), or nothing a resource can be (/balance).
 func (inf *inferrer) fold() {
 	keep := inf.m.Resources[:0:0]
+	dropped := map[*Resource]bool{}
 	for _, r := range inf.m.Resources {
 		if r.Item != "" || r.Name != "" || r.Collection == "" {
 			keep = append(keep, r) // an item path, or grouped by the overrides
@@ -178,10 +179,15 @@ func (inf *inferrer) fold() {
 				above = nil
 			}
 		}
+		if dropped[above] {
+			above = nil
+		}
 		lists, creates := r.Op(List) != nil, r.Op(Create) != nil
+		dropped[r] = true
 		switch {
 		case above != nil && onItem && (lists || (creates && plural(last) && !sameSchema(r, above))):
 			keep = append(keep, r) // a sub-collection of the item above
+			delete(dropped, r)
 		case above != nil:
 			for _, o := range r.Ops {
 				o.Action = strings.ToLower(last)
@@ -208,6 +214,7 @@ func (inf *inferrer) fold() {
 			}
 		case lists || creates:
 			keep = append(keep, r) // a collection whose items have no path of their own
+			delete(dropped, r)
 		default:
 			for _, o := range r.Ops {
 				inf.noteOp(o, "it answers one object at a path that has no item path below it and lists nothing, so it is not a collection (a singleton, or an RPC-style method)")

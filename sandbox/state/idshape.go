@@ -27,13 +27,23 @@ const (
 	Token      Alphabet = "token"       // A-Za-z0-9 - _
 )
 
-var alphabets = map[Alphabet]string{
-	Digits:     "0123456789",
-	Hex:        "0123456789abcdef",
-	UpperAlnum: "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-	LowerAlnum: "abcdefghijklmnopqrstuvwxyz0123456789",
-	Alnum:      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-	Token:      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+// chars returns the characters of an alphabet; "" for an unknown one.
+func (a Alphabet) chars() string {
+	switch a {
+	case Digits:
+		return "0123456789"
+	case Hex:
+		return "0123456789abcdef"
+	case UpperAlnum:
+		return "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	case LowerAlnum:
+		return "abcdefghijklmnopqrstuvwxyz0123456789"
+	case Alnum:
+		return "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	case Token:
+		return "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	}
+	return ""
 }
 
 // IDShape is what a resource's identifiers look like. Where the schema
@@ -127,9 +137,9 @@ func (g *Generator) candidate() string {
 		b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
 		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 	}
-	chars := alphabets[s.Alphabet]
+	chars := s.Alphabet.chars()
 	if chars == "" {
-		chars = alphabets[Alnum]
+		chars = Alnum.chars()
 	}
 	n := s.Length
 	if n <= 0 {
@@ -432,7 +442,4 @@ func alphabetOf(strs []string) Alphabet {
 }
 
 // knownAlphabet reports whether a is one of the alphabets above.
-func knownAlphabet(a Alphabet) bool {
-	_, ok := alphabets[a]
-	return ok
-}
+func knownAlphabet(a Alphabet) bool { return a.chars() != "" }

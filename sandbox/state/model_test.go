@@ -160,8 +160,29 @@ func TestInferSubResourcesAndActions(t *testing.T) {
 	if p := notes.Op(List).Pagination; p.Style != PageToken || p.NextField != "next_page_token" {
 		t.Errorf("notes list pages as %+v; want page-token", p)
 	}
-	if m.Resource("status") != nil || len(m.Notes) != 1 || m.Notes[0].OperationID != "getStatus" {
-		t.Errorf("notes %v; want exactly one, saying /status is no collection", m.Notes)
+	if m.Resource("status") != nil || len(m.Notes) != 2 || m.Notes[0].OperationID != "getStatus" || m.Notes[1].OperationID != "refreshStatus" {
+		t.Errorf("notes %v; want two, saying /status and /status/refresh are no collections", m.Notes)
+	}
+	accounted(t, load(t, "testdata/incidents_notes.yaml"), m)
+}
+
+// accounted checks that every operation of the contract is in a resource
+// or in a note, never lost.
+func accounted(t *testing.T, c *contracts.Contract, m *Model) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, r := range m.Resources {
+		for _, o := range r.Ops {
+			seen[o.OperationID] = true
+		}
+	}
+	for _, n := range m.Notes {
+		seen[n.OperationID] = true
+	}
+	for _, op := range c.Operations() {
+		if !seen[op.ID] {
+			t.Errorf("%s: operation %s (%s %s) is in no resource and no note", c.File(), op.ID, op.Method, op.Path)
+		}
 	}
 }
 
@@ -270,6 +291,7 @@ func TestInferCorpus(t *testing.T) {
 			continue
 		}
 		inferred++
+		accounted(t, c, m)
 		ops := 0
 		for _, r := range m.Resources {
 			ops += len(r.Ops)

@@ -142,13 +142,16 @@ func (ro ResourceOverride) errAt(file, key, msg, hint string) error {
 	return &contracts.Error{File: file, Line: pos[0], Column: pos[1], Msg: msg, Hint: hint}
 }
 
-var styles = []Style{Cursor, NextCursor, PageToken, Link, NextURL, Offset, Page, Single}
+// styles lists every pagination style, for checking and for messages.
+func styles() []Style {
+	return []Style{Cursor, NextCursor, PageToken, Link, NextURL, Offset, Page, Single}
+}
 
 func (ro ResourceOverride) check(file string) error {
 	if strings.TrimSpace(ro.Name) == "" {
 		return ro.errAt(file, "", "a resource needs a name", "")
 	}
-	if ro.Pagination != "" && !slices.Contains(styles, ro.Pagination) {
+	if ro.Pagination != "" && !slices.Contains(styles(), ro.Pagination) {
 		return ro.errAt(file, "pagination", fmt.Sprintf("resource %s: unknown pagination style %q", ro.Name, ro.Pagination), "one of "+joinStyles())
 	}
 	if ro.ID.Type != "" && ro.ID.Type != "string" && ro.ID.Type != "integer" {
@@ -173,8 +176,9 @@ func (ro ResourceOverride) check(file string) error {
 }
 
 func joinStyles() string {
-	s := make([]string, len(styles))
-	for i, st := range styles {
+	all := styles()
+	s := make([]string, len(all))
+	for i, st := range all {
 		s[i] = string(st)
 	}
 	return strings.Join(s, ", ")
