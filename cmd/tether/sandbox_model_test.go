@@ -37,7 +37,7 @@ func TestSandboxModelOverridesBesideTheContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := runCLI("sandbox", "model", "--contract", contract)
-	if code != exitOK || !strings.Contains(out, `"deal_" + 6 digits (from the overrides file)`) {
+	if code != exitOK || !strings.Contains(out, `"deal_" + 6 digits (source: the overrides file)`) {
 		t.Errorf("exit %d, stderr %s; the overrides beside the contract are not applied:\n%s", code, errOut, out)
 	}
 	if err := os.WriteFile(contract+".model.yaml", []byte("resources:\n  deals:\n    pagination: infinite\n"), 0o644); err != nil {

@@ -73,8 +73,10 @@ func (s IDShape) String() string {
 		return "string matching " + s.Pattern
 	case s.Format != "":
 		return "string, format " + s.Format
-	case s.Prefix != "" || s.Length > 0:
+	case s.Prefix != "":
 		return fmt.Sprintf("%q + %d %s", s.Prefix, s.Length, s.Alphabet)
+	case s.Length > 0:
+		return fmt.Sprintf("%d %s", s.Length, s.Alphabet)
 	}
 	return "unique string"
 }
@@ -156,7 +158,7 @@ func (g *Generator) candidate() string {
 // identify decides a resource's identifier field and its shape from the
 // item's schema and the contract's examples.
 func (inf *inferrer) identify(r *Resource) {
-	r.ID = IDShape{Type: "string", Alphabet: Alnum, Source: "default: a plain unique string", c: inf.c}
+	r.ID = IDShape{Type: "string", Alphabet: Alnum, Source: "none: no schema, example or sample shows one", c: inf.c}
 	if len(r.Ops) == 0 {
 		return
 	}

@@ -29,7 +29,7 @@ func (m *Model) WriteText(w io.Writer) error {
 		if field == "" {
 			field = "(unknown)"
 		}
-		fmt.Fprintf(&b, "  id          %s: %s (from %s)\n", field, r.ID, r.ID.Source)
+		fmt.Fprintf(&b, "  id          %s: %s (source: %s)\n", field, r.ID, r.ID.Source)
 		if r.Schema != "" {
 			fmt.Fprintf(&b, "  schema      %s\n", r.Schema)
 		}
