@@ -142,7 +142,15 @@ func WithOverrides(ov *Overrides) Option { return func(o *inferOptions) { o.over
 // Infer builds the resource model of a loaded contract. It never fails and
 // never panics on a contract [contracts.Load] accepted; an error comes only
 // from overrides that name paths or resources the contract lacks.
-func Infer(c *contracts.Contract, opts ...Option) (*Model, error) {
+func Infer(c *contracts.Contract, opts ...Option) (m *Model, err error) {
+	// The schemas come from libopenapi, which takes untrusted input; a
+	// panic in it must become an error naming the contract.
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, &contracts.Error{File: c.File(), Msg: fmt.Sprintf("resource inference failed on this contract: %v", r),
+				Hint: "please report it with the contract attached"}
+		}
+	}()
 	var o inferOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -162,7 +170,6 @@ func Infer(c *contracts.Contract, opts ...Option) (*Model, error) {
 		inf.identify(r)
 	}
 	inf.sample(o.samples)
-	var err error
 	if o.overrides != nil {
 		err = o.overrides.apply(inf)
 	}

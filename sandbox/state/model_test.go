@@ -245,8 +245,8 @@ func TestInferGitHub(t *testing.T) {
 	}
 	g := is.ID.Generator(1)
 	a, b := g.Next(), g.Next()
-	if ai, ok := a.(int64); !ok || b != ai+1 {
-		t.Errorf("issue numbers %v then %v; want consecutive integers", a, b)
+	if ai, ok := a.(int64); !ok || b != ai+1 || is.ID.Seen == 0 || ai <= is.ID.Seen {
+		t.Errorf("issue numbers %v then %v; want consecutive integers above %d, the largest of the contract's examples", a, b, is.ID.Seen)
 	}
 }
 
@@ -324,5 +324,28 @@ func BenchmarkInferStripe(b *testing.B) {
 		if _, err := Infer(c); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestSamplesFromJSON(t *testing.T) {
+	got, err := SamplesFromJSON("f.json", []byte(`{"resources": {"customer": {"id": "cus_1", "object": "customer", "address": {"city": "Oslo"}}}, "list": [{"id": 7}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var where []string
+	for _, s := range got {
+		where = append(where, s.Source)
+	}
+	want := []string{"f.json at $", "f.json at $.list[0]", "f.json at $.resources", "f.json at $.resources.customer", "f.json at $.resources.customer.address"}
+	if !slices.Equal(where, want) {
+		t.Errorf("samples at %q; want every object, at %q", where, want)
+	}
+	deep := strings.Repeat(`{"a":`, 100) + "1" + strings.Repeat("}", 100)
+	got, err = SamplesFromJSON("deep.json", []byte(deep))
+	if err != nil || len(got) != 65 {
+		t.Errorf("%d samples, %v, from 100 nested objects; want the first 65 levels", len(got), err)
+	}
+	if _, err := SamplesFromJSON("bad.json", []byte(`{"id": `)); err == nil || !strings.Contains(err.Error(), "bad.json") {
+		t.Errorf("error %v; want one naming bad.json", err)
 	}
 }
