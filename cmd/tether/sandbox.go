@@ -23,11 +23,16 @@ import (
 )
 
 const sandboxHelp = `Usage:
+  tether sandbox model --contract FILE [--overrides FILE] [--samples FILE...]
   tether sandbox serve --contract [NAME=]FILE... [--overlay [NAME=]FILE...] [--cassettes PATH...]
                        [--faults FILE] [--tenant NAME=CREDENTIAL...]
                        [--port N] [--host ADDR] [--admin-host NAME...]
                        [--deliver-to HOST[:PORT]...] [--events DIR...]
                        [--strict] [--seed N] [--quiet] [--ref-root DIR]
+
+sandbox model prints the resources the sandbox infers from a contract
+(collections, items, ids, operations, pagination) and what it could not
+infer; tether sandbox model --help says more.
 
 sandbox serve impersonates vendors from their contracts until Ctrl-C. Each
 vendor gets a base URL of its own on one port:
@@ -134,8 +139,11 @@ func runSandbox(env *environ, args []string) int {
 		fmt.Fprint(w, sandboxHelp)
 		return code
 	}
+	if args[0] == "model" {
+		return runSandboxModel(env, args[1:])
+	}
 	if args[0] != "serve" {
-		return fail(env, usageError{fmt.Sprintf("sandbox: unknown subcommand %q; the one there is is serve", args[0])})
+		return fail(env, usageError{fmt.Sprintf("sandbox: unknown subcommand %q; there are model and serve", args[0])})
 	}
 	return runSandboxServe(env, args[1:])
 }
