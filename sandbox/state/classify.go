@@ -58,6 +58,8 @@ func (inf *inferrer) classify() {
 			reason := "its path ends in a parameter that follows another parameter, so it names no collection"
 			if n == 0 {
 				reason = "it is the API's root path, which names no collection"
+			} else if n == 1 {
+				reason = "its only segment is a parameter, so it names no collection"
 			} else if _, ok := param(ps.segs[n-1]); !ok && !isLiteral(ps.segs[n-1]) {
 				reason = fmt.Sprintf("its last segment %q mixes text and parameters, so it names no collection", ps.segs[n-1])
 			}

@@ -252,7 +252,12 @@ func lastLiteral(r *Resource) string {
 	ps := shapeOf(t)
 	if t == "" {
 		ps = shapeOf(r.Item)
-		ps.segs = ps.segs[:len(ps.segs)-1]
+		if len(ps.segs) > 0 {
+			ps.segs = ps.segs[:len(ps.segs)-1]
+		}
+	}
+	if len(ps.segs) == 0 {
+		return "" // an item path the overrides name, with nothing before it
 	}
 	return ps.segs[len(ps.segs)-1]
 }

@@ -114,6 +114,7 @@ func FuzzParseOverrides(f *testing.F) {
 		"{",
 		"",
 		"resources: &a [*a]\n",
+		"resources:\n  odd:\n    item: /{id}\n    collection: /incidents/{id}\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -132,4 +133,26 @@ func FuzzParseOverrides(f *testing.F) {
 		}
 		_, _ = Infer(c, WithOverrides(ov))
 	})
+}
+
+func TestOverridesOddGroupingDoesNotPanic(t *testing.T) {
+	c, err := contracts.Load("testdata/odd_paths.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Infer(c)
+	if err != nil || len(plain.Resources) != 0 || len(plain.Notes) != 1 || !strings.Contains(plain.Notes[0].Reason, "only segment is a parameter") {
+		t.Fatalf("without overrides: %v, notes %v; want no resource and a note on the lone parameter", err, plain.Notes)
+	}
+	ov, err := ParseOverrides("o.yaml", []byte("resources:\n  root:\n    item: /{thing_id}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Infer(c, WithOverrides(ov))
+	if err != nil {
+		t.Fatalf("%v; an item path with nothing before it is still a resource the overrides may name", err)
+	}
+	if r := resource(t, m, "root"); r.IDParam != "thing_id" || r.IDField != "id" {
+		t.Errorf("root: id param %q field %q; want thing_id, id", r.IDParam, r.IDField)
+	}
 }
