@@ -192,10 +192,9 @@ func (inf *inferrer) fold() {
 			delete(dropped, r)
 		case above != nil:
 			for _, o := range r.Ops {
+				// A search below a collection still pages; nothing else does.
 				o.Action = strings.ToLower(last)
-				if o.Kind == List {
-					o.Action = strings.ToLower(last)
-				} else {
+				if o.Kind != List {
 					o.Pagination = nil
 				}
 				where := "the collection"
