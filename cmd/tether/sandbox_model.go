@@ -10,12 +10,14 @@ import (
 	"os"
 
 	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/fixtures"
 	"github.com/tetherkit/tether/sandbox/state"
 )
 
 const sandboxModelHelp = `Usage:
   tether sandbox model --contract FILE [--overrides FILE] [--samples FILE...]
-                       [--format text|json] [--ref-root DIR]
+                       [--cassettes PATH...] [--format text|json]
+                       [--ref-root DIR]
 
 sandbox model prints the resources the sandbox infers from a contract:
 what a create makes, a read and a list find, an update changes and a
@@ -28,8 +30,8 @@ parameters before the item's own (owner and repo for
   keyed by           the parent path parameters
   id                 the identifier field and its shape, and where the
                      shape was seen: the schema's pattern or format, the
-                     contract's examples, the samples, else a plain
-                     unique string
+                     contract's examples, the samples and cassettes, else
+                     a plain unique string
   idempotency        the header its creates declare for safe retries
   operations         create, read, list, update, delete, or an action
                      (POST /charges/{charge}/capture), each with its
@@ -60,6 +62,8 @@ Errors name the file, line and column.
   --samples FILE    a JSON file of objects the vendor answers with (a
                     fixture file, a recorded body); their ids decide the
                     shape the contract leaves open. Repeat for more
+  --cassettes PATH  a cassette, or a directory of them, whose successful
+                    JSON answers are samples too; repeat
   --format F        text (default) or json
   --ref-root DIR    let the contract's $refs read files anywhere under DIR
 
@@ -76,8 +80,9 @@ const maxSamplesFile = 64 << 20
 func runSandboxModel(env *environ, args []string) int {
 	fl := flag.NewFlagSet("sandbox model", flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
-	var sampleFiles stringList
+	var sampleFiles, cassetteArgs stringList
 	fl.Var(&sampleFiles, "samples", "")
+	fl.Var(&cassetteArgs, "cassettes", "")
 	contract := fl.String("contract", "", "")
 	overrides := fl.String("overrides", "", "")
 	format := fl.String("format", "text", "")
@@ -127,6 +132,17 @@ func runSandboxModel(env *environ, args []string) int {
 			return fail(env, err)
 		}
 		opts = append(opts, state.WithSamples(samples...))
+	}
+	files, err := cassetteFiles(cassetteArgs)
+	if err != nil {
+		return fail(env, err)
+	}
+	for _, f := range files {
+		cas, err := fixtures.Load(f)
+		if err != nil {
+			return fail(env, err)
+		}
+		opts = append(opts, state.WithSamples(state.SamplesFromCassette(cas)...))
 	}
 	m, err := state.Infer(c, opts...)
 	if err != nil {

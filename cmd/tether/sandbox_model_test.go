@@ -61,3 +61,11 @@ func TestSandboxModelHelpAndUsage(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want a usage error naming the formats", code, errOut)
 	}
 }
+
+func TestSandboxModelSamplesFromCassettes(t *testing.T) {
+	code, out, errOut := runCLI("sandbox", "model", "--contract", "../../sandbox/state/testdata/incidents_notes.yaml",
+		"--cassettes", "../../sandbox/state/testdata/incidents_cassette.yaml")
+	if code != exitOK || !strings.Contains(out, `"inc_" + 8 hex (source: samples, first ../../sandbox/state/testdata/incidents_cassette.yaml:`) {
+		t.Errorf("exit %d, stderr %s; the cassette's ids should decide the shape:\n%s", code, errOut, out)
+	}
+}

@@ -58,6 +58,8 @@ func (inf *inferrer) classify() {
 			reason := "its path ends in a parameter that follows another parameter, so it names no collection"
 			if n == 0 {
 				reason = "it is the API's root path, which names no collection"
+			} else if n == 1 {
+				reason = "its only segment is a parameter, so it names no collection"
 			} else if _, ok := param(ps.segs[n-1]); !ok && !isLiteral(ps.segs[n-1]) {
 				reason = fmt.Sprintf("its last segment %q mixes text and parameters, so it names no collection", ps.segs[n-1])
 			}
@@ -190,10 +192,9 @@ func (inf *inferrer) fold() {
 			delete(dropped, r)
 		case above != nil:
 			for _, o := range r.Ops {
+				// A search below a collection still pages; nothing else does.
 				o.Action = strings.ToLower(last)
-				if o.Kind == List {
-					o.Action = strings.ToLower(last)
-				} else {
+				if o.Kind != List {
 					o.Pagination = nil
 				}
 				where := "the collection"

@@ -61,8 +61,9 @@ type IDShape struct {
 	// generator of integer ids starts above it.
 	Seen int64 `json:"seen,omitempty"`
 
-	c      *contracts.Contract
-	schema *base.Schema // the id property, for patterns
+	c         *contracts.Contract
+	schema    *base.Schema // the id property, for patterns
+	schemaLen int          // the exact length the schema sets, prefix included; 0 for none
 }
 
 func (s IDShape) String() string {
@@ -200,7 +201,7 @@ func (inf *inferrer) shapeFromSchema(r *Resource, ps *base.Schema) {
 		r.ID.Format, r.ID.Source = "uuid", "the schema's format"
 	}
 	if ps.MaxLength != nil && ps.MinLength != nil && *ps.MaxLength == *ps.MinLength && *ps.MaxLength < 256 {
-		r.ID.Length = int(*ps.MaxLength)
+		r.ID.Length, r.ID.schemaLen = int(*ps.MaxLength), int(*ps.MaxLength)
 	}
 }
 
@@ -252,7 +253,12 @@ func lastLiteral(r *Resource) string {
 	ps := shapeOf(t)
 	if t == "" {
 		ps = shapeOf(r.Item)
-		ps.segs = ps.segs[:len(ps.segs)-1]
+		if len(ps.segs) > 0 {
+			ps.segs = ps.segs[:len(ps.segs)-1]
+		}
+	}
+	if len(ps.segs) == 0 {
+		return "" // an item path the overrides name, with nothing before it
 	}
 	return ps.segs[len(ps.segs)-1]
 }
@@ -398,8 +404,8 @@ func (s *IDShape) fromValues(vals []any, source string) {
 		length = max(length, len(rest))
 	}
 	s.Prefix, s.Alphabet, s.Source = prefix, alphabetOf(rests), source
-	if s.Length > len(prefix) {
-		s.Length -= len(prefix) // the schema's exact length holds the prefix
+	if s.schemaLen > len(prefix) {
+		s.Length = s.schemaLen - len(prefix) // the schema's exact length holds the prefix
 	} else {
 		s.Length = length
 	}

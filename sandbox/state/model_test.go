@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/fixtures"
 )
 
 // registry loads each contract once per test binary: the corpus's largest
@@ -268,9 +269,13 @@ func TestInferTwilio(t *testing.T) {
 }
 
 // TestInferCorpus infers every OpenAPI contract of the corpus: inference
-// never fails nor panics, and what it could not infer is logged.
+// never fails nor panics, every operation is placed or noted, and the
+// resource counts and what could not be inferred are logged.
 func TestInferCorpus(t *testing.T) {
 	dir := corpus(t, "specs")
+	if testing.Short() {
+		t.Skip("-short: loading every corpus contract under the race detector takes minutes; the plain pass runs it")
+	}
 	files, err := filepath.Glob(filepath.Join(dir, "*"))
 	if err != nil {
 		t.Fatal(err)
@@ -348,4 +353,21 @@ func TestSamplesFromJSON(t *testing.T) {
 	if _, err := SamplesFromJSON("bad.json", []byte(`{"id": `)); err == nil || !strings.Contains(err.Error(), "bad.json") {
 		t.Errorf("error %v; want one naming bad.json", err)
 	}
+}
+
+func TestSamplesFromCassetteDecideTheIDShape(t *testing.T) {
+	cas, err := fixtures.Load("testdata/incidents_cassette.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := SamplesFromCassette(cas)
+	if len(samples) != 3 || !strings.HasPrefix(samples[0].Source, "testdata/incidents_cassette.yaml:") {
+		t.Fatalf("samples %v; want the create's object, the list page and its item, named by cassette and line (the 404 skipped)", samples)
+	}
+	m := infer(t, "testdata/incidents_notes.yaml", WithSamples(samples...))
+	inc := resource(t, m, "incidents")
+	if inc.ID.Prefix != "inc_" || inc.ID.Length != 8 || inc.ID.Alphabet != Hex || !strings.Contains(inc.ID.Source, "incidents_cassette.yaml") {
+		t.Errorf("incidents: id shape %s from %s; want inc_ and 8 hex, from the cassette rather than the contract's example", inc.ID, inc.ID.Source)
+	}
+	wantIDs(t, inc.ID, `^inc_[0-9a-f]{8}$`, 50)
 }

@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -75,19 +76,11 @@ func LoadOverrides(path string) (*Overrides, error) {
 		return nil, &contracts.Error{File: path, Msg: "cannot read the overrides file", Err: err}
 	}
 	defer f.Close()
-	data := make([]byte, maxOverridesSize+1)
-	n, _ := f.Read(data)
-	for n < len(data) {
-		m, err := f.Read(data[n:])
-		n += m
-		if err != nil || m == 0 {
-			break
-		}
+	data, err := io.ReadAll(io.LimitReader(f, maxOverridesSize+1))
+	if err != nil {
+		return nil, &contracts.Error{File: path, Msg: "cannot read the overrides file", Err: err}
 	}
-	if n > maxOverridesSize {
-		return nil, &contracts.Error{File: path, Msg: fmt.Sprintf("the overrides file is over %d KiB", maxOverridesSize>>10)}
-	}
-	return ParseOverrides(path, data[:n])
+	return ParseOverrides(path, data)
 }
 
 // ParseOverrides reads an overrides file held in data; name is used in

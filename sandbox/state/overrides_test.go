@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -114,6 +115,7 @@ func FuzzParseOverrides(f *testing.F) {
 		"{",
 		"",
 		"resources: &a [*a]\n",
+		"resources:\n  odd:\n    item: /{id}\n    collection: /incidents/{id}\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -132,4 +134,51 @@ func FuzzParseOverrides(f *testing.F) {
 		}
 		_, _ = Infer(c, WithOverrides(ov))
 	})
+}
+
+func TestOverridesOddGroupingDoesNotPanic(t *testing.T) {
+	c, err := contracts.Load("testdata/odd_paths.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Infer(c)
+	if err != nil || len(plain.Resources) != 0 || len(plain.Notes) != 1 || !strings.Contains(plain.Notes[0].Reason, "only segment is a parameter") {
+		t.Fatalf("without overrides: %v, notes %v; want no resource and a note on the lone parameter", err, plain.Notes)
+	}
+	ov, err := ParseOverrides("o.yaml", []byte("resources:\n  root:\n    item: /{thing_id}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Infer(c, WithOverrides(ov))
+	if err != nil {
+		t.Fatalf("%v; an item path with nothing before it is still a resource the overrides may name", err)
+	}
+	if r := resource(t, m, "root"); r.IDParam != "thing_id" || r.IDField != "id" {
+		t.Errorf("root: id param %q field %q; want thing_id, id", r.IDParam, r.IDField)
+	}
+}
+
+func TestLoadOverrides(t *testing.T) {
+	dir := t.TempDir()
+	path := OverridesFile(dir + "/crm.yaml")
+	if !strings.HasSuffix(path, "crm.yaml.model.yaml") {
+		t.Errorf("overrides of crm.yaml at %s; want crm.yaml.model.yaml beside it", path)
+	}
+	if _, err := LoadOverrides(path); err == nil || !strings.Contains(err.Error(), "cannot read") {
+		t.Errorf("a missing file gave %v; want an error saying it cannot be read", err)
+	}
+	big := "resources:\n" + strings.Repeat("# padding to go over the limit\n", 40000)
+	if err := os.WriteFile(path, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOverrides(path); err == nil || !strings.Contains(err.Error(), "over 1024 KiB") {
+		t.Errorf("a 1.2 MB file gave %v; want it refused as too large", err)
+	}
+	if err := os.WriteFile(path, []byte("resources:\n  deals:\n    pagination: cursor\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ov, err := LoadOverrides(path)
+	if err != nil || len(ov.Resources) != 1 || ov.Resources[0].Pagination != Cursor {
+		t.Errorf("LoadOverrides gave %+v, %v; want deals paged by cursor", ov, err)
+	}
 }

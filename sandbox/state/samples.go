@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
+
+	"github.com/tetherkit/tether/fixtures"
 )
 
 // Sample is one object the vendor is known to answer with.
@@ -125,7 +128,8 @@ func fit(r *Resource, obj map[string]any) int {
 			matched++
 		}
 	}
-	if matched < 3 || matched*10 < len(obj)*9 {
+	// Three shared keys, or all of a smaller schema's, and few the schema lacks.
+	if matched < min(3, len(props)) || matched*10 < len(obj)*9 {
 		return 0
 	}
 	return score + matched
@@ -141,4 +145,29 @@ func jsonValue(v any) any {
 		return f
 	}
 	return v
+}
+
+// SamplesFromCassette collects the objects in a cassette's successful
+// JSON answers: what the vendor really returned. Each sample's Source
+// names the cassette and the interaction's line. Bodies that are not JSON,
+// and answers outside 2xx, are skipped.
+func SamplesFromCassette(c *fixtures.Cassette) []Sample {
+	var out []Sample
+	for _, it := range c.Interactions {
+		if it == nil || it.Response.Code < 200 || it.Response.Code > 299 {
+			continue
+		}
+		body := strings.TrimSpace(it.Response.Body)
+		if body == "" || (body[0] != '{' && body[0] != '[') {
+			continue
+		}
+		s, err := SamplesFromJSON(fmt.Sprintf("%s:%d", c.File, it.Line), []byte(body))
+		if err == nil {
+			out = append(out, s...)
+		}
+		if len(out) >= maxSamples {
+			break
+		}
+	}
+	return out
 }
