@@ -41,6 +41,8 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown manifest field", "connector.yaml", "summary:", "summry:", "connector.yaml:4: unknown field summry"},
 		{"manifest version", "connector.yaml", "version: 1.0.0", "version: one", `connector.yaml:3: version "one" is not a semantic version`},
 		{"missing contract", "connector.yaml", "contracts/chat.openapi.yaml", "contracts/chat.yaml", "connector.yaml:8: vendors.chat.contract: contracts/chat.yaml does not exist"},
+		{"missing overlay", "connector.yaml", "secret: chat_token}", "secret: chat_token, overlays: [contracts/chat.overlay.yaml]}", "connector.yaml:8: vendors.chat.overlays[0]: contracts/chat.overlay.yaml does not exist"},
+		{"an overlay that is not one", "connector.yaml", "secret: chat_token}", "secret: chat_token, overlays: [contracts/crm.openapi.yaml]}", "contracts/crm.openapi.yaml:1: not an OpenAPI Overlay"},
 		{"unknown signature scheme", "connector.yaml", "scheme: hmac-sha256", "scheme: md5", `connector.yaml:11: signature scheme "md5"`},
 		{"webhook path", "connector.yaml", "webhook: /events", "webhook: events", `connector.yaml:15: run.webhook "events"`},
 		{"scenario names a missing events file", "scenarios/won.yaml", "events/deal-won.yaml", "events/deal-lost.yaml", "won.yaml:5: events: events/deal-lost.yaml does not exist"},
@@ -73,5 +75,37 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("Load: %v\nwant an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A vendor's overlays apply to its contract alone: the events contract,
+// the same file, is read as published.
+func TestLoadOverlays(t *testing.T) {
+	dir := copyDir(t, dealnotifyDir)
+	ov := "overlay: 1.0.0\ninfo: {title: crm as served, version: '1'}\nactions:\n  - target: $\n    update:\n      x-tether-media-types: {application/vnd.crm+json: application/json}\n"
+	if err := os.WriteFile(filepath.Join(dir, "contracts", "crm.overlay.yaml"), []byte(ov), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, File)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = []byte(strings.Replace(string(data), "secret: crm_token}", "secret: crm_token, overlays: [contracts/crm.overlay.yaml]}", 1))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Contracts["crm"].Overlays(); len(got) != 1 || got[0] != "contracts/crm.overlay.yaml" {
+		t.Errorf("crm's overlays %v, want contracts/crm.overlay.yaml", got)
+	}
+	if got := c.Contracts["chat"].Overlays(); len(got) != 0 {
+		t.Errorf("chat's overlays %v, want none", got)
+	}
+	if c.Events == c.Contracts["crm"] || len(c.Events.Overlays()) != 0 {
+		t.Error("the events contract was read with crm's overlays")
 	}
 }
