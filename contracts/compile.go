@@ -95,7 +95,7 @@ func (c *Contract) warm(op *Operation) {
 
 func (c *Contract) schemaValidator() schema_validation.SchemaValidator {
 	c.svOnce.Do(func() {
-		c.sv = schema_validation.NewSchemaValidator(config.WithFormatAssertions(), config.WithSchemaCache(c.schemas))
+		c.sv = schema_validation.NewSchemaValidator(append(formatOptions(c.versionNumber()), config.WithSchemaCache(c.schemas))...)
 	})
 	return c.sv
 }

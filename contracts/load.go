@@ -200,6 +200,9 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 		return nil, err
 	}
 	c := &Contract{file: name, version: version, opts: o, refs: refs}
+	if refs != nil && refs.main != nil {
+		data = refs.main // its $refs by $id, rewritten to name files
+	}
 	src := data
 	if kind == "swagger" {
 		o.step("converting Swagger 2.0")
@@ -244,12 +247,12 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	c.schemas = &lazySchemaCache{}
 	vopts := []config.Option{
 		config.WithSchemaCache(c.schemas),
-		config.WithFormatAssertions(),
 		config.WithURLEncodedBodyValidation(),
 		// Without a cache the validator compiles a path regexp for every
 		// request it sees.
 		config.WithRegexCache(&c.regexes),
 	}
+	vopts = append(vopts, formatOptions(c.versionNumber())...)
 	if o.ignoreSecurity {
 		vopts = append(vopts, config.WithoutSecurityValidation())
 	}
