@@ -134,7 +134,7 @@ paths:
 	}
 	for schema, want := range map[string]bool{
 		`{"format": "date"}`: true,
-		`{"$schema": "http://json-schema.org/draft-04/schema#", "format": "date"}`:     true,
+		`{"$schema": "http://json-schema.org/draft-04/schema#", "format": "date"}`:      true,
 		`{"$schema": "https://json-schema.org/draft/2020-12/schema", "format": "date"}`: false,
 	} {
 		s, err := ParseSchema("s.json", []byte(schema))

@@ -85,7 +85,7 @@ func TestRefsByIDErrors(t *testing.T) {
 		{
 			name: "two files, one id",
 			files: map[string]string{
-				"schemas/e.schema.json":  "{\"$id\": \"e\", \"properties\": {\"a\": {\"$ref\": \"common/a.json\"}}}\n",
+				"schemas/e.schema.json":   "{\"$id\": \"e\", \"properties\": {\"a\": {\"$ref\": \"common/a.json\"}}}\n",
 				"schemas/x/a.schema.json": "{\"$id\": \"common/a.json\"}\n",
 				"schemas/y/a.schema.json": "{\"$id\": \"common/a.json\"}\n",
 			},
