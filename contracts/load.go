@@ -39,6 +39,7 @@ type options struct {
 	refFS          fs.FS
 	refFSDir       string
 	ignoreSecurity bool
+	strictEvents   bool
 	maxSize        int64
 	progress       func(step string)
 }
