@@ -214,7 +214,7 @@ func (ec *EventContract) ValidateEvent(name string, payload []byte) []Finding {
 		if fs[i].File == ec.c.file && ec.c.file != ec.source {
 			fs[i].Position = ec.pos[name]
 		}
-		if !ec.strict && UndeclaredProperty(fs[i]) {
+		if !ec.strict && undeclaredProperty(fs[i]) {
 			f := newFinding(RuleEventPropertyUndeclared, strings.TrimPrefix(fs[i].Message, rules[RuleEventInvalid].Summary+": "))
 			f.Position, f.Contract, f.Operation, f.Path = fs[i].Position, fs[i].Contract, fs[i].Operation, fs[i].Path
 			fs[i] = f
@@ -224,10 +224,10 @@ func (ec *EventContract) ValidateEvent(name string, payload []byte) []Finding {
 	return fs
 }
 
-// UndeclaredProperty reports whether a finding says only that a payload
+// undeclaredProperty reports whether a finding says only that a payload
 // has a property its schema does not declare (additionalProperties or
 // unevaluatedProperties false).
-func UndeclaredProperty(f Finding) bool {
+func undeclaredProperty(f Finding) bool {
 	if f.ID == RuleEventPropertyUndeclared {
 		return true
 	}
