@@ -39,6 +39,7 @@ type options struct {
 	refFS          fs.FS
 	refFSDir       string
 	ignoreSecurity bool
+	strictEvents   bool
 	maxSize        int64
 	progress       func(step string)
 	overlays       []overlaySource
@@ -203,6 +204,9 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 		return nil, err
 	}
 	c := &Contract{file: name, version: version, opts: o, refs: refs}
+	if refs != nil && refs.main != nil {
+		data = refs.main // its $refs by $id, rewritten to name files
+	}
 	src := data
 	var original *yaml.Node // the document as published, when overlays apply
 	if len(o.overlays) > 0 {
@@ -266,12 +270,12 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	c.schemas = &lazySchemaCache{}
 	vopts := []config.Option{
 		config.WithSchemaCache(c.schemas),
-		config.WithFormatAssertions(),
 		config.WithURLEncodedBodyValidation(),
 		// Without a cache the validator compiles a path regexp for every
 		// request it sees.
 		config.WithRegexCache(&c.regexes),
 	}
+	vopts = append(vopts, formatOptions(c.versionNumber())...)
 	if o.ignoreSecurity {
 		vopts = append(vopts, config.WithoutSecurityValidation())
 	}
