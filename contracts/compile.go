@@ -95,7 +95,7 @@ func (c *Contract) warm(op *Operation) {
 
 func (c *Contract) schemaValidator() schema_validation.SchemaValidator {
 	c.svOnce.Do(func() {
-		c.sv = schema_validation.NewSchemaValidator(config.WithFormatAssertions(), config.WithSchemaCache(c.schemas))
+		c.sv = schema_validation.NewSchemaValidator(append(formatOptions(c.versionNumber()), config.WithSchemaCache(c.schemas))...)
 	})
 	return c.sv
 }
@@ -125,6 +125,20 @@ func (c *Contract) follow(root *yaml.Node, file, kl string) (key, value *yaml.No
 			continue
 		}
 		k, next := child(n, seg)
+		for hops := 0; next == nil && hops < 32; hops++ {
+			// The validator inlines $refs without naming them in the
+			// keyword location: follow the one written here.
+			ref := mapValue(n, "$ref")
+			if ref == "" {
+				break
+			}
+			target, in := c.resolve(ref, file)
+			if target == nil {
+				break
+			}
+			n, file = target, in
+			k, next = child(n, seg)
+		}
 		if next == nil {
 			return nil, nil, ""
 		}

@@ -43,7 +43,7 @@ func convertSwagger(name string, data []byte) ([]byte, *origin, []Finding, error
 	if err != nil {
 		return nil, nil, nil, &Error{File: name, Msg: "cannot convert Swagger 2.0 to OpenAPI 3.0: " + err.Error(), Err: err}
 	}
-	return out, &origin{original: &root, converted: out}, warnings, nil
+	return out, &origin{original: &root, converted: out, swagger: true}, warnings, nil
 }
 
 // repairSwagger rewrites constructs that real Swagger 2.0 documents use
@@ -56,9 +56,24 @@ func repairSwagger(name string, root *yaml.Node) []Finding {
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n.Kind == yaml.MappingNode {
+			dropType := false
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				if k.Value == "items" && v.Kind == yaml.SequenceNode {
+					_, typ := child(n, "type")
+					_, anyOf := child(n, "anyOf")
+					if (typ == nil || typ.Value != "array") && anyOf == nil {
+						// In a schema that is not an array, the list says
+						// what the value itself may be, as Slack means it.
+						p := newFinding(RuleSwaggerRepaired, "`items` holds a list of schemas in a schema that is not an array; read as `anyOf: [...]`")
+						p.File, p.Line, p.Column = name, k.Line, k.Column
+						out = append(out, p)
+						n.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "anyOf", Line: k.Line, Column: k.Column}
+						if typ != nil {
+							dropType = true // each alternative says its own
+						}
+						continue
+					}
 					p := newFinding(RuleSwaggerRepaired, "`items` holds a list of schemas; read as `items: {anyOf: [...]}`")
 					p.File, p.Line, p.Column = name, k.Line, k.Column
 					out = append(out, p)
@@ -67,6 +82,14 @@ func repairSwagger(name string, root *yaml.Node) []Finding {
 					} else {
 						key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "anyOf", Line: v.Line, Column: v.Column}
 						n.Content[i+1] = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: v.Line, Column: v.Column, Content: []*yaml.Node{key, v}}
+					}
+				}
+			}
+			if dropType {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == "type" {
+						n.Content = append(n.Content[:i], n.Content[i+2:]...)
+						break
 					}
 				}
 			}
@@ -183,12 +206,14 @@ func jsonCompatible(v any) any {
 	return v
 }
 
-// origin maps a location in a converted document back to the Swagger 2.0
+// origin maps a location in a converted or overlaid document back to the
 // original: converted line -> JSON pointer -> the same thing's pointer in
-// Swagger 2.0 terms -> the deepest node of the original that exists.
+// Swagger 2.0 terms, for a converted one -> the deepest node of the
+// original that exists.
 type origin struct {
 	original  *yaml.Node
 	converted []byte
+	swagger   bool // converted from Swagger 2.0
 
 	once  sync.Once
 	lines map[int][]string // converted line -> path of the key on it
@@ -204,7 +229,10 @@ func (o *origin) position(line, col int) (int, int) {
 	if !ok {
 		return 0, 0
 	}
-	n := deepest(o.original, swaggerPath(path))
+	if o.swagger {
+		path = swaggerPath(path)
+	}
+	n := deepest(o.original, path)
 	if n == nil {
 		return 0, 0
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/fstest"
 )
 
 // FuzzParse feeds arbitrary documents to the loader: it may refuse them,
@@ -90,5 +91,48 @@ func FuzzURITemplate(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		_ = validateURITemplate(s)
+	})
+}
+
+// FuzzLoadEvents feeds arbitrary events documents (OpenAPI webhooks,
+// AsyncAPI 2.x and 3.x) and a schema file they may $ref by location or by
+// `$id`: the loader may refuse them, but only with an *Error or Errors,
+// and what it loads validates payloads without panicking.
+//
+//	go test ./contracts -run '^$' -fuzz FuzzLoadEvents -fuzztime 60s
+func FuzzLoadEvents(f *testing.F) {
+	for _, pattern := range []string{"testdata/events/*.yaml", "testdata/ids/*.yaml"} {
+		files, _ := filepath.Glob(pattern)
+		for _, file := range files {
+			if data, err := os.ReadFile(file); err == nil {
+				f.Add(data, []byte(`{"$id": "common/x.schema.json", "type": "object"}`), []byte(`{"id": 1}`))
+			}
+		}
+	}
+	f.Add([]byte(idContract), []byte(`{"$id": "e", "properties": {"a": {"$ref": "common/a.json#/x"}}}`), []byte(`{"a": 1}`))
+	f.Add([]byte("asyncapi: 1.2.0\n"), []byte(`{}`), []byte(`{}`))
+	f.Add([]byte("asyncapi: 2.6.0\nchannels: {a: {publish: {message: {oneOf: [{messageId: m, payload: {$ref: 'schemas/e.schema.json'}}]}}}}\n"), []byte(`{"$id": "https://x/e"}`), []byte(`[]`))
+	f.Fuzz(func(t *testing.T, doc, schema, payload []byte) {
+		fsys := fstest.MapFS{
+			"schemas/e.schema.json":           {Data: schema},
+			"schemas/common/a.json":           {Data: []byte(`{"$id": "common/a.json", "x": {"type": "integer"}}`)},
+			"schemas/common/user.schema.json": {Data: schema},
+		}
+		ec, err := ParseEvents("events.yaml", doc, RefsFrom(fsys, "."))
+		if err != nil {
+			var e *Error
+			var es Errors
+			if !errors.As(err, &e) && !errors.As(err, &es) {
+				t.Fatalf("error %T %v is not an *Error or Errors", err, err)
+			}
+			return
+		}
+		for _, name := range ec.Events() {
+			for _, p := range ec.ValidateEvent(name, payload) {
+				if p.ID == "" || p.File == "" {
+					t.Fatalf("finding %v lacks its rule or file", p)
+				}
+			}
+		}
 	})
 }

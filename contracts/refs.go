@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/tetherkit/tether/internal/memfs"
@@ -48,6 +49,9 @@ type refFiles struct {
 	dir   string // the contract's folder, relative to the root
 	shown string // what the root is called in file names; "" when paths in it are shown as they are
 	base  string // an absolute path standing for the root, for libopenapi
+	// main is the contract's own bytes with the $refs that `$id`s
+	// resolve rewritten to name files by location; nil when none are.
+	main []byte
 }
 
 // path is the file a $ref names, written in the file from ("" for the
@@ -102,6 +106,7 @@ func (r *refFiles) rootName() string {
 func collectRefs(name string, data []byte, o options) (*refFiles, error) {
 	var r *refFiles
 	var open func() (fs.FS, func(), error)
+	var cleanup func()
 	switch {
 	case o.refFS != nil:
 		dir := path.Clean(o.refFSDir)
@@ -142,19 +147,101 @@ func collectRefs(name string, data []byte, o options) (*refFiles, error) {
 	r.files = map[string][]byte{}
 	self := path.Join(r.dir, path.Base(filepath.ToSlash(name)))
 	var fsys fs.FS
+	openFS := func() error {
+		if fsys != nil {
+			return nil
+		}
+		f, done, err := open()
+		if err != nil {
+			return err
+		}
+		fsys, cleanup = f, done
+		return nil
+	}
 	type pending struct {
 		rel  string // "" for the contract
 		data []byte
 	}
 	queue := []pending{{"", data}}
+	missing := map[string]bool{}
 	total := 0
+	var ids *schemaIDs
+	// get reads a file of the root once, queueing it for its own $refs;
+	// ok is false when it does not exist.
+	get := func(rel string, where func(msg, hint string, err error) error, ref string) (bool, error) {
+		if _, seen := r.files[rel]; seen {
+			return true, nil
+		}
+		if missing[rel] {
+			return false, nil
+		}
+		if rel == self {
+			r.files[rel] = data // the contract itself, scanned already
+			return true, nil
+		}
+		if err := openFS(); err != nil {
+			return false, err
+		}
+		body, err := fs.ReadFile(fsys, rel)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			missing[rel] = true
+			return false, nil
+		case err != nil && strings.Contains(err.Error(), "escapes"):
+			return false, where(fmt.Sprintf("$ref %q names a file that a symbolic link takes outside %s", ref, r.rootName()), refRootHint(o), ErrRefOutsideRoot)
+		case err != nil:
+			return false, where(fmt.Sprintf("$ref %q: cannot read %s", ref, r.display(rel)), "", err)
+		}
+		total += len(body)
+		if len(r.files) >= maxRefFiles || total > maxRefBytes {
+			return false, where(fmt.Sprintf("$ref %q: the contract's $refs reach more than %d files or %d MiB", ref, maxRefFiles, maxRefBytes>>20), "", nil)
+		}
+		r.files[rel] = body
+		queue = append(queue, pending{rel, body})
+		return true, nil
+	}
+	// byID finds the file declaring key as its $id.
+	byID := func(key string, where func(msg, hint string, err error) error, ref string) (string, error) {
+		if key == "" {
+			return "", nil
+		}
+		if ids == nil {
+			if err := openFS(); err != nil {
+				return "", err
+			}
+			ids = buildIDs(fsys)
+		}
+		rel, dupes := ids.lookup(key)
+		if len(dupes) > 0 {
+			shown := make([]string, len(dupes))
+			for i, d := range dupes {
+				shown[i] = r.display(d)
+			}
+			return "", where(fmt.Sprintf("$ref %q: several schemas declare the $id it names: %s", ref, strings.Join(shown, ", ")), "give each schema its own $id", nil)
+		}
+		return rel, nil
+	}
+	defer func() {
+		if cleanup != nil {
+			cleanup()
+		}
+	}()
 	for len(queue) > 0 {
 		f := queue[0]
 		queue = queue[1:]
+		fileRel, dir := f.rel, path.Dir(f.rel)
+		if f.rel == "" {
+			fileRel, dir = self, r.dir
+		}
+		id, idAt, hasID := "", 0, false
+		if f.rel != "" {
+			id, idAt, hasID = topID(f.data)
+		}
+		var edits []refEdit
 		for _, m := range refValue.FindAllSubmatchIndex(f.data, -1) {
 			ref := string(f.data[m[2]:m[3]])
-			target, _, _ := strings.Cut(ref, "#")
-			if target == "" || strings.Contains(target, "://") {
+			target, frag, hasFrag := strings.Cut(ref, "#")
+			if target == "" {
 				continue
 			}
 			where := func(msg, hint string, err error) error {
@@ -165,43 +252,130 @@ func collectRefs(name string, data []byte, o options) (*refFiles, error) {
 				line, col := lineCol(f.data, m[0])
 				return &Error{File: file, Line: line, Column: col, Msg: msg, Hint: hint, Err: err}
 			}
-			rel, ok := r.path(f.rel, target)
-			if !ok {
-				return nil, where(fmt.Sprintf("$ref %q names a file outside %s", ref, r.rootName()), refRootHint(o), ErrRefOutsideRoot)
+			remote := strings.Contains(target, "://")
+			rel, local := "", false
+			if !remote {
+				if rel, local = r.path(f.rel, target); !local {
+					return nil, where(fmt.Sprintf("$ref %q names a file outside %s", ref, r.rootName()), refRootHint(o), ErrRefOutsideRoot)
+				}
 			}
-			if _, seen := r.files[rel]; seen {
-				continue
-			}
-			if rel == self {
-				r.files[rel] = data // the contract itself, scanned already
-				continue
-			}
-			if fsys == nil {
-				var done func()
-				var err error
-				if fsys, done, err = open(); err != nil {
+			found := ""
+			if hasID {
+				key, file := specTarget(fileRel, id, target)
+				hit, err := byID(key, where, ref)
+				if err != nil {
 					return nil, err
 				}
-				defer done()
+				if hit == "" && file != "" {
+					ok, err := get(file, where, ref)
+					if err != nil {
+						return nil, err
+					}
+					if ok {
+						hit = file
+					}
+				}
+				if hit == "" {
+					if hit, err = byID(idSpaceTarget(id, target), where, ref); err != nil {
+						return nil, err
+					}
+				}
+				found = hit
+			} else if remote && f.rel != "" {
+				hit, err := byID(strings.TrimSuffix(target, "#"), where, ref)
+				if err != nil {
+					return nil, err
+				}
+				found = hit
 			}
-			body, err := fs.ReadFile(fsys, rel)
-			switch {
-			case errors.Is(err, fs.ErrNotExist):
-				continue // a broken ref, which the model reports
-			case err != nil && strings.Contains(err.Error(), "escapes"):
-				return nil, where(fmt.Sprintf("$ref %q names a file that a symbolic link takes outside %s", ref, r.rootName()), refRootHint(o), ErrRefOutsideRoot)
-			case err != nil:
-				return nil, where(fmt.Sprintf("$ref %q: cannot read %s", ref, r.display(rel)), "", err)
+			if found == "" && local {
+				ok, err := get(rel, where, ref)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					found = rel
+				}
 			}
-			total += len(body)
-			if len(r.files) >= maxRefFiles || total > maxRefBytes {
-				return nil, where(fmt.Sprintf("$ref %q: the contract's $refs reach more than %d files or %d MiB", ref, maxRefFiles, maxRefBytes>>20), "", nil)
+			if found == "" {
+				if remote || f.rel == "" && !hasID {
+					// A remote ref is allowed or refused elsewhere; a broken
+					// ref in the contract itself is reported by the model,
+					// which knows whether it is a ref at all and not text
+					// that looks like one.
+					continue
+				}
+				msg := fmt.Sprintf("broken $ref %q: cannot read %s", ref, r.display(rel))
+				if hasID {
+					msg += fmt.Sprintf(", and no schema under %s declares the $id it names (resolved against this file's $id %q)", r.rootName(), id)
+				}
+				return nil, where(msg, "", nil)
 			}
-			r.files[rel] = body
-			queue = append(queue, pending{rel, body})
+			if _, err := get(found, where, ref); err != nil {
+				return nil, err
+			}
+			if found != rel {
+				// libopenapi resolves $refs by file location: name the file
+				// the $id led to by its location.
+				to := relFrom(dir, found)
+				if hasFrag {
+					to += "#" + frag
+				}
+				edits = append(edits, refEdit{m[2], m[3], to})
+			}
+		}
+		if hasID {
+			// The $refs now name files by location; an $id left in place
+			// would make libopenapi resolve them against it again. The key
+			// is renamed in place, so that every column stays where it is.
+			edits = append(edits, refEdit{idAt, idAt + len("$id"), idKeyRenamed})
+		}
+		if len(edits) == 0 {
+			continue
+		}
+		edited := applyEdits(f.data, edits)
+		if f.rel == "" {
+			r.main = edited
+			if _, ok := r.files[self]; ok {
+				r.files[self] = edited
+			}
+			continue
+		}
+		r.files[f.rel] = edited
+	}
+	if r.main != nil {
+		if _, ok := r.files[self]; ok {
+			r.files[self] = r.main
 		}
 	}
 	return r, nil
+}
+
+// idKeyRenamed replaces a schema file's top-level `$id` key in the copy
+// libopenapi reads, with a key of the same length that means nothing.
+const idKeyRenamed = "x-i"
+
+// refEdit replaces data[from:to] with text.
+type refEdit struct {
+	from, to int
+	text     string
+}
+
+// applyEdits returns a copy of data with the edits made; they do not
+// overlap.
+func applyEdits(data []byte, edits []refEdit) []byte {
+	slices.SortFunc(edits, func(a, b refEdit) int { return a.from - b.from })
+	out := make([]byte, 0, len(data)+64)
+	at := 0
+	for _, e := range edits {
+		if e.from < at {
+			continue
+		}
+		out = append(out, data[at:e.from]...)
+		out = append(out, e.text...)
+		at = e.to
+	}
+	return append(out, data[at:]...)
 }
 
 func refRootHint(o options) string {

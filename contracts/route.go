@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pb33f/go-yaml"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 )
@@ -580,7 +581,17 @@ type SecurityScheme struct {
 	In     string   // for apiKey: "header", "query" or "cookie"
 	Param  string   // for apiKey: the header, query parameter or cookie name
 	Scopes []string // for oauth2: every scope any flow declares, sorted
+	// TokenParam, from the scheme's ExtTokenParam extension, names the
+	// argument (query parameter, form field or header) that may carry the
+	// token of an http bearer, oauth2 or openIdConnect scheme instead of
+	// the Authorization header.
+	TokenParam string
 }
+
+// ExtTokenParam, on a security scheme (usually set by an overlay), names an
+// argument that may carry the scheme's token instead of the Authorization
+// header, as Slack's `token` does; see [SecurityScheme.TokenParam].
+const ExtTokenParam = "x-tether-token-param"
 
 // SecuritySchemes returns the schemes the contract declares, by name. A
 // scheme an operation requires but the contract never declares is absent.
@@ -595,6 +606,11 @@ func (c *Contract) SecuritySchemes() map[string]SecurityScheme {
 			continue
 		}
 		ss := SecurityScheme{Name: p.Key(), Type: s.Type, Scheme: strings.ToLower(s.Scheme), In: s.In, Param: s.Name}
+		if s.Extensions != nil {
+			if n, ok := s.Extensions.Get(ExtTokenParam); ok && n != nil && n.Kind == yaml.ScalarNode {
+				ss.TokenParam = n.Value
+			}
+		}
 		if f := s.Flows; f != nil {
 			seen := map[string]bool{}
 			for _, flow := range []*v3.OAuthFlow{f.Implicit, f.Password, f.ClientCredentials, f.AuthorizationCode} {

@@ -30,7 +30,12 @@ const (
 	RuleResponseHeader      = "response-header-invalid"
 	RuleEventUnknown        = "event-unknown"
 	RuleEventInvalid        = "event-payload-invalid"
-	RulePayloadInvalid      = "payload-invalid"
+	RuleOverlayDeparture    = "overlay-departure"
+	RuleOverlayUnmatched    = "overlay-target-unmatched"
+	// RuleEventPropertyUndeclared is an event field the schema does not
+	// declare, where events are read tolerantly (see [StrictEvents]).
+	RuleEventPropertyUndeclared = "event-property-undeclared"
+	RulePayloadInvalid          = "payload-invalid"
 )
 
 // rules is the catalogue of the findings above: the level each reports at
@@ -55,7 +60,10 @@ var rules = table(
 	Rule{RuleResponseHeader, LevelError, "response header does not match the contract", ""},
 	Rule{RuleEventUnknown, LevelError, "the contract declares no such event", ""},
 	Rule{RuleEventInvalid, LevelError, "event payload does not match the contract", ""},
+	Rule{RuleEventPropertyUndeclared, LevelInfo, "the event has a field its schema does not declare", "senders add fields as their payloads evolve, and a tolerant reader ignores them; set events.strict: true in the manifest to hold events to the letter of their schemas"},
 	Rule{RulePayloadInvalid, LevelError, "payload does not match the schema", ""},
+	Rule{RuleOverlayDeparture, LevelInfo, "the vendor's contract refuses this, but an overlay says the vendor accepts it", "nothing to do while the vendor behaves as the overlay says; the journal keeps each departure"},
+	Rule{RuleOverlayUnmatched, LevelWarning, "an overlay action matches nothing in the contract", "the contract changed under the overlay; update the action's target"},
 )
 
 // table indexes rules by ID; an ID given twice is a programming error.

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -74,8 +73,12 @@ func ParseSchema(name string, data []byte, opts ...Option) (*Schema, error) {
 	}
 	loader := &baseNameLoader{root: filepath.Dir(filepath.Dir(abs))}
 	comp := jsonschema.NewCompiler()
-	comp.AssertFormat()
-	comp.RegisterFormat(&jsonschema.Format{Name: "uri-template", Validate: validateURITemplate})
+	if schemaAssertsFormat(doc) {
+		comp.AssertFormat()
+	}
+	for name, check := range formatChecks {
+		comp.RegisterFormat(&jsonschema.Format{Name: name, Validate: check})
+	}
 	comp.UseLoader(loader)
 	u := fileURL(abs)
 	if err := comp.AddResource(u, doc); err != nil {
@@ -93,49 +96,6 @@ func ParseSchema(name string, data []byte, opts ...Option) (*Schema, error) {
 	}
 	sch.nodes[abs] = root
 	return sch, nil
-}
-
-// validateURITemplate checks RFC 6570 syntax. The library's own check
-// rejects level-3 expressions such as "{/privacy}", which GitHub's payloads
-// use throughout.
-func validateURITemplate(v any) error {
-	s, ok := v.(string)
-	if !ok {
-		return nil
-	}
-	for {
-		open := strings.IndexByte(s, '{')
-		if closeBrace := strings.IndexByte(s, '}'); closeBrace >= 0 && (open < 0 || closeBrace < open) {
-			return fmt.Errorf("unmatched closing brace")
-		}
-		if open < 0 {
-			return nil
-		}
-		end := strings.IndexByte(s[open:], '}')
-		if end < 0 {
-			return fmt.Errorf("no closing brace for the expression at %d", open)
-		}
-		expr := s[open+1 : open+end]
-		if expr != "" && strings.ContainsRune("+#./;?&=,!@|", rune(expr[0])) {
-			expr = expr[1:]
-		}
-		if expr == "" {
-			return fmt.Errorf("empty expression")
-		}
-		for _, spec := range strings.Split(expr, ",") {
-			name := strings.TrimSuffix(spec, "*")
-			if i := strings.IndexByte(name, ':'); i >= 0 {
-				if n, err := strconv.Atoi(name[i+1:]); err != nil || n <= 0 || n >= 10000 {
-					return fmt.Errorf("bad prefix modifier in %q", spec)
-				}
-				name = name[:i]
-			}
-			if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.%") != "" {
-				return fmt.Errorf("bad variable name %q", spec)
-			}
-		}
-		s = s[open+end+1:]
-	}
 }
 
 // File is the path the schema was loaded from.

@@ -31,7 +31,8 @@ func (c *Contract) ValidateRequest(req *http.Request) (*Match, []Finding) {
 	if err != nil {
 		return nil, []Finding{c.lookupFinding(err)}
 	}
-	return m, c.validateRequest(req, m)
+	ps := c.validateRequest(req, m)
+	return m, append(ps, c.departures(req, m, ps)...)
 }
 
 // ValidateResponse checks resp as the answer to req: its status must be
@@ -52,6 +53,7 @@ func (c *Contract) ValidateExchange(req *http.Request, resp *http.Response) (*Ma
 		return nil, []Finding{c.lookupFinding(err)}
 	}
 	ps := c.validateRequest(req, m)
+	ps = append(ps, c.departures(req, m, ps)...)
 	return m, append(ps, c.validateResponse(req, resp, m)...)
 }
 

@@ -96,22 +96,8 @@ func (x *execution) staticContract(check string) []report.Finding {
 			}
 		}
 	case CheckEvents:
-		seen := map[string]bool{}
-		for _, sc := range c.Scenarios {
-			for _, se := range sc.Events {
-				key := se.File + "\x00" + se.Event.Name + "\x00" + string(se.Event.Body)
-				if seen[key] {
-					continue
-				}
-				seen[key] = true
-				for _, p := range c.Events.ValidateEvent(se.Event.Name, se.Event.Body) {
-					f := report.Finding{Finding: p}
-					f.Contract, f.Position = p.Position, contracts.Position{File: se.File}
-					f.Message = fmt.Sprintf("event %s: %s", se.Event.Name, p.Message)
-					f.Hint = "the sample event breaks the event contract " + c.Manifest.Events.Contract
-					add(f)
-				}
-			}
+		for _, f := range x.eventFindings() {
+			add(f)
 		}
 	}
 	return out
@@ -426,6 +412,10 @@ func (x *execution) negativeCases(bs *scenarioRun) []negCase {
 				if err != nil {
 					continue
 				}
+				if v.Rule == contracts.VariantAdditionalProperty && !x.c.Events.Strict() {
+					cases = append(cases, x.undeclaredFieldCase(bs, v, body))
+					continue
+				}
 				sc := derive(bs, CheckInvalidEvent+"/"+v.Rule, manifest.OutcomeRejected, "invalid", manifest.OutcomeHandled)
 				bad := ev
 				bad.Body = body
@@ -591,7 +581,7 @@ func (x *execution) optionalMissingCases(bs *scenarioRun, variants []contracts.V
 			continue
 		}
 		body, err := json.Marshal(copyDoc)
-		if err != nil || len(x.c.Events.ValidateEvent(ev.Name, body)) > 0 {
+		if err != nil || contracts.HasErrors(x.c.Events.ValidateEvent(ev.Name, body)) {
 			continue
 		}
 		sc := derive(bs, CheckOptionalMissing+"/"+strings.TrimPrefix(p, "$."), manifest.OutcomeHandled)
@@ -845,4 +835,84 @@ func refusedUnsigned(r *ScenarioResult, what, id string) []report.Finding {
 		out = append(out, newFinding(id, at(r.Scenario.File), fmt.Sprintf("a delivery %s caused %d vendor calls", what, len(r.Journal))))
 	}
 	return out
+}
+
+// eventFindings validates every sample event once against the event
+// contract. Each finding keeps the payload's JSON path and the position of
+// the contract's keyword; one problem found in several events files (the
+// same event type, path, keyword and message) is one finding, placed at
+// the first file and naming how many others share it.
+func (x *execution) eventFindings() []report.Finding {
+	c := x.c
+	type problem struct {
+		f     report.Finding
+		files []string
+	}
+	var order []string
+	problems := map[string]*problem{}
+	seen := map[string]bool{}
+	for _, sc := range c.Scenarios {
+		for _, se := range sc.Events {
+			key := se.Event.Name + "\x00" + string(se.Event.Body)
+			if seen[se.File+"\x00"+key] {
+				continue
+			}
+			seen[se.File+"\x00"+key] = true
+			for _, p := range c.Events.ValidateEvent(se.Event.Name, se.Event.Body) {
+				k := strings.Join([]string{p.ID, se.Event.Name, p.Path, p.Position.String(), p.Message}, "\x00")
+				if pr := problems[k]; pr != nil {
+					if !slices.Contains(pr.files, se.File) {
+						pr.files = append(pr.files, se.File)
+					}
+					continue
+				}
+				f := report.Finding{Finding: p}
+				f.Contract, f.Position = p.Position, contracts.Position{File: se.File}
+				f.Message = fmt.Sprintf("event %s: %s", se.Event.Name, p.Message)
+				if p.ID == contracts.RuleEventInvalid {
+					f.Hint = "the sample event breaks the event contract " + eventSource(c)
+				}
+				problems[k] = &problem{f: f, files: []string{se.File}}
+				order = append(order, k)
+			}
+		}
+	}
+	out := make([]report.Finding, 0, len(order))
+	for _, k := range order {
+		pr := problems[k]
+		if n := len(pr.files) - 1; n > 0 {
+			pr.f.Message += fmt.Sprintf(" (also in %s)", strings.Join(pr.files[1:], ", "))
+		}
+		out = append(out, pr.f)
+	}
+	return out
+}
+
+// eventSource names what declares the connector's events, for hints.
+func eventSource(c *manifest.Connector) string {
+	if c.Manifest.Events.Contract != "" {
+		return c.Manifest.Events.Contract
+	}
+	return "in " + manifest.File + " events.schemas"
+}
+
+// undeclaredFieldCase delivers the base's first event with a field its
+// schema does not declare. Events are read tolerantly unless the manifest
+// says events.strict: senders add fields as their payloads evolve, so the
+// connector may act on such an event as on the original; it must only not
+// crash on it.
+func (x *execution) undeclaredFieldCase(bs *scenarioRun, v contracts.Variant, body []byte) negCase {
+	sc := derive(bs, CheckInvalidEvent+"/"+v.Rule, manifest.OutcomeHandled, manifest.OutcomeRejected, "invalid")
+	ev := bs.Events[0].Event
+	ev.Body = body
+	sc.Events = []manifest.ScenarioEvent{{File: bs.Events[0].File, Event: ev}}
+	reason := v.Reason
+	return negCase{check: CheckInvalidEvent, name: sc.Name, sc: sc, judge: func(_, r *ScenarioResult) []report.Finding {
+		for _, d := range r.Deliveries {
+			if d.Status == 0 || d.Status >= 500 && d.Outcome != manifest.OutcomeRetry {
+				return []report.Finding{newFinding(RuleConnectorCrashed, at(bs.Events[0].File), fmt.Sprintf("an event that %s, which a tolerant reader accepts, got no proper answer (%s)", reason, describeDelivery(d)))}
+			}
+		}
+		return nil
+	}}
 }

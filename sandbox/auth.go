@@ -254,11 +254,11 @@ func presented(sc contracts.SecurityScheme, r *http.Request) (kind, secret, wher
 			}
 			return "basic", user + ":" + pass, "Basic credentials"
 		case "bearer":
-			return "bearer", bearerToken(r), "an Authorization: Bearer header"
+			return "bearer", orTokenParam(sc, r, bearerToken(r)), "an Authorization: Bearer header"
 		}
 		return "", "", ""
 	case "oauth2", "openidconnect":
-		return "bearer", bearerToken(r), "an Authorization: Bearer token"
+		return "bearer", orTokenParam(sc, r, bearerToken(r)), "an Authorization: Bearer token"
 	case "apikey":
 		switch sc.In {
 		case "header":
@@ -273,6 +273,22 @@ func presented(sc contracts.SecurityScheme, r *http.Request) (kind, secret, wher
 		}
 	}
 	return "", "", ""
+}
+
+// orTokenParam is token, or when that is empty and the scheme also takes
+// its token as an argument (contracts.ExtTokenParam), the argument: a query
+// parameter, a form field (r.PostForm) or a header.
+func orTokenParam(sc contracts.SecurityScheme, r *http.Request, token string) string {
+	if token != "" || sc.TokenParam == "" {
+		return token
+	}
+	if v := r.URL.Query().Get(sc.TokenParam); v != "" {
+		return v
+	}
+	if v := r.PostForm.Get(sc.TokenParam); v != "" {
+		return v
+	}
+	return r.Header.Get(sc.TokenParam)
 }
 
 func bearerToken(r *http.Request) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -121,6 +122,11 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answ
 	// Authenticate.
 	decl := v.declared(op, s.cfg.seed)
 	cr.Body = nil
+	if v.tokenParam && isForm(r.Header) {
+		// A scheme may take its token as a form field; the body was read
+		// within the budget already.
+		cr.PostForm, _ = url.ParseQuery(string(body))
+	}
 	auth := s.tenants.authenticate(v.schemes, op, cr)
 	e.Tenant = auth.tenant
 	if auth.status != 0 {

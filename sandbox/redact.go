@@ -148,11 +148,30 @@ func (r *redactor) redactCall(e *Entry, schemes map[string]contracts.SecuritySch
 			queryKeys = append(queryKeys, sc.Param)
 		}
 	}
+	// A token a scheme takes as an argument (contracts.ExtTokenParam) may
+	// come as a header, a query parameter or a form field.
+	var formKeys []string
+	for _, sc := range schemes {
+		if sc.TokenParam == "" {
+			continue
+		}
+		if vs := e.RequestHeader.Values(sc.TokenParam); len(vs) > 0 && !isCredentialHeader(sc.TokenParam) {
+			h := own()
+			for i, v := range vs {
+				h[http.CanonicalHeaderKey(sc.TokenParam)][i] = s.replace(v)
+			}
+		}
+		queryKeys = append(queryKeys, sc.TokenParam)
+		formKeys = append(formKeys, sc.TokenParam)
+	}
 	if header != nil {
 		e.RequestHeader = header
 	}
 	if len(queryKeys) > 0 && e.Query != "" {
 		e.Query = s.query(e.Query, queryKeys)
+	}
+	if len(formKeys) > 0 && len(body) > 0 && isForm(e.RequestHeader) {
+		body = []byte(s.query(string(body), formKeys))
 	}
 	return s.echoes(e, body)
 }
@@ -312,4 +331,10 @@ func Reveal(e Entry, tenant string, creds ...Credential) Entry {
 		e.Findings = fs
 	}
 	return e
+}
+
+// isForm reports whether a request's body is application/x-www-form-urlencoded.
+func isForm(h http.Header) bool {
+	ct, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	return strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded")
 }

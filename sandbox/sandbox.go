@@ -99,6 +99,9 @@ type vendor struct {
 	Vendor
 	basePath string
 	schemes  map[string]contracts.SecurityScheme
+	// tokenParam is set when a scheme takes its token as an argument,
+	// which may be a form field.
+	tokenParam bool
 
 	answers sync.Map // operation ID -> *opAnswers, built on first call
 
@@ -178,6 +181,9 @@ func newSandbox(vendors []Vendor, opts []Option) (*Sandbox, error) {
 			return nil, fmt.Errorf("start sandbox: two vendors are called %q; set Vendor.Name to tell them apart", v.Name)
 		}
 		vd := &vendor{Vendor: v, schemes: v.Contract.SecuritySchemes(), replays: map[string]*replay.Transport{}}
+		for _, sc := range vd.schemes {
+			vd.tokenParam = vd.tokenParam || sc.TokenParam != ""
+		}
 		if servers := v.Contract.Servers(); len(servers) > 0 {
 			vd.basePath = servers[0].BasePath
 		}

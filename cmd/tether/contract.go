@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	iofs "io/fs"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,9 +32,10 @@ prints what it found, each with file:line:col:
 lint exits 1 when any file has an error, and 0 when there are only warnings.
 A contract that takes more than two seconds to load has its progress
 printed on stderr, step by step. Loading holds the whole document tree,
-about 25 times the file's size for large YAML (a 200 MB contract of 600,000
-operations takes about 5 GB): --max-size SIZE (default 1GiB; units KiB,
-MiB, GiB) is the largest file read, a larger one is an error.
+which takes far more memory than the file: about 2.5 GB and 100 s for a
+20 MB contract of 64,000 operations, and more than 4.5 GB for 200 MB.
+--max-size SIZE (default 1GiB; units KiB, MiB, GiB) is the largest file
+read, a larger one is an error.
 
 example prints a request that the contract accepts for the operation, and
 every response the operation declares, each valid against the contract.
@@ -207,7 +209,7 @@ func printLint(w io.Writer, r lintResult) {
 	if r.Converted {
 		kind = "Swagger 2.0, converted"
 	}
-	fmt.Fprintf(w, "ok   %s: %s, %d operations, %d warnings (%.2fs)\n", r.File, kind, r.Operations, len(r.Warnings), r.Seconds)
+	fmt.Fprintf(w, "ok   %s: %s, %s, %s (%.2fs)\n", r.File, kind, counted(r.Operations, "operation"), counted(len(r.Warnings), "warning"), r.Seconds)
 }
 
 // refOptions adds the option for --ref-root to opts, when it is given.
@@ -256,4 +258,12 @@ func watchLoad(w io.Writer, file string, start time.Time) (step func(string), do
 		mu.Unlock()
 	}
 	return step, func() { close(stop); <-stopped }
+}
+
+// counted says n things in English: "1 operation", "6 operations".
+func counted(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }

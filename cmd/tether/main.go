@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Exit codes, the same for every command.
@@ -47,8 +48,22 @@ func main() {
 		// a second Ctrl-C ends the process even while it saves.
 		<-ctx.Done()
 		stop()
+		endAfter(signalGrace, os.Stderr, os.Exit)
 	}()
 	os.Exit(run(env, os.Args[1:]))
+}
+
+// signalGrace is how long a command has to end after Ctrl-C or SIGTERM.
+const signalGrace = 10 * time.Second
+
+// endAfter ends the process with exitCannot after grace: a command that
+// cannot stop where it is (a contract being parsed) still ends on a
+// signal. Every file tether writes is written atomically, so nothing is
+// left half-written.
+func endAfter(grace time.Duration, stderr io.Writer, exit func(int)) {
+	time.Sleep(grace)
+	fmt.Fprintf(stderr, "tether: stopped: the command did not end within %v of the signal\n", grace)
+	exit(exitCannot)
 }
 
 func commands() []command {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runCLI runs the command line in-process and returns its exit code and
@@ -122,5 +123,28 @@ func TestContractLintUnreadableFile(t *testing.T) {
 	}
 	if !strings.Contains(out, "no-such-contract.yaml: error: cannot read the contract: open no-such-contract.yaml: no such file or directory") {
 		t.Errorf("output does not say why the file could not be read:\n%s", out)
+	}
+}
+
+func TestCounted(t *testing.T) {
+	for n, want := range map[int]string{0: "0 warnings", 1: "1 warning", 2: "2 warnings"} {
+		if got := counted(n, "warning"); got != want {
+			t.Errorf("counted(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// A command that does not end after a signal is ended, with exitCannot
+// and a message, once the grace period is over.
+func TestEndAfterSignalGrace(t *testing.T) {
+	var stderr bytes.Buffer
+	code := -1
+	start := time.Now()
+	endAfter(20*time.Millisecond, &stderr, func(c int) { code = c })
+	if code != exitCannot || !strings.Contains(stderr.String(), "did not end within 20ms") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	if time.Since(start) < 20*time.Millisecond {
+		t.Errorf("ended before the grace period")
 	}
 }

@@ -5,10 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,11 +23,16 @@ import (
 )
 
 const sandboxHelp = `Usage:
-  tether sandbox serve --contract [NAME=]FILE... [--cassettes PATH...]
+  tether sandbox model --contract FILE [--overrides FILE] [--samples FILE...]
+  tether sandbox serve --contract [NAME=]FILE... [--overlay [NAME=]FILE...] [--cassettes PATH...]
                        [--faults FILE] [--tenant NAME=CREDENTIAL...]
                        [--port N] [--host ADDR] [--admin-host NAME...]
                        [--deliver-to HOST[:PORT]...] [--events DIR...]
                        [--strict] [--seed N] [--quiet] [--ref-root DIR]
+
+sandbox model prints the resources the sandbox infers from a contract
+(collections, items, ids, operations, pagination) and what it could not
+infer; tether sandbox model --help says more.
 
 sandbox serve impersonates vendors from their contracts until Ctrl-C. Each
 vendor gets a base URL of its own on one port:
@@ -57,6 +65,13 @@ is replaced by a placeholder, REDACTED- and a keyed digest, followed by
   --contract [NAME=]FILE  an OpenAPI 3.x or Swagger 2.0 contract; repeat for
                           several vendors. NAME is the vendor's path
                           segment (default: the file name without extension)
+  --overlay [NAME=]FILE   an OpenAPI Overlay describing where the vendor
+                          behaves otherwise than its contract (Slack accepts
+                          a form POST for every method); repeat, applied in
+                          order. NAME is the vendor (default: the only one).
+                          Calls the original contract refuses but the
+                          overlay allows are answered and journaled as
+                          overlay-departure findings
   --cassettes PATH        a cassette, or a directory of them; repeat. With
                           one vendor they all answer for it; with several,
                           a cassette answers for the vendor whose server host
@@ -124,8 +139,11 @@ func runSandbox(env *environ, args []string) int {
 		fmt.Fprint(w, sandboxHelp)
 		return code
 	}
+	if args[0] == "model" {
+		return runSandboxModel(env, args[1:])
+	}
 	if args[0] != "serve" {
-		return fail(env, usageError{fmt.Sprintf("sandbox: unknown subcommand %q; the one there is is serve", args[0])})
+		return fail(env, usageError{fmt.Sprintf("sandbox: unknown subcommand %q; there are model and serve", args[0])})
 	}
 	return runSandboxServe(env, args[1:])
 }
@@ -133,13 +151,14 @@ func runSandbox(env *environ, args []string) int {
 func runSandboxServe(env *environ, args []string) int {
 	fl := flag.NewFlagSet("sandbox serve", flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
-	var contractArgs, cassetteArgs, tenantArgs, adminHosts, deliverTo, eventDirs stringList
+	var contractArgs, cassetteArgs, overlayArgs, tenantArgs, adminHosts, deliverTo, eventDirs stringList
 	fl.Var(&contractArgs, "contract", "")
 	fl.Var(&adminHosts, "admin-host", "")
 	fl.Var(&deliverTo, "deliver-to", "")
 	fl.Var(&eventDirs, "events", "")
 	fl.Var(&tenantArgs, "tenant", "")
 	fl.Var(&cassetteArgs, "cassettes", "")
+	fl.Var(&overlayArgs, "overlay", "")
 	faultsFile := fl.String("faults", "", "")
 	port := fl.Int("port", 8787, "")
 	host := fl.String("host", "127.0.0.1", "")
@@ -171,7 +190,7 @@ func runSandboxServe(env *environ, args []string) int {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	start := time.Now()
-	vendors, err := loadVendors(contractArgs, cassetteArgs, *refRoot)
+	vendors, err := loadVendors(contractArgs, cassetteArgs, overlayArgs, *refRoot)
 	if err != nil {
 		return fail(env, fmt.Errorf("sandbox serve: %w", err))
 	}
@@ -236,7 +255,7 @@ func runSandboxServe(env *environ, args []string) int {
 	mu.Lock()
 	fmt.Fprintf(env.stdout, "tether sandbox: %d vendor(s) on %s, ready in %s\n", len(vendors), sb.URL(), time.Since(start).Round(time.Millisecond))
 	for _, v := range sb.Health().Vendors {
-		fmt.Fprintf(env.stdout, "  %-16s %s%s  (%s, %d operations, %d cassette(s))\n", v.Name, sb.URL(), v.BasePath, v.Contract, v.Operations, v.Cassettes)
+		fmt.Fprintf(env.stdout, "  %-16s %s%s  (%s, %s, %s)\n", v.Name, sb.URL(), v.BasePath, v.Contract, counted(v.Operations, "operation"), counted(v.Cassettes, "cassette"))
 	}
 	fmt.Fprintf(env.stdout, "  %-16s %s%s\n", "admin", sb.URL(), sandbox.AdminPrefix)
 	if tokenFromEnv != "" {
@@ -344,22 +363,42 @@ func callLine(e sandbox.Entry) string {
 // loadVendors loads each --contract and gives each vendor its cassettes.
 // A contract's $refs may reach files under refRoot, when given, instead of
 // under the contract's own folder only.
-func loadVendors(contractArgs, cassetteArgs []string, refRoot string) ([]sandbox.Vendor, error) {
+func loadVendors(contractArgs, cassetteArgs, overlayArgs []string, refRoot string) ([]sandbox.Vendor, error) {
 	var vendors []sandbox.Vendor
 	byName := map[string]int{}
 	hosts := map[string]int{}
+	vendorName := func(name, file string) string {
+		if name == "" {
+			name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+		}
+		return name
+	}
+	overlays := map[string][]contracts.Option{}
+	for _, arg := range overlayArgs {
+		name, file := splitNamed(arg)
+		if name == "" {
+			if len(contractArgs) != 1 {
+				return nil, usageError{fmt.Sprintf("--overlay %s: name the vendor (NAME=FILE); there are %d contracts", arg, len(contractArgs))}
+			}
+			name = vendorName(splitNamed(contractArgs[0]))
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--overlay %s: %w", arg, err)
+		}
+		overlays[name] = append(overlays[name], contracts.WithOverlay(file, data))
+	}
 	for _, arg := range contractArgs {
 		name, file := splitNamed(arg)
+		name = vendorName(name, file)
 		// The sandbox checks credentials itself, per tenant; the
 		// contract's own check would only repeat it.
-		c, err := contracts.Load(file, refOptions(refRoot, contracts.IgnoreSecurity())...)
+		c, err := contracts.Load(file, refOptions(refRoot, append([]contracts.Option{contracts.IgnoreSecurity()}, overlays[name]...)...)...)
 		if err != nil {
 			return nil, err
 		}
+		delete(overlays, name)
 		v := sandbox.Vendor{Name: name, Contract: c}
-		if v.Name == "" {
-			v.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-		}
 		byName[v.Name] = len(vendors)
 		for _, s := range c.Servers() {
 			if u, err := url.Parse(s.Resolved); err == nil && u.Host != "" {
@@ -367,6 +406,10 @@ func loadVendors(contractArgs, cassetteArgs []string, refRoot string) ([]sandbox
 			}
 		}
 		vendors = append(vendors, v)
+	}
+	if len(overlays) > 0 {
+		name := slices.Sorted(maps.Keys(overlays))[0]
+		return nil, usageError{fmt.Sprintf("--overlay %s=...: no vendor %q among the contracts", name, name)}
 	}
 	for _, arg := range cassetteArgs {
 		name, path := splitNamed(arg)

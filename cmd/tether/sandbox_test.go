@@ -94,6 +94,8 @@ func TestSandboxServeRefuses(t *testing.T) {
 		{"a missing contract file", []string{"sandbox", "serve", "--contract", filepath.Join(dir, "none.yaml")}, "none.yaml"},
 		{"a bad fault file names file and line", []string{"sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--faults", badFaults}, "faults.yaml:2"},
 		{"a bad port", []string{"sandbox", "serve", "--contract", "x.yaml", "--port", "70000"}, "--port 70000"},
+		{"an overlay for an unknown vendor", []string{"sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--overlay", "erp=../../contracts/overlays/github.overlay.yaml"}, `no vendor "erp"`},
+		{"an overlay that is not one names its file", []string{"sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--overlay", "../../sandbox/testdata/crm.yaml"}, "crm.yaml:1: not an OpenAPI Overlay"},
 		{"a cassette for an unknown vendor", []string{"sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--cassettes", "erp=" + dir}, `no vendor "erp"`},
 	}
 	for _, tc := range tests {
@@ -228,5 +230,42 @@ func TestSandboxServeAdminToken(t *testing.T) {
 	code, _, errs := runCLIEnv(map[string]string{"TETHER_ADMIN_TOKEN": "short"}, "sandbox", "serve", "--contract", "../../sandbox/testdata/crm.yaml", "--port", "0")
 	if code != exitCannot || !strings.Contains(errs, "TETHER_ADMIN_TOKEN must hold at least 16") || strings.Contains(errs, "short\"") {
 		t.Errorf("a short TETHER_ADMIN_TOKEN: exit %d, %s; want 2 and the rule, without the token", code, errs)
+	}
+}
+
+// An --overlay changes what the sandbox serves, and the departures it
+// allows are printed with each call.
+func TestSandboxServeOverlay(t *testing.T) {
+	dir := t.TempDir()
+	ov := filepath.Join(dir, "crm.overlay.yaml")
+	if err := os.WriteFile(ov, []byte("overlay: 1.0.0\ninfo: {title: crm as served, version: '1'}\nactions:\n  - target: $.paths['/deals/{id}'].get\n    update: {x-tether-form-post: true}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb syncBuffer
+	stop := make(chan struct{})
+	env := &environ{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, interrupted: stop}
+	done := make(chan int)
+	go func() {
+		done <- run(env, []string{"sandbox", "serve", "--contract", "crm=../../sandbox/testdata/crm.yaml", "--overlay", ov, "--port", "0"})
+	}()
+	base := waitFor(t, &out, regexp.MustCompile(`crm +(http://127\.0\.0\.1:\d+/crm/v2) `))[1]
+
+	req, _ := http.NewRequest("POST", base+"/deals/d_7", strings.NewReader(""))
+	req.Header.Set("Authorization", "Bearer t")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("POST /deals/d_7 with the overlay = %d, want 200 as its GET", resp.StatusCode)
+	}
+	waitFor(t, &out, regexp.MustCompile(`crm POST /v2/deals/d_7 200 .*\n +overlay-departure: `))
+	close(stop)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("sandbox serve did not stop on Ctrl-C")
 	}
 }

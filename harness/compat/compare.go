@@ -54,7 +54,9 @@ func Compare(old, cur *manifest.Connector) (*ReleaseComparison, error) {
 		usage.Mark(changes)
 		res.Changes = append(res.Changes, changes...)
 	}
-	if pair := [2]*contracts.Contract{old.Events, cur.Events}; !compared[pair] {
+	// Events given as schema files have no document to compare; the
+	// manifest comparison still sees an event type dropped.
+	if pair := [2]*contracts.Contract{old.Events.Contract(), cur.Events.Contract()}; !compared[pair] && old.Manifest.Events.Contract != "" && cur.Manifest.Events.Contract != "" {
 		changes, err := compareContracts(old, cur, old.Manifest.Events.Contract, cur.Manifest.Events.Contract)
 		if err != nil {
 			return nil, err

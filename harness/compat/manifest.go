@@ -80,7 +80,7 @@ func CompareManifests(old, cur *manifest.Connector) []contracts.Change {
 
 type manifestComparison struct {
 	older, newer         *manifest.Manifest
-	oldEvents, newEvents *contracts.Contract
+	oldEvents, newEvents *contracts.EventContract
 	out                  []contracts.Change
 }
 
@@ -112,9 +112,9 @@ func (mc *manifestComparison) events() {
 		if slices.Contains(have, name) {
 			continue
 		}
-		c := mc.add(RuleManifestEventDropped, name, nil, []string{"events", "contract"}, "%s is not among the webhooks of %s", name, mc.newer.Events.Contract)
+		c := mc.add(RuleManifestEventDropped, name, nil, []string{"events", "contract"}, "%s is not among the events of %s", name, mc.newEvents.File())
 		c.Webhook = name
-		if at, ok := mc.oldEvents.EventPosition(name); ok {
+		if at, ok := mc.oldEvents.Position(name); ok {
 			c.Old = &at
 		}
 	}

@@ -36,8 +36,9 @@ type Connector struct {
 	Manifest *Manifest
 	// Contracts holds each vendor's contract, by vendor name.
 	Contracts map[string]*contracts.Contract
-	// Events is the contract whose webhooks describe the events.
-	Events *contracts.Contract
+	// Events describes the events the connector receives: the events
+	// contract's webhooks or messages, or the event types' schema files.
+	Events *contracts.EventContract
 	// ConfigSchema is the configuration's JSON Schema; nil when the
 	// manifest names none.
 	ConfigSchema *contracts.Schema
@@ -133,19 +134,28 @@ func Load(dir string, opts ...Option) (*Connector, error) {
 	if err != nil {
 		return nil, &contracts.Error{File: File, Msg: "the connector's files: " + err.Error(), Err: err}
 	}
-	contract := func(rel string) (*contracts.Contract, error) {
-		if ct := parsed[rel]; ct != nil {
+	contract := func(rel string, overlays ...string) (*contracts.Contract, error) {
+		key := strings.Join(append([]string{rel}, overlays...), "\x00")
+		if ct := parsed[key]; ct != nil {
 			return ct, nil
 		}
-		ct, err := contracts.Parse(rel, c.files[rel], contracts.RefsFrom(inputs, path.Dir(rel)))
+		opts := []contracts.Option{contracts.RefsFrom(inputs, path.Dir(rel))}
+		for _, ov := range overlays {
+			opts = append(opts, contracts.WithOverlay(ov, c.files[ov]))
+		}
+		ct, err := contracts.Parse(rel, c.files[rel], opts...)
 		if err != nil {
 			return nil, err
 		}
-		parsed[rel] = ct
+		parsed[key] = ct
 		return ct, nil
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Vendors)) {
-		ct, err := contract(clean(m.Vendors[name].Contract))
+		var overlays []string
+		for _, ov := range m.Vendors[name].Overlays {
+			overlays = append(overlays, clean(ov))
+		}
+		ct, err := contract(clean(m.Vendors[name].Contract), overlays...)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: vendors.%s.contract: %w", File, m.line("vendors", name, "contract"), name, err)
 		}
@@ -154,11 +164,8 @@ func Load(dir string, opts ...Option) (*Connector, error) {
 	if o.vendorsOnly {
 		return c, nil
 	}
-	if c.Events, err = contract(clean(m.Events.Contract)); err != nil {
-		return nil, fmt.Errorf("%s:%d: events.contract: %w", File, m.line("events", "contract"), err)
-	}
-	if len(c.Events.Events()) == 0 {
-		return nil, m.fail([]string{"events", "contract"}, "events.contract %s has no webhooks; the events a connector receives are its webhooks", m.Events.Contract)
+	if c.Events, err = c.loadEvents(m, parsed, inputs); err != nil {
+		return nil, err
 	}
 	if m.Config.Schema != "" {
 		rel := clean(m.Config.Schema)
@@ -378,3 +385,36 @@ func (c *Connector) NotRegular() []string { return slices.Clone(c.notRegular) }
 // Files returns the connector's input files as read, by name: what a
 // bundle or a container is made from. The caller must not modify them.
 func (c *Connector) Files() map[string][]byte { return c.files }
+
+// loadEvents loads the events the manifest describes: from a vendor's
+// contract already parsed, from an events document of their own, or from
+// a schema file per event type.
+func (c *Connector) loadEvents(m *Manifest, parsed map[string]*contracts.Contract, inputs fs.FS) (*contracts.EventContract, error) {
+	strict := contracts.StrictEvents(m.Events.Strict)
+	if len(m.Events.Schemas) > 0 {
+		schemas := map[string]string{}
+		for ev, file := range m.Events.Schemas {
+			schemas[ev] = clean(file)
+		}
+		ec, err := contracts.EventSchemas(File, schemas, contracts.RefsFrom(inputs, "."), strict)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: events.schemas: %w", File, m.line("events", "schemas"), err)
+		}
+		return ec, nil
+	}
+	rel := clean(m.Events.Contract)
+	var ec *contracts.EventContract
+	var err error
+	if ct := parsed[rel]; ct != nil {
+		ec, err = contracts.EventsOf(ct, strict)
+	} else {
+		ec, err = contracts.ParseEvents(rel, c.files[rel], contracts.RefsFrom(inputs, path.Dir(rel)), strict)
+	}
+	if errors.Is(err, contracts.ErrNoEvents) {
+		return nil, m.fail([]string{"events", "contract"}, "events.contract %s has no webhooks; the events a connector receives are its webhooks (or an AsyncAPI document's messages)", m.Events.Contract)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s:%d: events.contract: %w", File, m.line("events", "contract"), err)
+	}
+	return ec, nil
+}

@@ -65,20 +65,40 @@ type Manifest struct {
 type Vendor struct {
 	// Contract is the vendor's OpenAPI document.
 	Contract string `yaml:"contract"`
+	// Overlays are OpenAPI Overlay documents describing where the vendor
+	// behaves otherwise than Contract says, applied in order: the sandbox
+	// serves, and the suites judge against, the overlaid contract, and
+	// each call the original refuses is an overlay-departure finding.
+	Overlays []string `yaml:"overlays"`
 	// Secret names the secret that holds the connector's bearer token for
 	// the vendor; the harness puts a test token there and registers it
 	// with the sandbox, with the manifest's scopes.
 	Secret string `yaml:"secret"`
 }
 
-// Events says what the connector receives.
+// Events says what the connector receives, and which schema each event
+// type has: the events of an events contract (an OpenAPI document's
+// `webhooks`, or an AsyncAPI 2.x/3.x document's messages), or one JSON
+// Schema file per event type. Exactly one of Contract and Schemas is given.
 type Events struct {
-	// Contract is the document whose webhooks describe the events.
+	// Contract is the OpenAPI or AsyncAPI document that declares the
+	// events.
 	Contract string `yaml:"contract"`
-	// Vendor is the vendor that sends them; empty means the one whose
-	// contract is Contract.
+	// Schemas maps each event type to its JSON Schema file, such as
+	// issues.opened: schemas/issues/opened.schema.json. The files' $refs
+	// reach the connector's files, by location or by `$id`.
+	Schemas map[string]string `yaml:"schemas"`
+	// Vendor is the vendor that sends them, when it is also one the
+	// connector calls; empty means the one whose contract is Contract, if
+	// any. A sender that is not a called vendor needs no entry: its events
+	// are validated and signed all the same.
 	Vendor    string    `yaml:"vendor"`
 	Signature Signature `yaml:"signature"`
+	// Strict makes an event field its schema does not declare an error of
+	// the event contract, as additionalProperties: false says. By default
+	// the suites read events tolerantly: such a field, which senders add as
+	// their payloads evolve, is reported as info.
+	Strict bool `yaml:"strict"`
 }
 
 // Signature is how deliveries are signed: the scheme, header and prefix
@@ -246,19 +266,36 @@ func (m *Manifest) check() error {
 		if err := m.file(k("vendors", name, "contract"), "vendors."+name+".contract", v.Contract); err != nil {
 			return err
 		}
+		for i, ov := range v.Overlays {
+			if err := m.file(k("vendors", name, "overlays"), fmt.Sprintf("vendors.%s.overlays[%d]", name, i), ov); err != nil {
+				return err
+			}
+		}
 		if v.Secret != "" && !secretPattern.MatchString(v.Secret) {
 			return m.fail(k("vendors", name, "secret"), "secret name %q: use letters, digits and underscores", v.Secret)
 		}
 	}
-	if err := m.file(k("events", "contract"), "events.contract", m.Events.Contract); err != nil {
-		return err
+	switch {
+	case m.Events.Contract != "" && len(m.Events.Schemas) > 0:
+		return m.fail(k("events", "schemas"), "events has both a contract and schemas; give one: the events contract, or a JSON Schema file per event type")
+	case len(m.Events.Schemas) > 0:
+		for _, ev := range slices.Sorted(maps.Keys(m.Events.Schemas)) {
+			if strings.TrimSpace(ev) == "" {
+				return m.fail(k("events", "schemas"), "events.schemas has an empty event type")
+			}
+			if err := m.file(k("events", "schemas", ev), "events.schemas."+ev, m.Events.Schemas[ev]); err != nil {
+				return err
+			}
+		}
+	default:
+		if err := m.file(k("events", "contract"), "events.contract", m.Events.Contract); err != nil {
+			return err
+		}
 	}
 	if m.Events.Vendor != "" {
 		if _, ok := m.Vendors[m.Events.Vendor]; !ok {
 			return m.fail(k("events", "vendor"), "events.vendor %q is not among the vendors (%s)", m.Events.Vendor, strings.Join(slices.Sorted(maps.Keys(m.Vendors)), ", "))
 		}
-	} else if m.EventVendor() == "" {
-		return m.fail(k("events"), "no vendor has the contract %s; name the vendor that sends the events in events.vendor", m.Events.Contract)
 	}
 	sig := m.Events.Signature
 	if err := sig.Check(); err != nil {
@@ -318,10 +355,14 @@ func (m *Manifest) file(keys []string, field, rel string) error {
 	return nil
 }
 
-// EventVendor is the vendor that sends the connector's events.
+// EventVendor is the vendor that sends the connector's events, among
+// those it calls; "" when the sender is not one of them.
 func (m *Manifest) EventVendor() string {
 	if m.Events.Vendor != "" {
 		return m.Events.Vendor
+	}
+	if m.Events.Contract == "" {
+		return ""
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Vendors)) {
 		if filepath.Clean(m.Vendors[name].Contract) == filepath.Clean(m.Events.Contract) {

@@ -171,7 +171,7 @@ ul{list-style:none;padding:0}
 <h2>Findings</h2>
 <ul id="findings">
 {{- range .Findings}}
-<li class="finding{{if .Waived}} waived{{end}}" data-id="{{.ID}}" data-level="{{.Level}}"><strong>{{.Level}}</strong> <code>{{.ID}}</code>{{if .Position.Known}} at <code>{{.Position}}</code>{{end}}{{with .Path}} <code>{{.}}</code>{{end}}: <span class="message">{{.Message}}</span>{{with .Hint}} <span class="hint">({{.}})</span>{{end}}{{with .Waived}} <em>waived: {{.}}</em>{{end}}</li>
+<li class="finding{{if .Waived}} waived{{end}}" data-id="{{.ID}}" data-level="{{.Level}}"><strong>{{.Level}}</strong> <code>{{.ID}}</code>{{if .Position.Known}} at <code>{{.Position}}</code>{{end}}{{with .Path}} <code>{{.}}</code>{{end}}: <span class="message">{{.Message}}</span>{{with .ContractShown}} (contract <code>{{.}}</code>){{end}}{{with .Hint}} <span class="hint">({{.}})</span>{{end}}{{with .Waived}} <em>waived: {{.}}</em>{{end}}</li>
 {{- else}}
 <li>None.</li>
 {{- end}}

@@ -146,6 +146,9 @@ func mdFinding(f Finding) string {
 		s += " " + markdown.Code(f.Path)
 	}
 	s += ": " + markdown.Text(f.Message)
+	if c := f.ContractShown(); c != "" {
+		s += " (contract " + markdown.Code(c) + ")"
+	}
 	if f.Hint != "" {
 		s += " (" + markdown.Text(f.Hint) + ")"
 	}

@@ -242,10 +242,22 @@ func (f Finding) String() string {
 		s += " " + f.Path
 	}
 	s += ": " + f.Message
+	if c := f.ContractShown(); c != "" {
+		s += " [contract " + c + "]"
+	}
 	if f.Hint != "" {
 		s += " (" + f.Hint + ")"
 	}
 	return s
+}
+
+// ContractShown is the contract position renderers show beside the finding's own,
+// "" when it adds nothing.
+func (f Finding) ContractShown() string {
+	if !f.Contract.Known() || f.Contract == f.Position {
+		return ""
+	}
+	return f.Contract.String()
 }
 
 // ReleaseRow is one row of the compatibility matrix: a baseline release

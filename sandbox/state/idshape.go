@@ -1,0 +1,453 @@
+package state
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/pb33f/go-yaml"
+	"github.com/pb33f/libopenapi/datamodel/high/base"
+
+	"github.com/tetherkit/tether/contracts"
+)
+
+// Alphabet is the characters an identifier draws on after its prefix.
+type Alphabet string
+
+// The alphabets an [IDShape] knows.
+const (
+	Digits     Alphabet = "digits"      // 0-9
+	Hex        Alphabet = "hex"         // 0-9a-f
+	UpperAlnum Alphabet = "upper-alnum" // A-Z0-9
+	LowerAlnum Alphabet = "lower-alnum" // a-z0-9
+	Alnum      Alphabet = "alnum"       // A-Za-z0-9
+	Token      Alphabet = "token"       // A-Za-z0-9 - _
+)
+
+// chars returns the characters of an alphabet; "" for an unknown one.
+func (a Alphabet) chars() string {
+	switch a {
+	case Digits:
+		return "0123456789"
+	case Hex:
+		return "0123456789abcdef"
+	case UpperAlnum:
+		return "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	case LowerAlnum:
+		return "abcdefghijklmnopqrstuvwxyz0123456789"
+	case Alnum:
+		return "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	case Token:
+		return "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	}
+	return ""
+}
+
+// IDShape is what a resource's identifiers look like. Where the schema
+// gives a pattern or a format, generated ids follow it; else a prefix and
+// Length characters of Alphabet; else (Type "integer") the next integer.
+type IDShape struct {
+	Type     string   `json:"type,omitempty"`     // "string" or "integer"
+	Prefix   string   `json:"prefix,omitempty"`   // "cus_"; "" for none
+	Alphabet Alphabet `json:"alphabet,omitempty"` // after the prefix
+	Length   int      `json:"length,omitempty"`   // characters after the prefix
+	Pattern  string   `json:"pattern,omitempty"`  // the schema's pattern, "^Q[A-Z0-9]{10}$"
+	Format   string   `json:"format,omitempty"`   // the schema's format, "uuid"
+	Source   string   `json:"source,omitempty"`   // where the shape was seen, for the printout
+	// Seen is the largest integer id seen in examples and samples; a
+	// generator of integer ids starts above it.
+	Seen int64 `json:"seen,omitempty"`
+
+	c         *contracts.Contract
+	schema    *base.Schema // the id property, for patterns
+	schemaLen int          // the exact length the schema sets, prefix included; 0 for none
+}
+
+func (s IDShape) String() string {
+	switch {
+	case s.Type == "integer":
+		return "integer"
+	case s.Pattern != "":
+		return "string matching " + s.Pattern
+	case s.Format != "":
+		return "string, format " + s.Format
+	case s.Prefix != "":
+		return fmt.Sprintf("%q + %d %s", s.Prefix, s.Length, s.Alphabet)
+	case s.Length > 0:
+		return fmt.Sprintf("%d %s", s.Length, s.Alphabet)
+	}
+	return "unique string"
+}
+
+// Generator makes identifiers of one shape, each different from every
+// one it made before, the same sequence for the same seed. It is safe for
+// concurrent use.
+type Generator struct {
+	shape IDShape
+	mu    sync.Mutex
+	rng   *rand.Rand
+	next  int64
+	seen  map[string]bool
+	seed  uint64
+}
+
+// Generator returns a generator of identifiers of this shape.
+func (s IDShape) Generator(seed uint64) *Generator {
+	return &Generator{shape: s, rng: rand.New(rand.NewPCG(seed, seed^0x5bd1e995)), next: max(s.Seen, 0) + 1, seen: map[string]bool{}, seed: seed}
+}
+
+// Next returns a new identifier: an int64 for integer shapes, else a
+// string. A pattern that admits few strings may run out of new ones; then
+// the string is made unique with a counter, outside the pattern.
+func (g *Generator) Next() any {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.shape
+	if s.Type == "integer" {
+		n := g.next
+		g.next++
+		return n
+	}
+	for range 32 {
+		v := g.candidate()
+		if v != "" && !g.seen[v] {
+			g.seen[v] = true
+			return v
+		}
+	}
+	g.next++
+	v := fmt.Sprintf("%s%d", s.Prefix, g.next)
+	g.seen[v] = true
+	return v
+}
+
+func (g *Generator) candidate() string {
+	s := g.shape
+	switch {
+	case s.Pattern != "" && s.c != nil && s.schema != nil:
+		v, err := s.c.SchemaValue(s.schema, g.rng.Uint64())
+		if str, ok := v.(string); err == nil && ok {
+			return str
+		}
+	case s.Format == "uuid":
+		b := make([]byte, 16)
+		for i := range b {
+			b[i] = byte(g.rng.Uint32())
+		}
+		b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	}
+	chars := s.Alphabet.chars()
+	if chars == "" {
+		chars = Alnum.chars()
+	}
+	n := s.Length
+	if n <= 0 {
+		n = 16
+	}
+	var b strings.Builder
+	b.WriteString(s.Prefix)
+	for range n {
+		b.WriteByte(chars[g.rng.IntN(len(chars))])
+	}
+	return b.String()
+}
+
+// identify decides a resource's identifier field and its shape from the
+// item's schema and the contract's examples.
+func (inf *inferrer) identify(r *Resource) {
+	r.ID = IDShape{Type: "string", Alphabet: Alnum, Source: "none: no schema, example or sample shows one", c: inf.c}
+	if len(r.Ops) == 0 {
+		return
+	}
+	first := r.Ops[0]
+	if r.item == nil {
+		inf.noteOp(first, fmt.Sprintf("resource %s: no answer holds an object schema, so its identifier field is unknown; ids are plain unique strings", r.Name))
+		return
+	}
+	r.IDField = idField(r)
+	if r.IDField == "" {
+		like := "id"
+		if r.IDParam != "" {
+			like = fmt.Sprintf("the path parameter {%s} nor id", r.IDParam)
+		}
+		inf.noteOp(first, fmt.Sprintf("resource %s: its schema has no property named like %s, so its identifier field is unknown; ids are plain unique strings (set id.field in the overrides file)", r.Name, like))
+		return
+	}
+	ps := property(r.item, r.IDField)
+	inf.shapeFromSchema(r, ps)
+	if r.ID.Pattern == "" && r.ID.Format == "" {
+		if vals := inf.examples(r); len(vals) > 0 {
+			r.ID.fromValues(vals, "the contract's examples")
+		}
+	}
+}
+
+func (inf *inferrer) shapeFromSchema(r *Resource, ps *base.Schema) {
+	if ps == nil {
+		return
+	}
+	if hasType(ps, "integer") || (hasType(ps, "number") && !hasType(ps, "string")) {
+		r.ID.Type, r.ID.Alphabet, r.ID.Source = "integer", "", "the schema of "+r.IDField
+		return
+	}
+	switch {
+	case ps.Pattern != "":
+		r.ID.Pattern, r.ID.schema, r.ID.Source = ps.Pattern, ps, "the schema's pattern"
+	case ps.Format == "uuid":
+		r.ID.Format, r.ID.Source = "uuid", "the schema's format"
+	}
+	if ps.MaxLength != nil && ps.MinLength != nil && *ps.MaxLength == *ps.MinLength && *ps.MaxLength < 256 {
+		r.ID.Length, r.ID.schemaLen = int(*ps.MaxLength), int(*ps.MaxLength)
+	}
+}
+
+// idField finds the identifier property: named like the item's path
+// parameter ({Sid} -> sid), or like it without the resource's singular
+// name ({issue_number} -> number, {incidentId} -> id), else id.
+func idField(r *Resource) string {
+	props := objectProps(r.item)
+	find := func(name string) string {
+		if name == "" {
+			return ""
+		}
+		for _, p := range props {
+			if p.name == name {
+				return p.name
+			}
+		}
+		for _, p := range props {
+			if strings.EqualFold(p.name, name) {
+				return p.name
+			}
+		}
+		return ""
+	}
+	if f := find(r.IDParam); f != "" {
+		return f
+	}
+	if r.IDParam != "" {
+		rest := strings.ToLower(r.IDParam)
+		last := lastLiteral(r)
+		for _, stem := range []string{strings.ToLower(last), singular(strings.ToLower(last))} {
+			if stem != "" && strings.HasPrefix(rest, stem) && len(rest) > len(stem) {
+				if f := find(strings.TrimLeft(rest[len(stem):], "_-.")); f != "" {
+					return f
+				}
+			}
+		}
+	}
+	for _, name := range []string{"id", "uuid", "uid", "sid", "key"} {
+		if f := find(name); f != "" {
+			return f
+		}
+	}
+	return ""
+}
+
+func lastLiteral(r *Resource) string {
+	t := r.Collection
+	ps := shapeOf(t)
+	if t == "" {
+		ps = shapeOf(r.Item)
+		if len(ps.segs) > 0 {
+			ps.segs = ps.segs[:len(ps.segs)-1]
+		}
+	}
+	if len(ps.segs) == 0 {
+		return "" // an item path the overrides name, with nothing before it
+	}
+	return ps.segs[len(ps.segs)-1]
+}
+
+func singular(s string) string {
+	switch {
+	case strings.HasSuffix(s, "ies"):
+		return s[:len(s)-3] + "y"
+	case strings.HasSuffix(s, "sses"), strings.HasSuffix(s, "xes"):
+		return s[:len(s)-2]
+	case strings.HasSuffix(s, "s") && !strings.HasSuffix(s, "ss"):
+		return s[:len(s)-1]
+	}
+	return s
+}
+
+// examples collects the identifier values the contract's examples show
+// for a resource: in the item schema, its id property, its path
+// parameter and its operations' answers.
+func (inf *inferrer) examples(r *Resource) []any {
+	var out []any
+	add := func(n *yaml.Node, pick func(any) []any) {
+		if n == nil || len(out) >= 64 {
+			return
+		}
+		var v any
+		if err := n.Decode(&v); err == nil {
+			out = append(out, pick(v)...)
+		}
+	}
+	self := func(v any) []any { return []any{v} }
+	field := func(v any) []any { return idsIn(v, r.IDField, r.list) }
+	if ps := property(r.item, r.IDField); ps != nil {
+		add(ps.Example, self)
+		for _, e := range ps.Examples {
+			add(e, self)
+		}
+	}
+	add(r.item.Example, field)
+	for _, e := range r.item.Examples {
+		add(e, field)
+	}
+	for _, o := range r.Ops {
+		op, ok := inf.c.Operation(o.OperationID)
+		if !ok {
+			continue
+		}
+		if o.Path == r.Item {
+			for _, p := range op.Parameters() {
+				if p.In == "path" && p.Name == r.IDParam {
+					add(p.Example, self)
+					for _, e := range p.Examples.FromOldest() {
+						if e != nil {
+							add(e.Value, self)
+						}
+					}
+				}
+			}
+		}
+		if o.Kind == Action {
+			continue
+		}
+		if m := responseMedia(op); m != nil {
+			add(m.Example, field)
+			for _, e := range m.Examples.FromOldest() {
+				if e != nil {
+					add(e.Value, field)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// idsIn returns the identifier values in an example answer: the object's
+// own, or its list's items'.
+func idsIn(v any, fieldName, listField string) []any {
+	switch t := v.(type) {
+	case map[string]any:
+		if id, ok := t[fieldName]; ok {
+			return []any{id}
+		}
+		var items any = t[listField]
+		if listField == "" {
+			items = nil
+		}
+		if arr, ok := items.([]any); ok {
+			return idsIn(arr, fieldName, "")
+		}
+	case []any:
+		var out []any
+		for _, e := range t {
+			if m, ok := e.(map[string]any); ok {
+				if id, ok := m[fieldName]; ok {
+					out = append(out, id)
+				}
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// fromValues sets the shape from observed identifiers: integers, or
+// strings with their common prefix (up to its last _ or -) and the
+// alphabet and length of the rest.
+func (s *IDShape) fromValues(vals []any, source string) {
+	var strs []string
+	ints := 0
+	for _, v := range vals {
+		switch t := v.(type) {
+		case string:
+			if t != "" {
+				strs = append(strs, t)
+			}
+		case int, int64, uint64, float64:
+			ints++
+			if n, err := strconv.ParseInt(fmt.Sprint(t), 10, 64); err == nil && n > s.Seen {
+				s.Seen = n
+			}
+		}
+	}
+	if s.Type == "integer" || (ints > 0 && len(strs) == 0) {
+		s.Type, s.Alphabet = "integer", ""
+		return
+	}
+	if len(strs) == 0 {
+		return
+	}
+	prefix := strs[0]
+	for _, v := range strs[1:] {
+		for !strings.HasPrefix(v, prefix) {
+			prefix = prefix[:len(prefix)-1]
+		}
+	}
+	cut := strings.LastIndexAny(prefix, "_-")
+	prefix = prefix[:cut+1]
+	length := 0
+	var rests []string
+	for _, v := range strs {
+		rest := v[len(prefix):]
+		rests = append(rests, rest)
+		length = max(length, len(rest))
+	}
+	s.Prefix, s.Alphabet, s.Source = prefix, alphabetOf(rests), source
+	if s.schemaLen > len(prefix) {
+		s.Length = s.schemaLen - len(prefix) // the schema's exact length holds the prefix
+	} else {
+		s.Length = length
+	}
+}
+
+// alphabetOf is the smallest alphabet that holds every string.
+func alphabetOf(strs []string) Alphabet {
+	var digit, lowerHex, lower, upper, other bool
+	for _, v := range strs {
+		for _, c := range v {
+			switch {
+			case c >= '0' && c <= '9':
+				digit = true
+			case c >= 'a' && c <= 'f':
+				lowerHex = true
+			case c >= 'a' && c <= 'z':
+				lower = true
+			case c >= 'A' && c <= 'Z':
+				upper = true
+			case c == '-' || c == '_':
+				other = true
+			case unicode.IsPrint(c):
+				other = true
+			}
+		}
+	}
+	switch {
+	case other:
+		return Token
+	case upper && (lower || lowerHex):
+		return Alnum
+	case upper:
+		return UpperAlnum
+	case lower:
+		return LowerAlnum
+	case lowerHex:
+		return Hex
+	case digit:
+		return Digits
+	}
+	return Alnum
+}
+
+// knownAlphabet reports whether a is one of the alphabets above.
+func knownAlphabet(a Alphabet) bool { return a.chars() != "" }
