@@ -39,6 +39,7 @@ const (
 	RuleRetryableErrorNotRetried   = "retryable-error-not-retried"
 	RuleRetriesUnbounded           = "retries-unbounded"
 	RuleIdempotencyKeyChanged      = "idempotency-key-changed"
+	RuleIdempotencyKeyMissing      = "idempotency-key-missing"
 	RuleForgedSignatureAccepted    = "forged-signature-accepted"
 	RuleExpiredSignatureAccepted   = "expired-signature-accepted"
 	RuleNoBaseScenario             = "negative-no-base-scenario"
@@ -73,6 +74,7 @@ var rules = ruleTable([]contracts.Rule{
 	{ID: RuleRetryableErrorNotRetried, Level: contracts.LevelError, Summary: "a vendor's retryable error was not retried", Hint: "retry 408, 429 and 5xx, with backoff and within a budget"},
 	{ID: RuleRetriesUnbounded, Level: contracts.LevelError, Summary: "the connector retried without bound", Hint: "bound retries by attempts and by a time budget"},
 	{ID: RuleIdempotencyKeyChanged, Level: contracts.LevelError, Summary: "a retried write changed its Idempotency-Key", Hint: "derive the key from the event and the action (connectors.IdempotencyKey), so a retry cannot act twice"},
+	{ID: RuleIdempotencyKeyMissing, Level: contracts.LevelWarning, Summary: "a retried write carried no Idempotency-Key", Hint: "send one derived from the event and the action (connectors.IdempotencyKey); where the vendor deduplicates by a field of the body instead (PagerDuty's dedup_key), waive this in the connector's policy.yaml with that reason"},
 	{ID: RuleForgedSignatureAccepted, Level: contracts.LevelError, Summary: "a delivery signed with another key was accepted", Hint: "verify the signature and its timestamp before anything else, and answer 401"},
 	{ID: RuleExpiredSignatureAccepted, Level: contracts.LevelError, Summary: "a delivery signed long ago was accepted", Hint: "verify the signature and its timestamp before anything else, and answer 401"},
 	{ID: RuleNoBaseScenario, Level: contracts.LevelWarning, Summary: "the negative suite has no scenario to derive its cases from", Hint: "add a happy-path scenario"},

@@ -703,9 +703,16 @@ func judgeErrorStatus(r *ScenarioResult, vendor, op string, code int) []report.F
 		if n > maxAttempts {
 			add(newFinding(RuleRetriesUnbounded, loc, fmt.Sprintf("%s answered %d and the connector called it %d times for one event", op, code, n)))
 		}
-		// A write retried must carry the same Idempotency-Key.
+		// A write retried must carry the same Idempotency-Key. Without
+		// any key the retry may act twice, unless the vendor deduplicates
+		// by something in the body (PagerDuty's dedup_key): a warning,
+		// which such a connector waives in its policy.
 		distinct := slices.Compact(slices.Sorted(slices.Values(keys)))
-		if len(keys) > 1 && (keys[0] == "" || len(distinct) > 1) {
+		switch {
+		case len(keys) < 2:
+		case len(distinct) == 1 && distinct[0] == "":
+			add(newFinding(RuleIdempotencyKeyMissing, loc, fmt.Sprintf("%s was retried without an Idempotency-Key (%d calls)", op, len(keys))))
+		case keys[0] == "" || len(distinct) > 1:
 			add(newFinding(RuleIdempotencyKeyChanged, loc, fmt.Sprintf("%s was retried with Idempotency-Key values %q", op, keys)))
 		}
 	}

@@ -7,7 +7,10 @@
 //
 //  1. ignores other events and actions, and issues without a configured
 //     label (no call at all);
-//  2. sends one event to PagerDuty's /v2/enqueue: a trigger for
+//  2. ignores an event older (by the issue's updated_at) than one it
+//     already acted on for the same issue, since deliveries may come out
+//     of order;
+//  3. sends one event to PagerDuty's /v2/enqueue: a trigger for
 //     issues.opened, a resolve for issues.closed, with a dedup_key made
 //     from the repository and issue number, so that a redelivery or a
 //     retry never opens a second alert, and the close resolves the alert
@@ -32,6 +35,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tetherkit/tether/connectors"
@@ -76,10 +80,32 @@ func ParseConfig(raw map[string]any) (Config, error) {
 }
 
 // Connector pages on issues. Make one with [New].
-type Connector struct{ cfg Config }
+type Connector struct {
+	cfg Config
+
+	mu sync.Mutex
+	// applied is, per issue (its dedup key), the updated_at of the last
+	// event acted on: GitHub does not promise to deliver in order, and an
+	// opened event that arrives after the close must not page again. It
+	// is kept in memory, as the example runs as one process; a connector
+	// that restarts would keep it in its state directory.
+	applied map[string]time.Time
+}
 
 // New returns the connector for cfg.
-func New(cfg Config) *Connector { return &Connector{cfg: cfg} }
+func New(cfg Config) *Connector { return &Connector{cfg: cfg, applied: map[string]time.Time{}} }
+
+// newer records that an event about the issue key, as of updated, is
+// acted on, and reports false when a later one already was.
+func (c *Connector) newer(key string, updated time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if last, ok := c.applied[key]; ok && !updated.After(last) {
+		return false
+	}
+	c.applied[key] = updated
+	return true
+}
 
 // Retry is how the connector retries a send that failed for a reason that
 // may pass: four attempts within ten seconds, inside the ten seconds
@@ -133,7 +159,8 @@ type issueEvent struct {
 		Labels []struct {
 			Name string `json:"name"`
 		} `json:"labels"`
-		CreatedAt string `json:"created_at"`
+		CreatedAt string    `json:"created_at"`
+		UpdatedAt time.Time `json:"updated_at"`
 	} `json:"issue"`
 	Repository struct {
 		ID       int64  `json:"id"`
@@ -153,6 +180,8 @@ func parseIssueEvent(body []byte) (issueEvent, error) {
 		return e, errors.New("issue.title is missing")
 	case e.Repository.ID < 1 || !strings.Contains(e.Repository.FullName, "/"):
 		return e, fmt.Errorf("repository %q (id %d) is not a repository", e.Repository.FullName, e.Repository.ID)
+	case e.Issue.UpdatedAt.IsZero():
+		return e, errors.New("issue.updated_at is missing")
 	}
 	return e, nil
 }
@@ -166,6 +195,15 @@ func (c *Connector) Handle(ctx context.Context, env *connectors.Env, ev connecto
 	case "issues.closed":
 		action = "resolve"
 	default:
+		// GitHub adds actions without notice: an action the connector
+		// does not know is ignored, but a body that is not an issues
+		// event at all is refused.
+		var body struct {
+			Action string `json:"action"`
+		}
+		if strings.HasPrefix(ev.Type, "issues") && (json.Unmarshal(ev.Body, &body) != nil || body.Action == "") {
+			return connectors.Permanent(fmt.Errorf("%s: not an issues event with an action", ev.Type))
+		}
 		env.Logger.InfoContext(ctx, "event ignored", "type", ev.Type)
 		return nil
 	}
@@ -184,7 +222,15 @@ func (c *Connector) Handle(ctx context.Context, env *connectors.Env, ev connecto
 		env.Logger.InfoContext(ctx, "issue filtered out: no paging label", "repository", e.Repository.FullName, "issue", e.Issue.Number)
 		return nil
 	}
+	key := DedupKey(e.Repository.ID, e.Issue.Number)
+	if !c.newer(key, e.Issue.UpdatedAt) {
+		env.Logger.InfoContext(ctx, "event ignored: a later one about the issue was already acted on", "repository", e.Repository.FullName, "issue", e.Issue.Number)
+		return nil
+	}
 	if err := c.send(ctx, env, action, e, label); err != nil {
+		c.mu.Lock()
+		delete(c.applied, key) // not acted on: a retry or a redelivery may act
+		c.mu.Unlock()
 		return err
 	}
 	env.Logger.InfoContext(ctx, "alert sent", "action", action, "repository", e.Repository.FullName, "issue", e.Issue.Number)
