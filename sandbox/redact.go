@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/fixtures"
 )
 
 // PlaceholderPrefix starts every placeholder the journal holds in place of
@@ -104,6 +105,10 @@ func (s *scrub) replace(secret string) string {
 	return ph
 }
 
+// credentialQueries tells query parameters named like credentials, by the
+// names recording redacts.
+var credentialQueries = fixtures.DefaultRedactor()
+
 // credentialHeaders are redacted whatever the contract says.
 var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie"}
 
@@ -166,6 +171,15 @@ func (r *redactor) redactCall(e *Entry, schemes map[string]contracts.SecuritySch
 	}
 	if header != nil {
 		e.RequestHeader = header
+	}
+	// A query parameter named like a credential (api_key, access_token)
+	// is one, even where the contract declares no such scheme: a client
+	// may send it anyway, and the journal and the log must not keep it.
+	for p := range strings.SplitSeq(e.Query, "&") {
+		k, _, _ := strings.Cut(p, "=")
+		if name, err := url.QueryUnescape(k); err == nil && credentialQueries.SecretQuery(name) {
+			queryKeys = append(queryKeys, name)
+		}
 	}
 	if len(queryKeys) > 0 && e.Query != "" {
 		e.Query = s.query(e.Query, queryKeys)

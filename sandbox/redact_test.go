@@ -24,7 +24,7 @@ func TestJournalRedactsCredentials(t *testing.T) {
 		WithTenant("globex", Bearer("globex-token-1234", "deals:read"), Bearer("globex-token-5678", "deals:read")),
 		OnCall(func(e Entry) { mu.Lock(); seen = append(seen, e); mu.Unlock() }))
 	base := s.VendorURL("crm")
-	secrets := []string{"acme-token-1234", "acme-key-12345", "acme-pass", "globex-token-5678", "hunter2-guess", "cookie-secret-1"}
+	secrets := []string{"acme-token-1234", "acme-key-12345", "acme-pass", "globex-token-5678", "hunter2-guess", "cookie-secret-1", "undeclared-secret-9"}
 	calls := []struct {
 		path, body string
 		headers    []string
@@ -38,6 +38,9 @@ func TestJournalRedactsCredentials(t *testing.T) {
 		{"/deals/d_1", "", []string{"Authorization", "Bearer globex-token-5678", "Cookie", "session=cookie-secret-1; theme=dark"}},
 		// A body that echoes the token it was sent with.
 		{"/deals", `{"name":"acme-token-1234","amount":1}`, []string{"Authorization", "Bearer acme-token-1234", "Content-Type", "application/json"}},
+		// A parameter named like a credential that the contract does not
+		// declare is redacted all the same.
+		{"/deals?access_token=undeclared-secret-9&limit=5", "", []string{"Authorization", "Bearer acme-token-1234"}},
 	}
 	for _, c := range calls {
 		method := "GET"
