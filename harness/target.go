@@ -122,7 +122,8 @@ func (i *inProcessInstance) Stop() (string, error) {
 // the run configuration file and {listen} by a free address of
 // 127.0.0.1. A command that starts with "go run PKG" is built once per
 // run and the binary started for each scenario, rather than compiled
-// for each. The process is stopped with SIGTERM.
+// for each. The process is stopped with SIGTERM, sent to its process
+// group so that a wrapper's child (a shell's, npm's) stops too.
 func Process() Target { return process{} }
 
 type process struct{}
@@ -184,6 +185,10 @@ func startProcessOnce(ctx context.Context, dir string, words []string, rc *conne
 	logs := &syncBuffer{}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logs, logs
+	ownGroup(cmd)
+	// Wait returns this long after the process ends even if something it
+	// started still holds its output open.
+	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", strings.Join(args, " "), err)
 	}
@@ -213,18 +218,22 @@ const stopGrace = 10 * time.Second
 func (p *processInstance) Stop() (string, error) {
 	select {
 	case <-p.exited:
+		signalGroup(p.cmd, syscall.SIGKILL) // what it left running
 		return p.logs.String(), fmt.Errorf("the connector exited by itself: %v", p.waitErr)
 	default:
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	signalGroup(p.cmd, syscall.SIGTERM)
 	select {
 	case <-p.exited:
-		if p.waitErr != nil {
+		// Ending by the SIGTERM itself is a stop too: it is what a
+		// wrapper such as a shell does while the connector under it
+		// shuts down.
+		if p.waitErr != nil && !endedBy(p.waitErr, syscall.SIGTERM) {
 			return p.logs.String(), fmt.Errorf("the connector exited after SIGTERM with %v", p.waitErr)
 		}
 		return p.logs.String(), nil
 	case <-time.After(stopGrace):
-		p.cmd.Process.Kill()
+		signalGroup(p.cmd, syscall.SIGKILL)
 		<-p.exited
 		return p.logs.String(), fmt.Errorf("the connector did not stop within %s of SIGTERM and was killed", stopGrace)
 	}
@@ -301,4 +310,14 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// endedBy reports whether a process's Wait error says it was ended by sig.
+func endedBy(err error, sig syscall.Signal) bool {
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		return false
+	}
+	status, ok := exit.Sys().(syscall.WaitStatus)
+	return ok && status.Signaled() && status.Signal() == sig
 }
