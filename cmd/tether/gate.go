@@ -420,7 +420,14 @@ func printSummary(env *environ, r *report.Report) {
 		if f.Waived != "" {
 			waived = " [waived: " + f.Waived + "]"
 		}
-		fmt.Fprintf(env.stdout, "%s %s: %s %s: %s%s\n", f.Level, where, f.ID, f.Position, f.Message, waived)
+		at := f.Position.String()
+		if f.Path != "" {
+			at += " " + f.Path
+		}
+		if c := f.ContractShown(); c != "" {
+			waived = " [contract " + c + "]" + waived
+		}
+		fmt.Fprintf(env.stdout, "%s %s: %s %s: %s%s\n", f.Level, where, f.ID, at, f.Message, waived)
 	}
 	for _, s := range r.Suites {
 		fmt.Fprintf(env.stdout, "%-9s %-4s %3d checks, %d failed, %d errors, %d warnings, %s\n", s.Name, s.Status, s.Checks, s.Failed, s.Errors, s.Warnings,

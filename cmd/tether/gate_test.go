@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/harness/report"
 	"github.com/tetherkit/tether/internal/dockertest"
 )
@@ -126,5 +128,22 @@ func TestTestRunsOneSuite(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "replay") || strings.Contains(stdout, "negative ") {
 		t.Errorf("stdout %q: want the replay suite alone", stdout)
+	}
+}
+
+// The console line of a finding names its payload path and the place in
+// the contract, as the report does.
+func TestSummaryLineNamesPathAndContract(t *testing.T) {
+	var f report.Finding
+	f.Level, f.ID, f.Suite, f.Check = contracts.LevelError, "event-payload-invalid", report.SuiteContract, "events"
+	f.Position = contracts.Position{File: "events/issue-opened.yaml"}
+	f.Path = "$.issue.number"
+	f.Contract = contracts.Position{File: "contracts/common/issue.schema.json", Line: 14, Column: 17}
+	f.Message = "got string, want integer"
+	var out bytes.Buffer
+	printSummary(&environ{stdout: &out}, &report.Report{Findings: []report.Finding{f}})
+	want := "error contract/events: event-payload-invalid events/issue-opened.yaml $.issue.number: got string, want integer [contract contracts/common/issue.schema.json:14:17]"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("got:\n%s\nwant a line:\n%s", out.String(), want)
 	}
 }

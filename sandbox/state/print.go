@@ -10,7 +10,11 @@ import (
 // key, identifier and operations, then what could not be inferred.
 func (m *Model) WriteText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d resources\n", m.Contract, len(m.Resources))
+	noun := "resources"
+	if len(m.Resources) == 1 {
+		noun = "resource"
+	}
+	fmt.Fprintf(&b, "%s: %d %s\n", m.Contract, len(m.Resources), noun)
 	for _, r := range m.Resources {
 		fmt.Fprintf(&b, "\n%s\n", r.Name)
 		if r.Parent != "" {
