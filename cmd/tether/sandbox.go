@@ -190,7 +190,7 @@ func runSandboxServe(env *environ, args []string) int {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	start := time.Now()
-	vendors, err := loadVendors(contractArgs, cassetteArgs, overlayArgs, *refRoot)
+	vendors, err := loadVendors(contractArgs, cassetteArgs, overlayArgs, *refRoot, env.stderr)
 	if err != nil {
 		return fail(env, fmt.Errorf("sandbox serve: %w", err))
 	}
@@ -362,8 +362,9 @@ func callLine(e sandbox.Entry) string {
 
 // loadVendors loads each --contract and gives each vendor its cassettes.
 // A contract's $refs may reach files under refRoot, when given, instead of
-// under the contract's own folder only.
-func loadVendors(contractArgs, cassetteArgs, overlayArgs []string, refRoot string) ([]sandbox.Vendor, error) {
+// under the contract's own folder only. An overlay's warnings (an action
+// that matches nothing: the contract changed under it) go to warn.
+func loadVendors(contractArgs, cassetteArgs, overlayArgs []string, refRoot string, warn io.Writer) ([]sandbox.Vendor, error) {
 	var vendors []sandbox.Vendor
 	byName := map[string]int{}
 	hosts := map[string]int{}
@@ -396,6 +397,11 @@ func loadVendors(contractArgs, cassetteArgs, overlayArgs []string, refRoot strin
 		c, err := contracts.Load(file, refOptions(refRoot, append([]contracts.Option{contracts.IgnoreSecurity()}, overlays[name]...)...)...)
 		if err != nil {
 			return nil, err
+		}
+		for _, w := range c.Warnings() {
+			if w.ID == contracts.RuleOverlayUnmatched {
+				fmt.Fprintf(warn, "tether: %s: warning [%s] %s\n", w.Position, w.ID, w.Message)
+			}
 		}
 		delete(overlays, name)
 		v := sandbox.Vendor{Name: name, Contract: c}

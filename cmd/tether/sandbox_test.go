@@ -238,7 +238,7 @@ func TestSandboxServeAdminToken(t *testing.T) {
 func TestSandboxServeOverlay(t *testing.T) {
 	dir := t.TempDir()
 	ov := filepath.Join(dir, "crm.overlay.yaml")
-	if err := os.WriteFile(ov, []byte("overlay: 1.0.0\ninfo: {title: crm as served, version: '1'}\nactions:\n  - target: $.paths['/deals/{id}'].get\n    update: {x-tether-form-post: true}\n"), 0o644); err != nil {
+	if err := os.WriteFile(ov, []byte("overlay: 1.0.0\ninfo: {title: crm as served, version: '1'}\nactions:\n  - target: $.paths['/deals/{id}'].get\n    update: {x-tether-form-post: true}\n  - target: $.paths['/no/such'].get\n    update: {x-tether-form-post: true}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out, errb syncBuffer
@@ -262,6 +262,11 @@ func TestSandboxServeOverlay(t *testing.T) {
 		t.Errorf("POST /deals/d_7 with the overlay = %d, want 200 as its GET", resp.StatusCode)
 	}
 	waitFor(t, &out, regexp.MustCompile(`crm POST /v2/deals/d_7 200 .*\n +overlay-departure: `))
+	// The action that matches nothing is said at start: the contract
+	// changed under the overlay.
+	if !strings.Contains(errb.String(), "crm.overlay.yaml:6:") || !strings.Contains(errb.String(), "warning [overlay-target-unmatched]") {
+		t.Errorf("stderr does not name the unmatched action:\n%s", errb.String())
+	}
 	close(stop)
 	select {
 	case <-done:
