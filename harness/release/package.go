@@ -75,6 +75,7 @@ func ReleasesIn(dir string, m *manifest.Manifest) ([]string, error) {
 		v    compat.Version
 	}
 	var rels []release
+	released := false // a bundle of this very version is there
 	for _, p := range found {
 		b, err := ReadBundle(p)
 		if err != nil {
@@ -86,6 +87,9 @@ func ReleasesIn(dir string, m *manifest.Manifest) ([]string, error) {
 			continue
 		}
 		v, err := compat.ParseVersion(version)
+		if err == nil && v.Compare(cur) == 0 {
+			released = true
+		}
 		if err != nil || v.Compare(cur) >= 0 {
 			continue
 		}
@@ -98,6 +102,9 @@ func ReleasesIn(dir string, m *manifest.Manifest) ([]string, error) {
 		out = append(out, r.path)
 	}
 	if len(out) == 0 {
+		if released {
+			return nil, fmt.Errorf("%s holds no earlier release of %s than %s, which is released already: raise version in connector.yaml for the next release", dir, m.Name, m.Version)
+		}
 		return nil, fmt.Errorf("%s holds no earlier release of %s than %s", dir, m.Name, m.Version)
 	}
 	return out, nil
