@@ -36,11 +36,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("fuzz.yaml", data)
 		if err != nil {
-			var e *Error
-			var es Errors
-			if !errors.As(err, &e) && !errors.As(err, &es) {
-				t.Fatalf("error %T %v is not an *Error or Errors", err, err)
-			}
+			requireLocated(t, err)
 			return
 		}
 		// A loaded contract must answer lookups without panicking.
@@ -120,11 +116,7 @@ func FuzzLoadEvents(f *testing.F) {
 		}
 		ec, err := ParseEvents("events.yaml", doc, RefsFrom(fsys, "."))
 		if err != nil {
-			var e *Error
-			var es Errors
-			if !errors.As(err, &e) && !errors.As(err, &es) {
-				t.Fatalf("error %T %v is not an *Error or Errors", err, err)
-			}
+			requireLocated(t, err)
 			return
 		}
 		for _, name := range ec.Events() {
@@ -135,4 +127,15 @@ func FuzzLoadEvents(f *testing.F) {
 			}
 		}
 	})
+}
+
+// requireLocated fails the test unless err is one of the package's located
+// errors, which name file, line and column.
+func requireLocated(t *testing.T, err error) {
+	t.Helper()
+	var e *Error
+	var es Errors
+	if !errors.As(err, &e) && !errors.As(err, &es) {
+		t.Fatalf("error %T %v is not an *Error or Errors", err, err)
+	}
 }
