@@ -153,11 +153,11 @@ func TestSandboxServeTenants(t *testing.T) {
 }
 
 // serveFor starts tether sandbox serve with the environment vars and
-// extra arguments, and returns its output and its root URL; it stops at
-// the end of the test.
-func serveFor(t *testing.T, vars map[string]string, args ...string) (*syncBuffer, string) {
+// extra arguments, and returns its output, its error output and its root
+// URL; it stops at the end of the test.
+func serveFor(t *testing.T, vars map[string]string, args ...string) (out, errb *syncBuffer, root string) {
 	t.Helper()
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb = &syncBuffer{}, &syncBuffer{}
 	stop := make(chan struct{})
 	env := &environ{stdout: out, stderr: errb, getenv: func(k string) string { return vars[k] }, interrupted: stop}
 	done := make(chan int)
@@ -165,8 +165,8 @@ func serveFor(t *testing.T, vars map[string]string, args ...string) (*syncBuffer
 		done <- run(env, append([]string{"sandbox", "serve", "--contract", "crm=../../sandbox/testdata/crm.yaml", "--port", "0"}, args...))
 	}()
 	t.Cleanup(func() { close(stop); <-done })
-	root := waitFor(t, out, regexp.MustCompile(`admin +(http://127\.0\.0\.1:\d+)/__tether/`))[1]
-	return out, root
+	root = waitFor(t, out, regexp.MustCompile(`admin +(http://127\.0\.0\.1:\d+)/__tether/`))[1]
+	return out, errb, root
 }
 
 // adminStatus is the status of GET /__tether/journal with token.
@@ -189,7 +189,7 @@ func adminStatus(t *testing.T, root, token string) int {
 // TETHER_ADMIN_TOKEN without printing it, and prints no credential in its
 // call lines.
 func TestSandboxServeAdminToken(t *testing.T) {
-	out, root := serveFor(t, nil, "--tenant", "acme=api-key:acme-query-key-1")
+	out, _, root := serveFor(t, nil, "--tenant", "acme=api-key:acme-query-key-1")
 	m := waitFor(t, out, regexp.MustCompile(`admin token +(tsa_[A-Za-z0-9_-]{43}) `))
 	token := m[1]
 	if st := adminStatus(t, root, token); st != http.StatusOK {
@@ -218,7 +218,7 @@ func TestSandboxServeAdminToken(t *testing.T) {
 	}
 
 	chosen := "a-token-from-the-environment"
-	out, root = serveFor(t, map[string]string{"TETHER_ADMIN_TOKEN": chosen})
+	out, _, root = serveFor(t, map[string]string{"TETHER_ADMIN_TOKEN": chosen})
 	waitFor(t, out, regexp.MustCompile(`admin token +from TETHER_ADMIN_TOKEN`))
 	if strings.Contains(out.String(), chosen) || strings.Contains(out.String(), "tsa_") {
 		t.Errorf("a token from the environment was printed:\n%s", out.String())
@@ -241,14 +241,8 @@ func TestSandboxServeOverlay(t *testing.T) {
 	if err := os.WriteFile(ov, []byte("overlay: 1.0.0\ninfo: {title: crm as served, version: '1'}\nactions:\n  - target: $.paths['/deals/{id}'].get\n    update: {x-tether-form-post: true}\n  - target: $.paths['/no/such'].get\n    update: {x-tether-form-post: true}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out, errb syncBuffer
-	stop := make(chan struct{})
-	env := &environ{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, interrupted: stop}
-	done := make(chan int)
-	go func() {
-		done <- run(env, []string{"sandbox", "serve", "--contract", "crm=../../sandbox/testdata/crm.yaml", "--overlay", ov, "--port", "0"})
-	}()
-	base := waitFor(t, &out, regexp.MustCompile(`crm +(http://127\.0\.0\.1:\d+/crm/v2) `))[1]
+	out, errb, _ := serveFor(t, nil, "--overlay", ov)
+	base := waitFor(t, out, regexp.MustCompile(`crm +(http://127\.0\.0\.1:\d+/crm/v2) `))[1]
 
 	req, _ := http.NewRequest("POST", base+"/deals/d_7", strings.NewReader(""))
 	req.Header.Set("Authorization", "Bearer t")
@@ -261,16 +255,10 @@ func TestSandboxServeOverlay(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("POST /deals/d_7 with the overlay = %d, want 200 as its GET", resp.StatusCode)
 	}
-	waitFor(t, &out, regexp.MustCompile(`crm POST /v2/deals/d_7 200 .*\n +overlay-departure: `))
+	waitFor(t, out, regexp.MustCompile(`crm POST /v2/deals/d_7 200 .*\n +overlay-departure: `))
 	// The action that matches nothing is said at start: the contract
 	// changed under the overlay.
 	if !strings.Contains(errb.String(), "crm.overlay.yaml:6:") || !strings.Contains(errb.String(), "warning [overlay-target-unmatched]") {
 		t.Errorf("stderr does not name the unmatched action:\n%s", errb.String())
-	}
-	close(stop)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("sandbox serve did not stop on Ctrl-C")
 	}
 }
