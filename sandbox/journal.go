@@ -29,6 +29,7 @@ const (
 	SourceRoute       = "route"       // no such vendor, path or method
 	SourceTarget      = "target"      // for a delivery: the receiver's answer
 	SourceLimit       = "limit"       // refused for the sandbox's own bounds: body size, budget, timeout
+	SourceState       = "state"       // built from the objects earlier calls created, changed or deleted
 )
 
 // MaxJournalBody is how many bytes of each body the journal keeps; the

@@ -26,6 +26,9 @@ type config struct {
 	eventDirs   []string
 	bodyBudget  int64
 	bodyTimeout time.Duration
+	stateless   bool
+	stateCap    int64
+	strictState bool
 	problems    []string
 }
 
@@ -214,4 +217,32 @@ func WithBodyTimeout(d time.Duration) Option {
 // withClock replaces the clock, for tests of time windows.
 func withClock(now func() time.Time) Option {
 	return Option{func(c *config) { c.now = now }}
+}
+
+// Stateless turns the sandbox's state off for every vendor: each call is
+// answered on its own, from cassettes, examples and synthesis, as before
+// state existed. [Vendor.Stateless] turns it off for one vendor.
+func Stateless() Option {
+	return Option{func(c *config) { c.stateless = true }}
+}
+
+// WithStateCap bounds each tenant's objects of each vendor, in bytes of
+// their JSON; see [state.DefaultCap]. At the cap the oldest objects are
+// forgotten, and the call that made room says so in the journal
+// (state-evicted).
+func WithStateCap(bytes int64) Option {
+	return Option{func(c *config) {
+		if bytes < 1<<10 {
+			c.problems = append(c.problems, fmt.Sprintf("WithStateCap(%d): give at least 1024 bytes", bytes))
+		}
+		c.stateCap = bytes
+	}}
+}
+
+// StrictState answers a read, update or delete of an identifier the state
+// has never seen with the vendor's not-found answer. By default such a read
+// is answered with a synthesised object under that identifier, which is
+// kept, so that a connector can read what already exists at the vendor.
+func StrictState() Option {
+	return Option{func(c *config) { c.strictState = true }}
 }

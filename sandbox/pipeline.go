@@ -176,7 +176,7 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answ
 	}
 
 	// Answer.
-	a := s.answer(v, decl, op, r, rest, body, auth.tenant, e)
+	a := s.answer(v, decl, m, r, cr, rest, body, auth.tenant, e)
 	if f := d.fault; f != nil && (f.Kind == "truncate" || f.Kind == "malformed") && !hasBody(r.Method, a.status) {
 		// An answer without a body cannot be cut short or spoiled; the
 		// nearest failure a client can see is a broken connection.
@@ -203,8 +203,10 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answ
 }
 
 // answer gives the operation's answer: the status a Prefer header asks
-// for, else a recorded one, else the declared success.
-func (s *Sandbox) answer(v *vendor, decl *opAnswers, op *contracts.Operation, r *http.Request, rest string, body []byte, tenant string, e *Entry) *answer {
+// for, else a recorded one, else one built from state, else the declared
+// success.
+func (s *Sandbox) answer(v *vendor, decl *opAnswers, m *contracts.Match, r, cr *http.Request, rest string, body []byte, tenant string, e *Entry) *answer {
+	op := m.Operation
 	if code, ok := preferredStatus(r.Header); ok {
 		if a := decl.byStatus[code]; a != nil {
 			return a.copy()
@@ -246,6 +248,9 @@ func (s *Sandbox) answer(v *vendor, decl *opAnswers, op *contracts.Operation, r 
 				e.Findings = append(e.Findings, finding(RuleCassetteUnreadable, op.ID, err.Error()))
 			}
 		}
+	}
+	if a := s.stateAnswer(v, decl, op, m, r, cr, body, tenant, e); a != nil {
+		return a
 	}
 	if decl.success == nil {
 		msg := fmt.Sprintf("the sandbox cannot answer %s: ", op.ID)

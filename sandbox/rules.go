@@ -1,6 +1,9 @@
 package sandbox
 
-import "github.com/tetherkit/tether/contracts"
+import (
+	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/sandbox/state"
+)
 
 // Rules of the findings the sandbox journals beside the contract's own.
 const (
@@ -12,6 +15,13 @@ const (
 	RuleBodyBudget         = "request-body-budget-spent" // the sandbox held as many bodies as it may
 	RuleBodyTimeout        = "request-body-timeout"      // the body arrived too slowly
 	RuleFindingsCut        = "findings-cut"              // a call had more findings than the journal keeps
+	// RuleNotFoundUndeclared: state answered not-found for an operation
+	// whose contract declares no 404.
+	RuleNotFoundUndeclared  = "not-found-undeclared"
+	RuleStateMergeInvalid   = state.RuleStateMergeInvalid
+	RuleStateEvicted        = state.RuleStateEvicted
+	RuleIdempotentReplay    = state.RuleIdempotentReplay
+	RuleIdempotencyConflict = state.RuleIdempotencyConflict
 )
 
 // Rules lists the rules of the findings the sandbox journals itself; the
@@ -32,6 +42,16 @@ func Rules() []contracts.Rule {
 			Hint: "send fewer large bodies at once, or start the sandbox with a larger body budget"},
 		{ID: RuleBodyTimeout, Level: contracts.LevelError, Summary: "the request body did not arrive within the sandbox's body timeout; the call was answered 408",
 			Hint: "send the whole body promptly once its headers are sent"},
+		{ID: RuleNotFoundUndeclared, Level: contracts.LevelWarning, Summary: "the item is not in the sandbox's state, and the contract declares no 404 answer for the operation; a problem+json 404 was sent",
+			Hint: "declare the vendor's not-found answer in the contract (or an overlay), so connectors are tested against its real shape"},
+		{ID: RuleStateMergeInvalid, Level: contracts.LevelWarning, Summary: "the request's fields would make the stored object break the contract; the nearest valid object was kept and answered",
+			Hint: "send values the contract's schema admits, or correct the contract if the vendor accepts them"},
+		{ID: RuleStateEvicted, Level: contracts.LevelWarning, Summary: "the tenant's state reached its cap, and its oldest objects were forgotten",
+			Hint: "reset state between tests, or start the sandbox with a larger state cap"},
+		{ID: RuleIdempotentReplay, Level: contracts.LevelInfo, Summary: "an idempotency key came again with the same request; the vendor's first answer was sent again",
+			Hint: "nothing to do: this is how a safe retry is answered"},
+		{ID: RuleIdempotencyConflict, Level: contracts.LevelError, Summary: "an idempotency key came again with a different request; the vendor refuses it",
+			Hint: "use a new idempotency key for each distinct request, and the same key only to retry the same one"},
 		{ID: RuleFindingsCut, Level: contracts.LevelInfo, Summary: "the call had more findings than the journal keeps of one call",
 			Hint: "fix the first findings; the rest often repeat them"},
 	}

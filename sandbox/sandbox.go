@@ -49,6 +49,7 @@ import (
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/fixtures"
 	"github.com/tetherkit/tether/replay"
+	"github.com/tetherkit/tether/sandbox/state"
 )
 
 // AdminPrefix is where the admin API is served.
@@ -63,8 +64,17 @@ type Vendor struct {
 	// itself, per tenant, so the contract's own credential check is not
 	// reported as a validation finding.
 	Contract *contracts.Contract
-	// Cassettes answer the calls they recorded, before any example.
+	// Cassettes answer the calls they recorded, before any example. Their
+	// answers also seed the vendor's state.
 	Cassettes []*fixtures.Cassette
+	// Stateless turns state off for this vendor (see [Stateless]).
+	Stateless bool
+	// State holds objects every tenant starts with, beside those of the
+	// cassettes and the contract's examples ([LoadState] reads a file).
+	State state.Document
+	// Overrides correct the resource model inferred from the contract
+	// ([state.LoadOverrides]).
+	Overrides *state.Overrides
 }
 
 // Sandbox is a running impersonation of one or more vendors. Make one with
@@ -107,6 +117,8 @@ type vendor struct {
 
 	mu      sync.Mutex
 	replays map[string]*replay.Transport // by tenant
+
+	store *state.Store // nil when stateless
 }
 
 // opAnswers is what the contract declares an operation answers, rendered
@@ -189,6 +201,11 @@ func newSandbox(vendors []Vendor, opts []Option) (*Sandbox, error) {
 		}
 		if _, err := vd.replayFor(""); err != nil {
 			return nil, fmt.Errorf("start sandbox: vendor %q: %w", v.Name, err)
+		}
+		if !cfg.stateless && !v.Stateless {
+			if vd.store, err = newStore(vd, cfg); err != nil {
+				return nil, fmt.Errorf("start sandbox: vendor %q: %w", v.Name, err)
+			}
 		}
 		s.vendors[v.Name] = vd
 		s.order = append(s.order, vd)
@@ -358,8 +375,8 @@ func (s *Sandbox) Faults() *FaultPlan {
 	return &FaultPlan{Seed: p.Seed, Faults: slices.Clone(p.Faults)}
 }
 
-// Reset empties the journal, restarts the fault counters and rewinds every
-// cassette, as if the sandbox had just started with the faults in force.
+// Reset empties the journal, restarts the fault counters, rewinds every
+// cassette and returns every tenant's state to its seeds, as if the sandbox had just started with the faults in force.
 func (s *Sandbox) Reset() {
 	s.journal.reset()
 	s.faultMu.Lock()
@@ -369,6 +386,9 @@ func (s *Sandbox) Reset() {
 		v.mu.Lock()
 		v.replays = map[string]*replay.Transport{}
 		v.mu.Unlock()
+		if v.store != nil {
+			v.store.Reset()
+		}
 	}
 }
 

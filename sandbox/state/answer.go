@@ -1,0 +1,498 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"mime"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pb33f/libopenapi/datamodel/high/base"
+
+	"github.com/tetherkit/tether/contracts"
+)
+
+// answering is the work of one stateful answer, under the tenant's lock.
+type answering struct {
+	s    *Store
+	tn   *tenant
+	r    *Resource
+	op   Op
+	c    Call
+	tmpl any // the declared success body, decoded
+	keys []string
+	id   string
+	// notes gathered on the way
+	notes []Finding
+}
+
+// itemIn finds the item an answer body holds: the body itself when it
+// carries the identifier field or is no wrapper, else the one object a
+// wrapper holds ({"incident": {...}}). wrap is the wrapper's property.
+func itemIn(v any, idField string) (obj map[string]any, wrap string) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, ""
+	}
+	if _, has := m[idField]; has || len(m) != 1 {
+		return m, ""
+	}
+	for k, inner := range m {
+		if im, ok := inner.(map[string]any); ok {
+			return im, k
+		}
+	}
+	return m, ""
+}
+
+// base is a fresh copy of the item the template holds, and the wrapper
+// it sits in.
+func (a *answering) base() (map[string]any, string) {
+	obj, wrap := itemIn(clone(a.tmpl), a.r.IDField)
+	if obj == nil {
+		obj = map[string]any{}
+	}
+	return obj, wrap
+}
+
+// render puts an item in the operation's template.
+func (a *answering) render(obj map[string]any) *Result {
+	if a.tmpl == nil {
+		return &Result{Status: a.c.Status, Notes: a.notes}
+	}
+	var body any = obj
+	if t, ok := a.tmpl.(map[string]any); ok {
+		if _, wrap := itemIn(t, a.r.IDField); wrap != "" {
+			t = clone(t).(map[string]any)
+			t[wrap] = obj
+			body = t
+		}
+	}
+	return a.result(a.c.Status, body)
+}
+
+func (a *answering) result(status int, body any) *Result {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil
+	}
+	return &Result{Status: status, Body: b, Notes: a.notes}
+}
+
+// idValue is the identifier text as the item's id field holds it: a
+// number where the schema or the template says so.
+func (a *answering) idValue(text string, like any) any {
+	integer := a.r.ID.Type == "integer"
+	switch like.(type) {
+	case json.Number, float64, int64:
+		integer = true
+	}
+	if integer {
+		if _, err := strconv.ParseInt(text, 10, 64); err == nil {
+			return json.Number(text)
+		}
+	}
+	return text
+}
+
+// store validates obj as the operation's answer and keeps it; when it
+// breaks the contract, the request's fields that break it are dropped, and
+// failing that the object falls back to base with only its identifier.
+func (a *answering) store(obj, base map[string]any, merged []string) *object {
+	obj = a.nearestValid(obj, base, merged)
+	o := newObject(a.r, a.keys, a.idOf(obj), obj)
+	if n := a.tn.put(a.s.cfg.Cap, o); n > 0 {
+		a.notes = append(a.notes, Finding{RuleStateEvicted, fmt.Sprintf(
+			"the tenant's state reached its cap of %d bytes; the %d oldest objects were forgotten", a.s.cfg.Cap, n)})
+	}
+	return o
+}
+
+func (a *answering) idOf(obj map[string]any) string {
+	t, _ := idText(obj[a.r.IDField])
+	return t
+}
+
+func (a *answering) invalid(obj map[string]any) []string {
+	if a.c.Valid == nil {
+		return nil
+	}
+	r := a.render(obj)
+	if r == nil {
+		return []string{"$"}
+	}
+	var bad []string
+	for _, f := range a.c.Valid(r.Status, r.Body) {
+		if f.Level == contracts.LevelError {
+			bad = append(bad, f.Path)
+		}
+	}
+	return bad
+}
+
+func (a *answering) nearestValid(obj, base map[string]any, merged []string) map[string]any {
+	bad := a.invalid(obj)
+	if len(bad) == 0 {
+		return obj
+	}
+	var dropped []string
+	for _, field := range merged {
+		if touches(bad, field, a.wrapPath()) {
+			if v, ok := base[field]; ok {
+				obj[field] = v
+			} else {
+				delete(obj, field)
+			}
+			dropped = append(dropped, field)
+		}
+	}
+	if len(dropped) > 0 && len(a.invalid(obj)) == 0 {
+		a.notes = append(a.notes, Finding{RuleStateMergeInvalid, fmt.Sprintf(
+			"the request's %s would make the stored object break the contract (%s); the object keeps its earlier value", quoteList(dropped), strings.Join(bad, ", "))})
+		return obj
+	}
+	id := obj[a.r.IDField]
+	plain := clone(base).(map[string]any)
+	plain[a.r.IDField] = id
+	if len(a.invalid(plain)) == 0 {
+		a.notes = append(a.notes, Finding{RuleStateMergeInvalid, fmt.Sprintf(
+			"the stored object would break the contract (%s); it is answered as synthesised, with its identifier", strings.Join(bad, ", "))})
+		return plain
+	}
+	a.notes = append(a.notes, Finding{RuleStateMergeInvalid, fmt.Sprintf(
+		"the identifier %v does not fit the contract's schema (%s); the object is answered as synthesised", id, strings.Join(bad, ", "))})
+	return clone(base).(map[string]any)
+}
+
+func (a *answering) wrapPath() string {
+	if _, wrap := itemIn(a.tmpl, a.r.IDField); wrap != "" {
+		return "$." + wrap
+	}
+	return "$"
+}
+
+// touches says whether a finding's path is within field of the item.
+func touches(paths []string, field, root string) bool {
+	p := root + "." + field
+	for _, b := range paths {
+		if b == p || strings.HasPrefix(b, p+".") || strings.HasPrefix(b, p+"[") || b == root || b == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteList(fs []string) string {
+	q := make([]string, len(fs))
+	for i, f := range fs {
+		q[i] = strconv.Quote(f)
+	}
+	if len(q) == 1 {
+		return "field " + q[0]
+	}
+	return "fields " + strings.Join(q, ", ")
+}
+
+func (a *answering) create() *Result {
+	obj, _ := a.base()
+	for _, f := range a.defaultFilters() {
+		obj[f.field] = f.value
+	}
+	base := clone(obj).(map[string]any)
+	merged := a.merge(obj)
+	b := a.tn.bucket(a.r, a.keys)
+	var id any
+	if a.id != "" { // PUT on an item creates it under the path's identifier
+		id = a.idValue(a.id, obj[a.r.IDField])
+	} else {
+		g := a.tn.generator(a.r, a.s.cfg.Seed)
+		for range 1000 {
+			id = g.Next()
+			if t, _ := idText(id); b.objs[t] == nil {
+				break
+			}
+		}
+		if n, ok := id.(int64); ok {
+			id = json.Number(strconv.FormatInt(n, 10))
+		}
+	}
+	obj[a.r.IDField] = id
+	base[a.r.IDField] = id
+	o := a.store(obj, base, merged)
+	return a.render(o.v)
+}
+
+// existing is the stored item the path names, or one synthesised for an
+// identifier the state has not seen (nil when strict, or deleted).
+func (a *answering) existing() *object {
+	b := a.tn.bucket(a.r, a.keys)
+	if o := b.objs[a.id]; o != nil {
+		return o
+	}
+	if b.deleted[a.id] || a.s.cfg.Strict || a.id == "" {
+		return nil
+	}
+	obj, _ := a.base()
+	obj[a.r.IDField] = a.idValue(a.id, obj[a.r.IDField])
+	o := a.store(obj, obj, nil)
+	if o.id != a.id {
+		// The identifier does not fit the schema; the object cannot be
+		// kept under it.
+		return nil
+	}
+	return o
+}
+
+func (a *answering) read() *Result {
+	o := a.existing()
+	if o == nil {
+		return &Result{NotFound: true, Notes: a.notes}
+	}
+	return a.render(o.v)
+}
+
+func (a *answering) update() *Result {
+	o := a.existing()
+	if o == nil {
+		return &Result{NotFound: true, Notes: a.notes}
+	}
+	obj := clone(o.v).(map[string]any)
+	merged := a.merge(obj)
+	obj[a.r.IDField] = o.v[a.r.IDField]
+	kept := a.store(obj, o.v, merged)
+	return a.render(kept.v)
+}
+
+func (a *answering) delete() *Result {
+	b := a.tn.bucket(a.r, a.keys)
+	o := b.objs[a.id]
+	if o == nil && (b.deleted[a.id] || a.s.cfg.Strict) {
+		return &Result{NotFound: true}
+	}
+	if o != nil {
+		a.tn.remove(o, true)
+	} else if len(b.deleted) < 100000 {
+		b.deleted[a.id] = true
+	}
+	if a.tmpl == nil {
+		return &Result{Status: a.c.Status}
+	}
+	body := clone(a.tmpl)
+	if m, ok := body.(map[string]any); ok {
+		if _, has := m[a.r.IDField]; has {
+			m[a.r.IDField] = a.idValue(a.id, m[a.r.IDField])
+		}
+	}
+	return a.result(a.c.Status, body)
+}
+
+// merge copies the request's fields that the item's schema declares into
+// obj, converted to the schema's types, and returns their names. The
+// identifier is never taken from a body.
+func (a *answering) merge(obj map[string]any) []string {
+	fields := a.requestFields()
+	if fields == nil {
+		return nil
+	}
+	// A request wrapped like the answer ({"incident": {...}}) is unwrapped.
+	if _, wrap := itemIn(a.tmpl, a.r.IDField); wrap != "" {
+		if inner, ok := fields[wrap].(map[string]any); ok && len(fields) == 1 {
+			fields = inner
+		}
+	}
+	var merged []string
+	for _, p := range objectProps(a.r.item) {
+		v, ok := fields[p.name]
+		if !ok || p.name == a.r.IDField {
+			continue
+		}
+		obj[p.name] = coerce(v, build(p.proxy), 0)
+		merged = append(merged, p.name)
+	}
+	return merged
+}
+
+// requestFields decodes the request body: JSON, or a form with Stripe's
+// bracketed names (metadata[plan]=pro, items[0][price]=p).
+func (a *answering) requestFields() map[string]any {
+	if len(a.c.Body) == 0 {
+		return nil
+	}
+	ct, _, _ := mime.ParseMediaType(a.c.Header.Get("Content-Type"))
+	if ct == "application/x-www-form-urlencoded" {
+		vals, err := url.ParseQuery(string(a.c.Body))
+		if err != nil {
+			return nil
+		}
+		return formFields(vals)
+	}
+	var m map[string]any
+	if decode(a.c.Body, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// formFields nests bracketed form names into maps; a map whose keys are
+// all indexes becomes an array in [coerce].
+func formFields(vals url.Values) map[string]any {
+	out := map[string]any{}
+	for _, name := range slices.Sorted(maps.Keys(vals)) {
+		path := splitBrackets(name)
+		if len(path) == 0 || len(path) > 16 {
+			continue
+		}
+		cur := out
+		for i, seg := range path {
+			if seg == "" { // tags[]=a appends
+				seg = strconv.Itoa(len(cur))
+			}
+			if i == len(path)-1 {
+				v := vals[name]
+				if len(v) == 1 || strings.HasSuffix(name, "[]") {
+					if strings.HasSuffix(name, "[]") {
+						for j, e := range v {
+							cur[strconv.Itoa(j)] = e
+						}
+					} else {
+						cur[seg] = v[0]
+					}
+				} else {
+					cur[seg] = v[len(v)-1]
+				}
+				break
+			}
+			next, ok := cur[seg].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				cur[seg] = next
+			}
+			cur = next
+		}
+	}
+	return out
+}
+
+// splitBrackets splits "a[b][0]" into a, b, 0; "tags[]" into tags and ""
+// handled by its caller.
+func splitBrackets(name string) []string {
+	i := strings.IndexByte(name, '[')
+	if i < 0 {
+		return []string{name}
+	}
+	out := []string{name[:i]}
+	rest := name[i:]
+	for strings.HasPrefix(rest, "[") {
+		j := strings.IndexByte(rest, ']')
+		if j < 0 {
+			return nil
+		}
+		if rest[1:j] != "" {
+			out = append(out, rest[1:j])
+		}
+		rest = rest[j+1:]
+	}
+	if rest != "" {
+		return nil
+	}
+	return out
+}
+
+// coerce converts a decoded request value to the schema's type where a
+// form leaves it a string or a map of indexes.
+func coerce(v any, s *base.Schema, depth int) any {
+	if s == nil || depth > 16 {
+		return v
+	}
+	switch t := v.(type) {
+	case string:
+		switch {
+		case hasType(s, "integer"):
+			if _, err := strconv.ParseInt(t, 10, 64); err == nil {
+				return json.Number(t)
+			}
+		case hasType(s, "number"):
+			if _, err := strconv.ParseFloat(t, 64); err == nil {
+				return json.Number(t)
+			}
+		case hasType(s, "boolean"):
+			if b, err := strconv.ParseBool(t); err == nil {
+				return b
+			}
+		}
+		if t == "" && (hasType(s, "object") || hasType(s, "null") || s.Nullable != nil && *s.Nullable) {
+			// Stripe's way of clearing a field: metadata= or description=.
+			if hasType(s, "null") || s.Nullable != nil && *s.Nullable {
+				return nil
+			}
+		}
+		return t
+	case map[string]any:
+		if hasType(s, "array") {
+			idx := make([]int, 0, len(t))
+			for k := range t {
+				n, err := strconv.Atoi(k)
+				if err != nil || n < 0 {
+					return v
+				}
+				idx = append(idx, n)
+			}
+			slices.Sort(idx)
+			var items *base.Schema
+			if s.Items != nil && s.Items.IsA() {
+				items = build(s.Items.A)
+			}
+			arr := make([]any, 0, len(idx))
+			for _, n := range idx {
+				arr = append(arr, coerce(t[strconv.Itoa(n)], items, depth+1))
+			}
+			return arr
+		}
+		out := make(map[string]any, len(t))
+		var extra *base.Schema
+		if s.AdditionalProperties != nil && s.AdditionalProperties.IsA() {
+			extra = build(s.AdditionalProperties.A)
+		}
+		for k, e := range t {
+			ps := property(s, k)
+			if ps == nil {
+				ps = extra
+			}
+			out[k] = coerce(e, ps, depth+1)
+		}
+		return out
+	case []any:
+		var items *base.Schema
+		if s.Items != nil && s.Items.IsA() {
+			items = build(s.Items.A)
+		}
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = coerce(e, items, depth+1)
+		}
+		return out
+	}
+	return v
+}
+
+// clone deep-copies a decoded JSON value.
+func clone(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = clone(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = clone(e)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,239 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"slices"
+	"strings"
+)
+
+// Document is one vendor's state as a state file and the admin API carry
+// it: each resource's items, under the resource's name as `tether sandbox
+// model` prints it ("customers", "issues").
+type Document map[string][]Entry
+
+// Entry is one stored item.
+type Entry struct {
+	// Keys are the parent path parameters a sub-collection's items live
+	// under ({"owner": "octo", "repo": "hello"} for GitHub's issues);
+	// empty for a top-level resource.
+	Keys map[string]string `json:"keys,omitempty" yaml:"keys,omitempty"`
+	// Object is the item as the vendor answers it; it must carry the
+	// resource's identifier field.
+	Object map[string]any `json:"object" yaml:"object"`
+}
+
+// objects turns a document into objects of this store's model, or says
+// which entry does not fit and why.
+func (s *Store) objects(d Document) ([]*object, error) {
+	var out []*object
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for k := range d {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		r := s.model.Resource(name)
+		if r == nil {
+			return nil, fmt.Errorf("resource %q: the contract has no such resource; `tether sandbox model` lists them (%s)", name, s.resourceNames())
+		}
+		if r.IDField == "" {
+			return nil, fmt.Errorf("resource %q: its identifier field is unknown, so its items cannot be stored; set id.field in the model's overrides file", name)
+		}
+		for i, e := range d[name] {
+			o, err := s.entryObject(r, e)
+			if err != nil {
+				return nil, fmt.Errorf("resource %q, item %d: %w", name, i+1, err)
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) resourceNames() string {
+	var names []string
+	for _, r := range s.model.Resources {
+		if r.IDField != "" {
+			names = append(names, r.Name)
+		}
+	}
+	if len(names) > 12 {
+		names = append(names[:12], fmt.Sprintf("and %d more", len(names)-12))
+	}
+	if len(names) == 0 {
+		return "none has an identifier field"
+	}
+	return strings.Join(names, ", ")
+}
+
+func (s *Store) entryObject(r *Resource, e Entry) (*object, error) {
+	if e.Object == nil {
+		return nil, fmt.Errorf("no object")
+	}
+	id, ok := idText(e.Object[r.IDField])
+	if !ok {
+		return nil, fmt.Errorf("the object has no identifier field %q (a string or a number)", r.IDField)
+	}
+	var keys []string
+	for _, k := range r.Keys {
+		v, ok := e.Keys[k]
+		if !ok || v == "" {
+			return nil, fmt.Errorf("keys: %q is missing; items of %s live under %s", k, r.Name, strings.Join(r.Keys, ", "))
+		}
+		keys = append(keys, v)
+	}
+	for k := range e.Keys {
+		if !slices.Contains(r.Keys, k) {
+			if len(r.Keys) == 0 {
+				return nil, fmt.Errorf("keys: %q is not a parent key; %s has none", k, r.Name)
+			}
+			return nil, fmt.Errorf("keys: %q is not a parent key of %s (its keys are %s)", k, r.Name, strings.Join(r.Keys, ", "))
+		}
+	}
+	// Numbers as a file decodes them become JSON numbers, as answers hold.
+	b, err := json.Marshal(e.Object)
+	if err != nil {
+		return nil, fmt.Errorf("the object cannot be written as JSON: %w", err)
+	}
+	var v map[string]any
+	if err := decode(b, &v); err != nil {
+		return nil, err
+	}
+	return newObject(r, keys, id, v), nil
+}
+
+// Seed adds objects every tenant starts with, and that a reset returns to.
+// Tenants already in use keep their state.
+func (s *Store) Seed(d Document) error {
+	objs, err := s.objects(d)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.seeds = append(s.seeds, objs...)
+	s.mu.Unlock()
+	return nil
+}
+
+// SeedAnswer adds the items of a recorded answer to the seeds: the object
+// a read, create or update answered, or the items of a list. Answers of
+// other operations, failures and bodies that are not JSON are left out.
+// It reports how many objects it added.
+func (s *Store) SeedAnswer(method, target string, status int, body []byte) int {
+	if status < 200 || status > 299 || len(body) == 0 {
+		return 0
+	}
+	m, err := s.c.Find(method, target)
+	if err != nil {
+		return 0
+	}
+	ref, ok := s.ops[m.Operation.Method+" "+m.Operation.Path]
+	if !ok || ref.r.IDField == "" {
+		return 0
+	}
+	var v any
+	if decode(body, &v) != nil {
+		return 0
+	}
+	keys, _ := s.pathKeys(ref, m.Params)
+	var found []map[string]any
+	switch ref.op.Kind {
+	case Read, Create, Update:
+		if obj, _ := itemIn(v, ref.r.IDField); obj != nil {
+			found = append(found, obj)
+		}
+	case List:
+		var arr []any
+		switch t := v.(type) {
+		case []any:
+			arr = t
+		case map[string]any:
+			f := ""
+			if ref.op.Pagination != nil {
+				f = ref.op.Pagination.ItemsField
+			}
+			if f == "" {
+				f = arrayField(t)
+			}
+			arr, _ = t[f].([]any)
+		}
+		for _, e := range arr {
+			if m, ok := e.(map[string]any); ok {
+				found = append(found, m)
+			}
+		}
+	}
+	n := 0
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, obj := range found {
+		if id, ok := idText(obj[ref.r.IDField]); ok {
+			s.seeds = append(s.seeds, newObject(ref.r, keys, id, obj))
+			n++
+		}
+	}
+	return n
+}
+
+// Snapshot is a copy of one tenant's state, oldest item first within each
+// parent. A tenant not seen yet is its seeds.
+func (s *Store) Snapshot(tenant string) Document {
+	tn := s.tenant(tenant)
+	tn.mu.Lock()
+	defer tn.mu.Unlock()
+	d := Document{}
+	keys := make([]string, 0, len(tn.buckets))
+	for k := range tn.buckets {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		for _, o := range tn.buckets[k].order {
+			e := Entry{Object: clone(o.v).(map[string]any)}
+			if len(o.keys) > 0 {
+				e.Keys = map[string]string{}
+				for i, name := range o.res.Keys {
+					e.Keys[name] = o.keys[i]
+				}
+			}
+			d[o.res.Name] = append(d[o.res.Name], e)
+		}
+	}
+	return d
+}
+
+// Replace makes d the whole state of one tenant. Idempotency keys and
+// deletions it remembered are forgotten; identifiers it generates go on
+// from where they were.
+func (s *Store) Replace(tenant string, d Document) error {
+	objs, err := s.objects(d)
+	if err != nil {
+		return err
+	}
+	tn := s.tenant(tenant)
+	tn.mu.Lock()
+	defer tn.mu.Unlock()
+	tn.buckets, tn.fifo, tn.size = map[string]*bucket{}, nil, 0
+	tn.idem, tn.idemFIF = map[string]idemEntry{}, nil
+	for _, o := range objs {
+		tn.put(s.cfg.Cap, o)
+	}
+	return nil
+}
+
+// Reset returns one tenant to the seeds; with no tenant named, every
+// tenant.
+func (s *Store) Reset(tenants ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(tenants) == 0 {
+		s.tenants = map[string]*tenant{}
+		return
+	}
+	for _, t := range tenants {
+		delete(s.tenants, t)
+	}
+}

@@ -1,0 +1,408 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pb33f/libopenapi/datamodel/high/base"
+	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+)
+
+// list answers a list operation from the bucket: filtered by the query
+// parameters named like item fields, newest first, one page at a time.
+func (a *answering) list() *Result {
+	pg := a.op.Pagination
+	if pg == nil {
+		pg = &Pagination{Style: Single}
+	}
+	b := a.tn.bucket(a.r, a.keys)
+	filters := a.filters(pg)
+	items := make([]*object, 0, len(b.order))
+	for i := len(b.order) - 1; i >= 0; i-- {
+		if o := b.order[i]; matches(o.v, filters) {
+			items = append(items, o)
+		}
+	}
+	start, size := 0, a.pageSize(pg)
+	q := a.c.Query
+	cursor := ""
+	if pg.CursorParam != "" {
+		cursor = q.Get(pg.CursorParam)
+	}
+	switch pg.Style {
+	case Cursor:
+		if cursor != "" {
+			start = indexOf(items, cursor) + 1
+		} else if before := q.Get(pg.BeforeParam); pg.BeforeParam != "" && before != "" {
+			end := indexOf(items, before)
+			if end < 0 {
+				end = 0
+			}
+			start = max(end-size, 0)
+			size = min(size, end)
+		}
+	case Link, Page:
+		if n, err := strconv.Atoi(cursor); err == nil && n > 1 {
+			start = (n - 1) * size
+		}
+	case Offset:
+		if n, err := strconv.Atoi(cursor); err == nil && n > 0 {
+			start = n
+		}
+	case NextCursor, PageToken, NextURL:
+		start = fromToken(cursor)
+	case Single:
+		size = len(items)
+	}
+	start = min(max(start, 0), len(items))
+	end := min(start+size, len(items))
+	page := make([]any, 0, end-start)
+	for _, o := range items[start:end] {
+		page = append(page, o.v)
+	}
+	more := end < len(items)
+
+	res := &Result{Status: a.c.Status, Header: http.Header{}}
+	body := clone(a.tmpl)
+	if pg.ItemsField == "" {
+		if _, isArray := body.([]any); isArray || body == nil {
+			body = page
+		}
+	}
+	if m, ok := body.(map[string]any); ok {
+		field := pg.ItemsField
+		if field == "" {
+			field = arrayField(m)
+		}
+		if field == "" {
+			return nil // no place for the items: answered as without state
+		}
+		m[field] = page
+		if pg.MoreField != "" {
+			if strings.Contains(strings.ToLower(pg.MoreField), "total") {
+				setPath(m, pg.MoreField, json.Number(strconv.Itoa(len(items))))
+			} else {
+				setPath(m, pg.MoreField, more)
+			}
+		}
+		if pg.NextField != "" {
+			var next any
+			switch {
+			case !more:
+				next = a.lastValue(pg.NextField)
+			case pg.Style == NextURL:
+				next = a.pageURL(pg, end, size, start/max(size, 1)+2)
+			default:
+				next = toToken(end)
+			}
+			setPath(m, pg.NextField, next)
+		}
+	}
+	if pg.Style == Link || pg.LinkHeader != "" {
+		if link := a.linkHeader(pg, start, size, len(items)); link != "" {
+			name := pg.LinkHeader
+			if name == "" {
+				name = "Link"
+			}
+			res.Header.Set(name, link)
+		}
+	}
+	b2, err := json.Marshal(body)
+	if err != nil {
+		return nil
+	}
+	res.Body, res.Notes = b2, a.notes
+	return res
+}
+
+// lastValue is what a next-page field holds on the last page: null where
+// the schema allows it, else the empty string.
+func (a *answering) lastValue(path string) any {
+	s := a.listSchema()
+	for part := range strings.SplitSeq(path, ".") {
+		if s == nil {
+			return nil
+		}
+		s = property(s, part)
+	}
+	if s != nil && (hasType(s, "null") || s.Nullable != nil && *s.Nullable) {
+		return nil
+	}
+	if s != nil && (hasType(s, "integer") || hasType(s, "number")) {
+		return json.Number("0")
+	}
+	if s != nil && hasType(s, "boolean") {
+		return false
+	}
+	return ""
+}
+
+func (a *answering) listSchema() *base.Schema { return build(responseSchema(a.c.Op)) }
+
+// pageSize is the limit the request asks for, within the parameter's
+// bounds, else its default, else 10.
+func (a *answering) pageSize(pg *Pagination) int {
+	size, lo, hi := 10, 1, 1000
+	if p := a.param(pg.LimitParam); p != nil && p.Schema != nil {
+		if s := p.Schema.Schema(); s != nil {
+			if s.Default != nil {
+				var d int
+				if s.Default.Decode(&d) == nil && d > 0 {
+					size = d
+				}
+			}
+			if s.Maximum != nil {
+				hi = int(*s.Maximum)
+			}
+			if s.Minimum != nil {
+				lo = max(int(*s.Minimum), 1)
+			}
+		}
+	}
+	if pg.LimitParam != "" {
+		if n, err := strconv.Atoi(a.c.Query.Get(pg.LimitParam)); err == nil {
+			size = n
+		}
+	}
+	return min(max(size, lo), max(hi, lo))
+}
+
+func (a *answering) param(name string) *v3.Parameter {
+	if name == "" {
+		return nil
+	}
+	for _, p := range a.c.Op.Parameters() {
+		if p.In == "query" && p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// filter is one query parameter that selects items by a field.
+type filter struct {
+	field string
+	value any
+}
+
+// filters are the list's query parameters named like an item field whose
+// value that field can hold, with their defaults when absent ("state" is
+// "open" on GitHub unless asked). A value such as "all" that the
+// parameter offers beside the field's values selects nothing.
+func (a *answering) filters(pg *Pagination) []filter {
+	paging := map[string]bool{pg.LimitParam: true, pg.CursorParam: true, pg.BeforeParam: true}
+	var out []filter
+	for _, p := range a.c.Op.Parameters() {
+		if p.In != "query" || paging[p.Name] || p.Schema == nil {
+			continue
+		}
+		fs := property(a.r.item, p.Name)
+		if fs == nil || !scalar(fs) {
+			continue
+		}
+		ps := p.Schema.Schema()
+		raw, given := a.c.Query[p.Name]
+		var value string
+		switch {
+		case given && len(raw) == 1:
+			value = raw[0]
+		case !given && ps != nil && ps.Default != nil:
+			if ps.Default.Decode(&value) != nil {
+				continue
+			}
+		default:
+			continue
+		}
+		if value == "all" || value == "any" || value == "*" {
+			continue
+		}
+		v := coerce(value, fs, 0)
+		if !fits(v, fs) {
+			continue
+		}
+		out = append(out, filter{p.Name, v})
+	}
+	return out
+}
+
+// defaultFilters are the values a list shows by default, which a new item
+// takes unless its request says otherwise: a new issue is open.
+func (a *answering) defaultFilters() []filter {
+	lst := a.r.Op(List)
+	if lst == nil {
+		return nil
+	}
+	op := a.s.operation(lst)
+	if op == nil {
+		return nil
+	}
+	var out []filter
+	for _, p := range op.Parameters() {
+		if p.In != "query" || p.Schema == nil {
+			continue
+		}
+		ps := p.Schema.Schema()
+		fs := property(a.r.item, p.Name)
+		if ps == nil || ps.Default == nil || fs == nil || !scalar(fs) {
+			continue
+		}
+		var value string
+		if ps.Default.Decode(&value) != nil || value == "all" || value == "any" {
+			continue
+		}
+		if v := coerce(value, fs, 0); fits(v, fs) {
+			out = append(out, filter{p.Name, v})
+		}
+	}
+	return out
+}
+
+func scalar(s *base.Schema) bool {
+	return hasType(s, "string") || hasType(s, "integer") || hasType(s, "number") || hasType(s, "boolean")
+}
+
+// fits says whether v is a value the field's schema admits, by type and enum.
+func fits(v any, s *base.Schema) bool {
+	switch v.(type) {
+	case string:
+		if !hasType(s, "string") {
+			return false
+		}
+	case bool:
+		if !hasType(s, "boolean") {
+			return false
+		}
+	case json.Number:
+		if !hasType(s, "integer") && !hasType(s, "number") {
+			return false
+		}
+	default:
+		return false
+	}
+	if len(s.Enum) == 0 {
+		return true
+	}
+	for _, e := range s.Enum {
+		var ev any
+		if e.Decode(&ev) == nil && fmt.Sprint(ev) == fmt.Sprint(v) {
+			return true
+		}
+	}
+	return false
+}
+
+func matches(obj map[string]any, fs []filter) bool {
+	for _, f := range fs {
+		if fmt.Sprint(obj[f.field]) != fmt.Sprint(f.value) {
+			return false
+		}
+	}
+	return true
+}
+
+func indexOf(items []*object, id string) int {
+	for i, o := range items {
+		if o.id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// arrayField is the one array property of a list answer.
+func arrayField(m map[string]any) string {
+	found := ""
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		if _, ok := m[k].([]any); ok {
+			if found != "" {
+				return ""
+			}
+			found = k
+		}
+	}
+	return found
+}
+
+// setPath sets a dotted field, making the objects on the way.
+func setPath(m map[string]any, path string, v any) {
+	parts := strings.Split(path, ".")
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[parts[len(parts)-1]] = v
+}
+
+// Page tokens are the offset of the next page, readable but marked, so a
+// token from another list is not taken for a number.
+func toToken(offset int) string { return "p" + strconv.Itoa(offset) }
+
+func fromToken(t string) int {
+	if n, err := strconv.Atoi(strings.TrimPrefix(t, "p")); err == nil && strings.HasPrefix(t, "p") && n >= 0 {
+		return n
+	}
+	return 0
+}
+
+// pageURL is the URL of the page starting at offset: the request's own
+// URL with the cursor and page parameters set.
+func (a *answering) pageURL(pg *Pagination, offset, size, page int) string {
+	u := *a.c.URL
+	q := u.Query()
+	if pg.CursorParam != "" {
+		if strings.Contains(strings.ToLower(pg.CursorParam), "page") && !strings.Contains(strings.ToLower(pg.CursorParam), "token") {
+			q.Set(pg.CursorParam, strconv.Itoa(page))
+		} else {
+			q.Set(pg.CursorParam, toToken(offset))
+		}
+	}
+	if pg.LimitParam != "" {
+		q.Set(pg.LimitParam, strconv.Itoa(size))
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// linkHeader is an RFC 8288 Link header with the next, previous, first and
+// last pages, as GitHub sends; the last page has no rel="next".
+func (a *answering) linkHeader(pg *Pagination, start, size, total int) string {
+	if pg.CursorParam == "" || size <= 0 {
+		return ""
+	}
+	page := start/size + 1
+	last := max((total+size-1)/size, 1)
+	var links []string
+	add := func(n int, rel string) {
+		u := *a.c.URL
+		q := u.Query()
+		q.Set(pg.CursorParam, strconv.Itoa(n))
+		if pg.LimitParam != "" && q.Get(pg.LimitParam) == "" && size != 30 {
+			q.Set(pg.LimitParam, strconv.Itoa(size))
+		}
+		u.RawQuery = q.Encode()
+		links = append(links, fmt.Sprintf("<%s>; rel=%q", u.String(), rel))
+	}
+	if page < last {
+		add(page+1, "next")
+		add(last, "last")
+	}
+	if page > 1 {
+		add(1, "first")
+		add(page-1, "prev")
+	}
+	return strings.Join(links, ", ")
+}

@@ -1,0 +1,442 @@
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/tetherkit/tether/contracts"
+)
+
+// DefaultCap is how many bytes of objects one tenant's state holds unless
+// [StoreConfig.Cap] says otherwise. At the cap the oldest objects go first,
+// and each answer that evicted some says so.
+const DefaultCap = 64 << 20
+
+// DefaultIdempotencyKeys is how many idempotency keys one tenant's state
+// remembers; the oldest is forgotten first.
+const DefaultIdempotencyKeys = 10000
+
+// StoreConfig configures a [Store].
+type StoreConfig struct {
+	// Seed makes generated identifiers the same from run to run; each
+	// tenant's generators start from it.
+	Seed uint64
+	// Cap bounds one tenant's objects, in bytes of their JSON; 0 means
+	// [DefaultCap].
+	Cap int64
+	// Strict answers a read of an identifier the state has never seen as
+	// not found, instead of synthesising the object and keeping it.
+	Strict bool
+	// IdempotencyKeys bounds the keys remembered per tenant; 0 means
+	// [DefaultIdempotencyKeys].
+	IdempotencyKeys int
+}
+
+// Store is what one vendor's resources hold, per tenant: every tenant
+// starts from the same seed objects (cassettes' answers, the contract's
+// examples, a state file) and sees only its own changes. It is safe for
+// concurrent use.
+type Store struct {
+	model *Model
+	c     *contracts.Contract
+	cfg   StoreConfig
+	ops   map[string]opRef // by "METHOD /template"
+	cops  map[string]*contracts.Operation
+
+	mu      sync.Mutex
+	tenants map[string]*tenant
+	seeds   []*object // in the order they were given; later ones win
+}
+
+type opRef struct {
+	r  *Resource
+	op Op
+}
+
+// NewStore makes the state of the vendor whose contract is c, with the
+// model inferred from it.
+func NewStore(c *contracts.Contract, m *Model, cfg StoreConfig) *Store {
+	if cfg.Cap <= 0 {
+		cfg.Cap = DefaultCap
+	}
+	if cfg.IdempotencyKeys <= 0 {
+		cfg.IdempotencyKeys = DefaultIdempotencyKeys
+	}
+	s := &Store{model: m, c: c, cfg: cfg, ops: map[string]opRef{}, cops: map[string]*contracts.Operation{}, tenants: map[string]*tenant{}}
+	for _, op := range c.Operations() {
+		s.cops[op.Method+" "+op.Path] = op
+	}
+	for _, r := range m.Resources {
+		for _, op := range r.Ops {
+			s.ops[op.Method+" "+op.Path] = opRef{r, op}
+		}
+	}
+	return s
+}
+
+// operation is the contract's operation of a model's Op.
+func (s *Store) operation(o *Op) *contracts.Operation { return s.cops[o.Method+" "+o.Path] }
+
+// Model is the resource model the store answers by.
+func (s *Store) Model() *Model { return s.model }
+
+// object is one stored item. Its value is never changed once stored: an
+// update stores a new object.
+type object struct {
+	res  *Resource
+	keys []string // the parent key values, in the resource's Keys order
+	id   string   // the identifier as text
+	v    map[string]any
+	size int64
+	seq  uint64
+}
+
+// bucket is the items of one resource under one parent.
+type bucket struct {
+	objs    map[string]*object
+	order   []*object       // oldest first; deleted objects are removed
+	deleted map[string]bool // identifiers deleted, so a later read is not found
+}
+
+type tenant struct {
+	mu      sync.Mutex
+	buckets map[string]*bucket // by resource name and parent keys
+	fifo    []*object          // every stored object, oldest first, for eviction
+	size    int64
+	seq     uint64
+	gens    map[string]*Generator
+	idem    map[string]idemEntry
+	idemFIF []string
+}
+
+type idemEntry struct {
+	sum    [32]byte
+	result Result
+}
+
+func bucketKey(r *Resource, keys []string) string {
+	return r.Name + "\x00" + strings.Join(keys, "\x00")
+}
+
+// tenant returns the state of tenant t, made from the seeds on first use.
+func (s *Store) tenant(t string) *tenant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tn := s.tenants[t]; tn != nil {
+		return tn
+	}
+	tn := s.freshTenant()
+	s.tenants[t] = tn
+	return tn
+}
+
+func (s *Store) freshTenant() *tenant {
+	tn := &tenant{buckets: map[string]*bucket{}, gens: map[string]*Generator{}, idem: map[string]idemEntry{}}
+	for _, o := range s.seeds {
+		tn.put(s.cfg.Cap, o)
+	}
+	return tn
+}
+
+func (tn *tenant) bucket(r *Resource, keys []string) *bucket {
+	k := bucketKey(r, keys)
+	b := tn.buckets[k]
+	if b == nil {
+		b = &bucket{objs: map[string]*object{}, deleted: map[string]bool{}}
+		tn.buckets[k] = b
+	}
+	return b
+}
+
+// put stores o (a copy with the tenant's sequence number), replacing any
+// object with its identifier, and evicts the oldest objects while the
+// tenant is over capacity. It returns how many it evicted.
+func (tn *tenant) put(capacity int64, o *object) int {
+	tn.seq++
+	c := *o
+	c.seq = tn.seq
+	b := tn.bucket(o.res, o.keys)
+	if old := b.objs[o.id]; old != nil {
+		// An update keeps the item's place in its list.
+		tn.size -= old.size
+		c.seq = old.seq
+		i := slices.Index(b.order, old)
+		b.order[i] = &c
+		for j, f := range tn.fifo {
+			if f == old {
+				tn.fifo[j] = &c
+				break
+			}
+		}
+	} else {
+		b.order = append(b.order, &c)
+		tn.fifo = append(tn.fifo, &c)
+	}
+	delete(b.deleted, o.id)
+	b.objs[o.id] = &c
+	tn.size += c.size
+	evicted := 0
+	for tn.size > capacity && len(tn.fifo) > 1 {
+		victim := tn.fifo[0]
+		tn.fifo = tn.fifo[1:]
+		if victim == &c {
+			tn.fifo = append(tn.fifo, victim)
+			continue
+		}
+		tn.remove(victim, false)
+		evicted++
+	}
+	return evicted
+}
+
+// remove takes o out of its bucket; a deletion is remembered so that a
+// later read is not found, an eviction is not.
+func (tn *tenant) remove(o *object, deleted bool) {
+	b := tn.bucket(o.res, o.keys)
+	if cur := b.objs[o.id]; cur == o {
+		delete(b.objs, o.id)
+		if i := slices.Index(b.order, o); i >= 0 {
+			b.order = slices.Delete(b.order, i, i+1)
+		}
+		tn.size -= o.size
+	}
+	if deleted {
+		if i := slices.Index(tn.fifo, o); i >= 0 {
+			tn.fifo = slices.Delete(tn.fifo, i, i+1)
+		}
+		if len(b.deleted) < 100000 {
+			b.deleted[o.id] = true
+		}
+	}
+}
+
+func (tn *tenant) generator(r *Resource, seed uint64) *Generator {
+	g := tn.gens[r.Name]
+	if g == nil {
+		g = r.ID.Generator(seed ^ hashString(r.Name))
+		tn.gens[r.Name] = g
+	}
+	return g
+}
+
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// newObject makes an object of r from v, its size counted.
+func newObject(r *Resource, keys []string, id string, v map[string]any) *object {
+	b, _ := json.Marshal(v)
+	// The decoded form takes several times its JSON; count it so.
+	return &object{res: r, keys: keys, id: id, v: v, size: int64(len(b))*3 + 128}
+}
+
+// idText is an identifier's value as a key.
+func idText(v any) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return t, t != ""
+	case json.Number:
+		return t.String(), true
+	case float64:
+		return strings.TrimSuffix(fmt.Sprintf("%f", t), ".000000"), true
+	case int64:
+		return fmt.Sprint(t), true
+	case int:
+		return fmt.Sprint(t), true
+	}
+	return "", false
+}
+
+// Call is one request the sandbox has routed, validated and authenticated,
+// with what it would answer without state.
+type Call struct {
+	Tenant string
+	Op     *contracts.Operation
+	Params map[string]string // the path parameters, unescaped
+	Query  url.Values
+	Header http.Header
+	Body   []byte
+	// URL is the request's URL as the client sees the sandbox, for the
+	// links of the next page.
+	URL *url.URL
+	// Status and Template are the declared success answer: its status and
+	// its JSON body, which answers built from state take their shape from.
+	Status   int
+	Template []byte
+	// Valid says whether an answer body with the status is one the
+	// contract allows; nil means every answer is taken as valid.
+	Valid func(status int, body []byte) []contracts.Finding
+}
+
+// Result is an answer built from state.
+type Result struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	// NotFound asks the caller to answer the vendor's not-found answer.
+	NotFound bool
+	// Conflict asks the caller to answer the vendor's error for an
+	// idempotency key used again with another request.
+	Conflict bool
+	// Replayed is set when the answer is the first one for the call's
+	// idempotency key.
+	Replayed bool
+	// Notes say what the journal should record of this answer.
+	Notes []Finding
+}
+
+// Finding is something the store noticed while answering, for the journal.
+type Finding struct {
+	Rule    string
+	Message string
+}
+
+// The rules of the store's findings.
+const (
+	// RuleStateMergeInvalid: the request's fields merged into the object
+	// would break the contract; the answer holds the nearest valid object.
+	RuleStateMergeInvalid = "state-merge-invalid"
+	// RuleStateEvicted: the tenant's state reached its cap and the oldest
+	// objects were forgotten.
+	RuleStateEvicted = "state-evicted"
+	// RuleIdempotentReplay: an idempotency key came again with the same
+	// request; the first answer was given again.
+	RuleIdempotentReplay = "idempotency-replayed"
+	// RuleIdempotencyConflict: an idempotency key came again with another
+	// request.
+	RuleIdempotencyConflict = "idempotency-key-reused"
+)
+
+// Stateful says whether the store answers op: an operation of a resource
+// whose items have an identifier field.
+func (s *Store) Stateful(op *contracts.Operation) bool {
+	ref, ok := s.ops[op.Method+" "+op.Path]
+	if !ok || ref.r.IDField == "" {
+		return false
+	}
+	switch ref.op.Kind {
+	case Create, Read, Update, Delete, List:
+		return true
+	}
+	return false
+}
+
+// Serve answers c from state. ok is false when the operation is not one
+// the store answers ([Store.Stateful]) or its declared answer is not JSON
+// the store can shape; the caller answers it as it would without state.
+func (s *Store) Serve(c Call) (res *Result, ok bool) {
+	ref, found := s.ops[c.Op.Method+" "+c.Op.Path]
+	if !found || !s.Stateful(c.Op) {
+		return nil, false
+	}
+	var tmpl any
+	if len(c.Template) > 0 {
+		if err := decode(c.Template, &tmpl); err != nil {
+			return nil, false
+		}
+	}
+	keys, id := s.pathKeys(ref, c.Params)
+	tn := s.tenant(c.Tenant)
+	tn.mu.Lock()
+	defer tn.mu.Unlock()
+
+	idemKey := ""
+	if c.Op.Method != http.MethodGet && c.Op.Method != http.MethodHead && ref.op.Kind != List && ref.op.Kind != Read {
+		idemKey = c.Header.Get(s.idempotencyHeader(ref))
+	}
+	var sum [32]byte
+	if idemKey != "" {
+		h := sha256.New()
+		fmt.Fprintf(h, "%s %s?%s\n", c.Op.Method, c.URL.Path, c.Query.Encode())
+		h.Write(c.Body)
+		copy(sum[:], h.Sum(nil))
+		if prev, seen := tn.idem[idemKey]; seen {
+			if prev.sum != sum {
+				return &Result{Conflict: true, Notes: []Finding{{RuleIdempotencyConflict,
+					fmt.Sprintf("the idempotency key %q was first used with another request; the vendor refuses it", idemKey)}}}, true
+			}
+			r := prev.result
+			r.Header = r.Header.Clone()
+			r.Replayed = true
+			r.Notes = []Finding{{RuleIdempotentReplay, fmt.Sprintf("the idempotency key %q came again with the same request; the first answer is given again", idemKey)}}
+			return &r, true
+		}
+	}
+
+	a := &answering{s: s, tn: tn, r: ref.r, op: ref.op, c: c, tmpl: tmpl, keys: keys, id: id}
+	switch ref.op.Kind {
+	case Create:
+		res = a.create()
+	case Read:
+		res = a.read()
+	case Update:
+		res = a.update()
+	case Delete:
+		res = a.delete()
+	case List:
+		res = a.list()
+	}
+	if res == nil {
+		return nil, false
+	}
+	if idemKey != "" && !res.NotFound && res.Status < 300 {
+		if len(tn.idemFIF) >= s.cfg.IdempotencyKeys {
+			delete(tn.idem, tn.idemFIF[0])
+			tn.idemFIF = tn.idemFIF[1:]
+		}
+		kept := *res
+		kept.Notes = nil
+		tn.idem[idemKey] = idemEntry{sum: sum, result: kept}
+		tn.idemFIF = append(tn.idemFIF, idemKey)
+	}
+	return res, true
+}
+
+// idempotencyHeader is the header the operation, else its resource,
+// declares for idempotent retries, else Idempotency-Key.
+func (s *Store) idempotencyHeader(ref opRef) string {
+	switch {
+	case ref.op.Idempotency != "":
+		return ref.op.Idempotency
+	case ref.r.Idempotency != "":
+		return ref.r.Idempotency
+	}
+	return "Idempotency-Key"
+}
+
+// pathKeys reads the parent keys and, for an item path, the identifier
+// from the request's path parameters, by position: the operation's own
+// names may differ from the resource's.
+func (s *Store) pathKeys(ref opRef, params map[string]string) (keys []string, id string) {
+	names := paramsOf(shapeOf(ref.op.Path).segs)
+	n := len(ref.r.Keys)
+	for i, name := range names {
+		switch {
+		case i < n:
+			keys = append(keys, params[name])
+		case i == n:
+			id = params[name]
+		}
+	}
+	for len(keys) < n {
+		keys = append(keys, "")
+	}
+	return keys, id
+}
+
+func decode(b []byte, v any) error {
+	d := json.NewDecoder(strings.NewReader(string(b)))
+	d.UseNumber()
+	return d.Decode(v)
+}
