@@ -52,17 +52,17 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		schemes = v.schemes
 	}
 	boundFindings(e)
-	reqBody = s.redactor.redactCall(e, schemes, reqBody)
+	reqBody, scrub := s.redactor.redactCall(e, schemes, reqBody)
 	var respBody []byte
 	if ans != nil {
 		e.Status, e.Source = ans.status, ans.source
-		e.ResponseHeader = ans.header
 		var cut bool
 		respBody, cut = keep(ans.body)
 		e.BodyCut = e.BodyCut || cut
 		if !applied {
 			writeAnswer(w, ans)
 		}
+		e.ResponseHeader, respBody = scrub.answer(ans.header, respBody)
 	}
 	s.journal.add(e, reqBody, respBody)
 	if s.cfg.onCall != nil {

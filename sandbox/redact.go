@@ -119,7 +119,7 @@ var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie
 // is the request body as journaled; the returned one is redacted. The
 // request's own header map is left alone: e gets a copy when anything
 // changes.
-func (r *redactor) redactCall(e *Entry, schemes map[string]contracts.SecurityScheme, body []byte) []byte {
+func (r *redactor) redactCall(e *Entry, schemes map[string]contracts.SecurityScheme, body []byte) ([]byte, *scrub) {
 	s := &scrub{r: r}
 	var header http.Header
 	own := func() http.Header {
@@ -187,14 +187,45 @@ func (r *redactor) redactCall(e *Entry, schemes map[string]contracts.SecuritySch
 	if len(formKeys) > 0 && len(body) > 0 && isForm(e.RequestHeader) {
 		body = []byte(s.query(string(body), formKeys))
 	}
-	return s.echoes(e, body)
+	return s.echoes(e, body), s
+}
+
+// answer replaces the request's credentials where the answer repeats
+// them, as an answer built from state may (a field set to a token, a
+// next-page link): in the journaled body and a copy of the header.
+func (s *scrub) answer(h http.Header, body []byte) (http.Header, []byte) {
+	if len(s.pairs) == 0 {
+		return h, body
+	}
+	for i := 0; i < len(s.pairs); i += 2 {
+		if bytes.Contains(body, []byte(s.pairs[i])) {
+			body = bytes.ReplaceAll(body, []byte(s.pairs[i]), []byte(s.pairs[i+1]))
+		}
+	}
+	rep := strings.NewReplacer(s.pairs...)
+	var out http.Header
+	for k, vs := range h {
+		for i, v := range vs {
+			if w := rep.Replace(v); w != v {
+				if out == nil {
+					out = h.Clone()
+				}
+				out[k][i] = w
+			}
+		}
+	}
+	if out == nil {
+		out = h
+	}
+	return out, body
 }
 
 // redactDelivery replaces the credentials of a delivery attempt's request
 // in e: those of the Authorization, Proxy-Authorization and Cookie
 // headers, also where the body echoes them.
 func (r *redactor) redactDelivery(e *Entry, body []byte) []byte {
-	return r.redactCall(e, nil, body)
+	body, _ = r.redactCall(e, nil, body)
+	return body
 }
 
 func isCredentialHeader(name string) bool {

@@ -20,6 +20,7 @@ const (
 	RuleNotFoundUndeclared  = "not-found-undeclared"
 	RuleStateMergeInvalid   = state.RuleStateMergeInvalid
 	RuleStateEvicted        = state.RuleStateEvicted
+	RuleStateIDUnfit        = state.RuleStateIDUnfit
 	RuleIdempotentReplay    = state.RuleIdempotentReplay
 	RuleIdempotencyConflict = state.RuleIdempotencyConflict
 )
@@ -44,8 +45,10 @@ func Rules() []contracts.Rule {
 			Hint: "send the whole body promptly once its headers are sent"},
 		{ID: RuleNotFoundUndeclared, Level: contracts.LevelWarning, Summary: "the item is not in the sandbox's state, and the contract declares no 404 answer for the operation; a problem+json 404 was sent",
 			Hint: "declare the vendor's not-found answer in the contract (or an overlay), so connectors are tested against its real shape"},
-		{ID: RuleStateMergeInvalid, Level: contracts.LevelWarning, Summary: "the request's fields would make the stored object break the contract; the nearest valid object was kept and answered",
-			Hint: "send values the contract's schema admits, or correct the contract if the vendor accepts them"},
+		{ID: RuleStateMergeInvalid, Level: contracts.LevelInfo, Summary: "a request field has another shape in the answer (an id sent, an object answered); the stored object keeps the answer's shape",
+			Hint: "nothing to do unless the connector reads that field back: then the contract, or an overlay, should say what the vendor answers"},
+		{ID: RuleStateIDUnfit, Level: contracts.LevelInfo, Summary: "the path names an identifier the answer's schema does not admit; the object was answered as synthesised and not kept",
+			Hint: "use identifiers of the vendor's shape (tether sandbox model shows it), or declare the path parameter's pattern in the contract"},
 		{ID: RuleStateEvicted, Level: contracts.LevelWarning, Summary: "the tenant's state reached its cap, and its oldest objects were forgotten",
 			Hint: "reset state between tests, or start the sandbox with a larger state cap"},
 		{ID: RuleIdempotentReplay, Level: contracts.LevelInfo, Summary: "an idempotency key came again with the same request; the vendor's first answer was sent again",

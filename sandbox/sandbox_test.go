@@ -190,9 +190,11 @@ func TestValidation(t *testing.T) {
 	})
 }
 
+// TestAnswerSources runs without state, where each call is answered on its
+// own; TestStateAnswers covers answers built from state.
 func TestAnswerSources(t *testing.T) {
 	c := loadContract(t, "crm.yaml")
-	s := startVendors(t, []Vendor{{Name: "crm", Contract: c, Cassettes: []*fixtures.Cassette{loadCassette(t, "crm_deals.yaml")}}})
+	s := startVendors(t, []Vendor{{Name: "crm", Contract: c, Cassettes: []*fixtures.Cassette{loadCassette(t, "crm_deals.yaml")}, Stateless: true}})
 	base := s.VendorURL("crm")
 	auth := []string{"Authorization", "Bearer t"}
 	tests := []struct {
@@ -325,7 +327,9 @@ func TestMemoryBoundedByTheJournalRing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: 47,000 calls")
 	}
-	s, err := newSandbox([]Vendor{{Name: "crm", Contract: loadContract(t, "crm.yaml")}}, []Option{WithJournalCap(500)})
+	// State is off: its own cap bounds it (TestStateCap); this test is of
+	// the journal's.
+	s, err := newSandbox([]Vendor{{Name: "crm", Contract: loadContract(t, "crm.yaml")}}, []Option{WithJournalCap(500), Stateless()})
 	if err != nil {
 		t.Fatal(err)
 	}

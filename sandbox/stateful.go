@@ -32,6 +32,22 @@ func newStore(v *vendor, cfg *config) (*state.Store, error) {
 		return nil, err
 	}
 	st := state.NewStore(v.Contract, m, state.StoreConfig{Seed: cfg.seed, Cap: cfg.stateCap, Strict: cfg.strictState})
+	// The contract's own example of a top-level list holds objects the
+	// vendor has; a sub-collection's parent is unknown, so its example
+	// seeds nothing.
+	for _, r := range m.Resources {
+		lst := r.Op(state.List)
+		if lst == nil || len(r.Keys) > 0 || strings.Contains(lst.Path, "{") {
+			continue
+		}
+		for _, op := range v.Contract.Operations() {
+			if op.Method == lst.Method && op.Path == lst.Path {
+				if d := v.declared(op, cfg.seed); d.success != nil && d.success.source == SourceExample {
+					st.SeedAnswer(op.Method, v.basePath+op.Path, d.success.status, d.success.body)
+				}
+			}
+		}
+	}
 	for _, c := range v.Cassettes {
 		for _, it := range c.Interactions {
 			if it == nil {
@@ -69,7 +85,7 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 	if mt, _, _ := mime.ParseMediaType(ct); ct != "" && !isJSON(mt) {
 		return nil
 	}
-	self := &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	self := &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: withoutCredentials(r.URL.Query(), v.schemes).Encode()}
 	call := state.Call{Tenant: tenant, Op: op, Params: m.Params, Query: r.URL.Query(), Header: r.Header, Body: body, URL: self,
 		Status: decl.success.status, Template: decl.success.body,
 		Valid: func(status int, b []byte) []contracts.Finding {
@@ -116,4 +132,23 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 
 func isJSON(mt string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "text/json"
+}
+
+// withoutCredentials is q without the parameters that carry a credential,
+// so that a next-page link built from it does not repeat one.
+func withoutCredentials(q url.Values, schemes map[string]contracts.SecurityScheme) url.Values {
+	for _, sc := range schemes {
+		if strings.EqualFold(sc.Type, "apiKey") && sc.In == "query" {
+			q.Del(sc.Param)
+		}
+		if sc.TokenParam != "" {
+			q.Del(sc.TokenParam)
+		}
+	}
+	for k := range q {
+		if credentialQueries.SecretQuery(k) {
+			q.Del(k)
+		}
+	}
+	return q
 }

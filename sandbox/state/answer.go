@@ -98,11 +98,17 @@ func (a *answering) idValue(text string, like any) any {
 	return text
 }
 
-// store validates obj as the operation's answer and keeps it; when it
-// breaks the contract, the request's fields that break it are dropped, and
-// failing that the object falls back to base with only its identifier.
-func (a *answering) store(obj, base map[string]any, merged []string) *object {
-	obj = a.nearestValid(obj, base, merged)
+// store validates obj as the operation's answer and keeps it. When it
+// breaks the contract, the request's fields that break it take their prior
+// values again; failing that, the operation's own synthesised item with
+// obj's identifier is kept; failing that too (the identifier does not fit
+// the answer's schema), the synthesised item is answered and nothing kept.
+func (a *answering) store(obj, prior map[string]any, merged []string) *object {
+	want := obj[a.r.IDField]
+	obj = a.nearestValid(obj, prior, merged)
+	if obj[a.r.IDField] != want {
+		return &object{res: a.r, keys: a.keys, id: a.idOf(obj), v: obj}
+	}
 	o := newObject(a.r, a.keys, a.idOf(obj), obj)
 	if n := a.tn.put(a.s.cfg.Cap, o); n > 0 {
 		a.notes = append(a.notes, Finding{RuleStateEvicted, fmt.Sprintf(
@@ -133,7 +139,7 @@ func (a *answering) invalid(obj map[string]any) []string {
 	return bad
 }
 
-func (a *answering) nearestValid(obj, base map[string]any, merged []string) map[string]any {
+func (a *answering) nearestValid(obj, prior map[string]any, merged []string) map[string]any {
 	bad := a.invalid(obj)
 	if len(bad) == 0 {
 		return obj
@@ -141,7 +147,7 @@ func (a *answering) nearestValid(obj, base map[string]any, merged []string) map[
 	var dropped []string
 	for _, field := range merged {
 		if touches(bad, field, a.wrapPath()) {
-			if v, ok := base[field]; ok {
+			if v, ok := prior[field]; ok {
 				obj[field] = v
 			} else {
 				delete(obj, field)
@@ -151,20 +157,21 @@ func (a *answering) nearestValid(obj, base map[string]any, merged []string) map[
 	}
 	if len(dropped) > 0 && len(a.invalid(obj)) == 0 {
 		a.notes = append(a.notes, Finding{RuleStateMergeInvalid, fmt.Sprintf(
-			"the request's %s would make the stored object break the contract (%s); the object keeps its earlier value", quoteList(dropped), strings.Join(bad, ", "))})
+			"the request's %s has another shape in the answer's schema (%s); the stored object keeps its prior value", quoteList(dropped), strings.Join(bad, ", "))})
 		return obj
 	}
 	id := obj[a.r.IDField]
-	plain := clone(base).(map[string]any)
+	plain, _ := a.base()
 	plain[a.r.IDField] = id
 	if len(a.invalid(plain)) == 0 {
 		a.notes = append(a.notes, Finding{RuleStateMergeInvalid, fmt.Sprintf(
-			"the stored object would break the contract (%s); it is answered as synthesised, with its identifier", strings.Join(bad, ", "))})
+			"the stored object does not fit this operation's answer (%s); it is answered as synthesised, with its identifier", strings.Join(bad, ", "))})
 		return plain
 	}
-	a.notes = append(a.notes, Finding{RuleStateMergeInvalid, fmt.Sprintf(
-		"the identifier %v does not fit the contract's schema (%s); the object is answered as synthesised", id, strings.Join(bad, ", "))})
-	return clone(base).(map[string]any)
+	a.notes = append(a.notes, Finding{RuleStateIDUnfit, fmt.Sprintf(
+		"the identifier %v does not fit the answer's schema (%s); the object is answered as synthesised and not kept", id, strings.Join(bad, ", "))})
+	plain, _ = a.base()
+	return plain
 }
 
 func (a *answering) wrapPath() string {
@@ -236,14 +243,16 @@ func (a *answering) existing() *object {
 		return nil
 	}
 	obj, _ := a.base()
+	base := clone(obj).(map[string]any)
 	obj[a.r.IDField] = a.idValue(a.id, obj[a.r.IDField])
-	o := a.store(obj, obj, nil)
-	if o.id != a.id {
-		// The identifier does not fit the schema; the object cannot be
-		// kept under it.
-		return nil
+	if bad := a.invalid(obj); len(bad) > 0 {
+		// The identifier does not fit the schema: the object cannot be
+		// kept under it, and is answered as synthesised.
+		a.notes = append(a.notes, Finding{RuleStateIDUnfit, fmt.Sprintf(
+			"the identifier %q does not fit the answer's schema (%s); the object is answered as synthesised and not kept", a.id, strings.Join(bad, ", "))})
+		return &object{res: a.r, keys: a.keys, id: a.id, v: base}
 	}
-	return o
+	return a.store(obj, base, nil)
 }
 
 func (a *answering) read() *Result {

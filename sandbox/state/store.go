@@ -307,6 +307,9 @@ const (
 	// RuleStateMergeInvalid: the request's fields merged into the object
 	// would break the contract; the answer holds the nearest valid object.
 	RuleStateMergeInvalid = "state-merge-invalid"
+	// RuleStateIDUnfit: a path names an identifier the answer's schema
+	// does not admit; the object is answered as synthesised, not kept.
+	RuleStateIDUnfit = "state-id-unfit"
 	// RuleStateEvicted: the tenant's state reached its cap and the oldest
 	// objects were forgotten.
 	RuleStateEvicted = "state-evicted"
@@ -345,6 +348,11 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 		if err := decode(c.Template, &tmpl); err != nil {
 			return nil, false
 		}
+	}
+	if _, isObject := tmpl.(map[string]any); tmpl != nil && !isObject && ref.op.Kind != List {
+		// An item answered as an array (GitHub's POST .../labels answers
+		// the labels) is not one the store can shape.
+		return nil, false
 	}
 	keys, id := s.pathKeys(ref, c.Params)
 	tn := s.tenant(c.Tenant)
