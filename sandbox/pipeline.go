@@ -368,12 +368,17 @@ func exampleAnswer(ex *contracts.ExampleResponse) *answer {
 }
 
 // errorAnswer answers status with the body the contract declares for it,
-// or a problem+json body saying why when it declares none.
+// else its default response's (with this status) for an error, else a
+// problem+json body saying why.
 func errorAnswer(d *opAnswers, status int, source, why string) *answer {
-	if a := d.byStatus[status]; a != nil {
+	a := d.byStatus[status]
+	if a == nil && status >= 400 && d.deflt != nil {
+		a = d.deflt
+	}
+	if a != nil {
 		a = a.copy()
 		a.header = a.header.Clone()
-		a.source = source
+		a.source, a.status = source, status
 		return a
 	}
 	return problemAnswer(status, source, why, nil)

@@ -72,6 +72,10 @@ type Vendor struct {
 	// State holds objects every tenant starts with, beside those of the
 	// cassettes and the contract's examples ([LoadState] reads a file).
 	State state.Document
+	// Samples are objects the vendor is known to answer with (a fixtures
+	// file: [state.SamplesFromJSON]); their identifiers give the shape of
+	// generated ones where the contract does not (Stripe's cus_...).
+	Samples []state.Sample
 	// Overrides correct the resource model inferred from the contract
 	// ([state.LoadOverrides]).
 	Overrides *state.Overrides
@@ -126,6 +130,7 @@ type vendor struct {
 type opAnswers struct {
 	success  *answer
 	byStatus map[int]*answer
+	deflt    *answer // the default response, for a status not declared on its own
 	err      error
 }
 
@@ -426,6 +431,9 @@ func (v *vendor) declared(op *contracts.Operation, seed uint64) *opAnswers {
 		r := &rs[i]
 		if _, seen := a.byStatus[r.Status]; !seen && !r.Default {
 			a.byStatus[r.Status] = exampleAnswer(r)
+		}
+		if r.Default && a.deflt == nil {
+			a.deflt = exampleAnswer(r)
 		}
 		if a.success == nil && r.Status >= 200 && r.Status < 300 {
 			a.success = exampleAnswer(r)

@@ -17,7 +17,7 @@ import (
 // cassettes' answers first, then the vendor's state document.
 func newStore(v *vendor, cfg *config) (*state.Store, error) {
 	opts := []state.Option{}
-	var samples []state.Sample
+	samples := v.Samples
 	for _, c := range v.Cassettes {
 		samples = append(samples, state.SamplesFromCassette(c)...)
 	}
@@ -101,9 +101,9 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 	}
 	switch {
 	case res.NotFound:
-		if decl.byStatus[http.StatusNotFound] == nil {
+		if decl.byStatus[http.StatusNotFound] == nil && decl.deflt == nil {
 			e.Findings = append(e.Findings, finding(RuleNotFoundUndeclared, op.ID,
-				fmt.Sprintf("%s %s is not in the state, and %s declares no 404 answer", op.Method, r.URL.Path, op.ID)))
+				fmt.Sprintf("%s %s is not in the state, and %s declares neither a 404 nor a default answer", op.Method, r.URL.Path, op.ID)))
 		}
 		return errorAnswer(decl, http.StatusNotFound, SourceState, fmt.Sprintf("no such item: %s", r.URL.Path))
 	case res.Conflict:
