@@ -74,6 +74,10 @@ type Vendor struct {
 	// the vendor; the harness puts a test token there and registers it
 	// with the sandbox, with the manifest's scopes.
 	Secret string `yaml:"secret"`
+	// Stateless turns the sandbox's state off for the vendor: each call
+	// is answered on its own, and the negative suite judges duplicates and
+	// out-of-order deliveries by the calls alone.
+	Stateless bool `yaml:"stateless"`
 }
 
 // Events says what the connector receives, and which schema each event

@@ -16,6 +16,7 @@ import (
 	"github.com/tetherkit/tether/internal/yamldoc"
 	"github.com/tetherkit/tether/replay"
 	"github.com/tetherkit/tether/sandbox"
+	"github.com/tetherkit/tether/sandbox/state"
 )
 
 // ScenarioDir is where a connector keeps its scenarios.
@@ -39,6 +40,16 @@ const ScenarioDir = "scenarios"
 //	  outcome: handled                  # handled | rejected | dead-lettered | retry
 //	  golden: golden/won.json           # the outbound calls, rewritten with -update
 //	  ignore: [body $.ts]               # fields that differ from run to run
+//	  state:                            # what a vendor holds at the end
+//	    crm:
+//	      deals: [{object: {id: d_7, stage: won}}]
+//
+// A scenario may seed the vendors' state before the first delivery with
+// state:, in the same form (vendor, resource as `tether sandbox model`
+// names it, items with their parent keys). expect.state names resources
+// whose items are compared at the end: as many items, each matching one
+// held in the fields it gives; "state $.path" in ignore leaves a field
+// out of that comparison.
 //
 // Events files are in the format [replay.LoadEvents] reads. Each
 // delivery of an event must end in the expected outcome, except a
@@ -56,7 +67,13 @@ type Scenario struct {
 	Config      map[string]any
 	Cassettes   map[string][]string // by vendor
 	Faults      *sandbox.FaultPlan
-	Expect      Expect
+	// State seeds the vendors' state before the first delivery, by vendor,
+	// in the format of a state file (see [sandbox.LoadState]).
+	State  map[string]state.Document
+	Expect Expect
+	// StateLine is where state: is; ExpectStateLine where expect.state:
+	// is, for errors about them.
+	StateLine, ExpectStateLine int
 
 	// ConfigLine is where config: is, for errors about the configuration.
 	ConfigLine int
@@ -108,6 +125,10 @@ type Expect struct {
 	Outcome string   `yaml:"outcome"`
 	Golden  string   `yaml:"golden"`
 	Ignore  []string `yaml:"ignore"`
+	// State is what the vendors must hold when the scenario ends, by
+	// vendor and resource: each resource named holds exactly as many
+	// items, and each item matches one of them in the fields it gives.
+	State map[string]state.Document `yaml:"state"`
 }
 
 // Outcomes a scenario can expect, as the SDK's webhook handler answers
@@ -122,19 +143,20 @@ const (
 
 var expectable = []string{OutcomeHandled, OutcomeRejected, OutcomeDeadLettered, OutcomeRetry}
 
-var scenarioFields = []string{"description", "tenant", "events", "deliver", "config", "cassettes", "faults", "expect"}
+var scenarioFields = []string{"description", "tenant", "events", "deliver", "config", "cassettes", "faults", "state", "expect"}
 
 // scenarioYAML is a scenario as written, apart from faults, which
 // sandbox.DecodeFaults reads from the node.
 type scenarioYAML struct {
-	Description string              `yaml:"description"`
-	Tenant      string              `yaml:"tenant"`
-	Events      []string            `yaml:"events"`
-	Deliver     DeliverSpec         `yaml:"deliver"`
-	Config      map[string]any      `yaml:"config"`
-	Cassettes   map[string][]string `yaml:"cassettes"`
-	Faults      yaml.Node           `yaml:"faults"`
-	Expect      Expect              `yaml:"expect"`
+	Description string                    `yaml:"description"`
+	Tenant      string                    `yaml:"tenant"`
+	Events      []string                  `yaml:"events"`
+	Deliver     DeliverSpec               `yaml:"deliver"`
+	Config      map[string]any            `yaml:"config"`
+	Cassettes   map[string][]string       `yaml:"cassettes"`
+	Faults      yaml.Node                 `yaml:"faults"`
+	State       map[string]state.Document `yaml:"state"`
+	Expect      Expect                    `yaml:"expect"`
 }
 
 // DefaultTenant is the tenant of a scenario that names none.
@@ -184,7 +206,10 @@ func parseScenario(rel string, data []byte, update bool, exists func(string) boo
 		Expect:      raw.Expect,
 		ConfigLine:  at("config"),
 		configNode:  yamldoc.Field(top, "config"),
+		State:       raw.State,
+		StateLine:   at("state"),
 	}
+	sc.ExpectStateLine = at("expect", "state")
 	if sc.Tenant == "" {
 		sc.Tenant = DefaultTenant
 	}
@@ -285,10 +310,18 @@ func parseScenario(rel string, data []byte, update bool, exists func(string) boo
 			if err != nil {
 				return nil, fail(line, "expect.ignore %q: %v", pat, err)
 			}
+		case strings.HasPrefix(pat, "state "):
+			steps, err := jsonpath.Parse(strings.TrimPrefix(pat, "state "))
+			if err == nil && len(steps) == 0 {
+				err = fmt.Errorf("the path names the whole object; name a field, as in $.updated_at")
+			}
+			if err != nil {
+				return nil, fail(line, "expect.ignore %q: %v", pat, err)
+			}
 		case strings.HasPrefix(pat, "header ") && strings.TrimSpace(pat[len("header "):]) != "",
 			strings.HasPrefix(pat, "query ") && strings.TrimSpace(pat[len("query "):]) != "":
 		default:
-			return nil, fail(line, "expect.ignore %q: write body $.path, header Name or query name", pat)
+			return nil, fail(line, "expect.ignore %q: write body $.path, header Name, query name or state $.path", pat)
 		}
 	}
 	return sc, nil
