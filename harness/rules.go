@@ -34,6 +34,7 @@ const (
 	RuleTransportFailureNotRetried = "transport-failure-not-retried"
 	RuleDuplicateSideEffect        = "duplicate-side-effect"
 	RuleOutOfOrderFinalState       = "out-of-order-final-state"
+	RuleStateMismatch              = "state-mismatch"
 	RuleConnectorCrashed           = "connector-crashed"
 	RulePermanentErrorRetried      = "permanent-error-retried"
 	RuleRetryableErrorNotRetried   = "retryable-error-not-retried"
@@ -69,6 +70,7 @@ var rules = ruleTable([]contracts.Rule{
 	{ID: RuleTransportFailureNotRetried, Level: contracts.LevelError, Summary: "the connector gave up after a transport failure without retrying", Hint: "a lost answer may come whole on the next attempt: retry, keeping the Idempotency-Key"},
 	{ID: RuleDuplicateSideEffect, Level: contracts.LevelError, Summary: "a repeated delivery changed something at a vendor again", Hint: "de-duplicate by event ID (the SDK's idempotency store), and send an Idempotency-Key on writes"},
 	{ID: RuleOutOfOrderFinalState, Level: contracts.LevelError, Summary: "events delivered out of order left another final state", Hint: "order events by their own time (occurred_at), and ignore one older than what was already applied"},
+	{ID: RuleStateMismatch, Level: contracts.LevelError, Summary: "what a vendor holds at the end of the scenario differs from expect.state", Hint: "check what the connector wrote, or correct expect.state (tether sandbox model names the resources)"},
 	{ID: RuleConnectorCrashed, Level: contracts.LevelError, Summary: "a valid event got no proper answer", Hint: "an optional field may be absent: check before using it"},
 	{ID: RulePermanentErrorRetried, Level: contracts.LevelError, Summary: "a vendor's permanent error was retried", Hint: "an error that will not change on a retry is connectors.Permanent"},
 	{ID: RuleRetryableErrorNotRetried, Level: contracts.LevelError, Summary: "a vendor's retryable error was not retried", Hint: "retry 408, 429 and 5xx, with backoff and within a budget"},

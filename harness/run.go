@@ -24,6 +24,7 @@ import (
 	"github.com/tetherkit/tether/harness/report"
 	"github.com/tetherkit/tether/replay"
 	"github.com/tetherkit/tether/sandbox"
+	"github.com/tetherkit/tether/sandbox/state"
 )
 
 // ScenarioResult is what one scenario showed.
@@ -35,7 +36,10 @@ type ScenarioResult struct {
 	Calls []replay.Call
 	// Journal holds the sandbox's entries for those calls, with their
 	// answers and contract findings.
-	Journal     []sandbox.Entry
+	Journal []sandbox.Entry
+	// State is what the vendors with state hold at the end, by vendor;
+	// nil when the sandbox keeps none.
+	State       map[string]state.Document
 	DeadLetters []connectors.DeadLetter
 	Findings    []report.Finding
 	// Logs are what the connector logged while the scenario ran.
@@ -111,7 +115,15 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 	// The sandbox: every vendor, the scenario's cassettes and faults, and
 	// the tenant's credentials with the manifest's scopes.
 	spec := SandboxSpec{Vendors: slices.Sorted(maps.Keys(m.Vendors)), Cassettes: map[string][]Cassette{}, Tenant: sc.Tenant,
-		Tokens: map[string]string{}, Scopes: m.Scopes, Seed: o.seed}
+		Tokens: map[string]string{}, Scopes: m.Scopes, Seed: o.seed, State: sc.State, Stateless: map[string]bool{}}
+	for name, v := range m.Vendors {
+		if v.Stateless {
+			spec.Stateless[name] = true
+		}
+	}
+	if err := checkScenarioState(c, sc.Scenario); err != nil {
+		return nil, err
+	}
 	from := sc.files(c)
 	for vendor, files := range sc.Cassettes {
 		for _, rel := range files {
@@ -229,6 +241,12 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 		journal[i] = sandbox.Reveal(journal[i], spec.Tenant, creds...)
 	}
 	res.Journal = journal
+	if st, ok := sb.(stateful); ok {
+		if res.State, err = st.State(ctx); err != nil {
+			return nil, fmt.Errorf("read the sandbox's state: %w", err)
+		}
+		res.Findings = append(res.Findings, judgeState(c, sc.Scenario, res.State)...)
+	}
 	for _, e := range journal {
 		res.Calls = append(res.Calls, goldenCall(c, e))
 		for _, p := range e.Findings {

@@ -7,6 +7,7 @@ import (
 	"github.com/tetherkit/tether/fixtures"
 	"github.com/tetherkit/tether/harness/manifest"
 	"github.com/tetherkit/tether/sandbox"
+	"github.com/tetherkit/tether/sandbox/state"
 )
 
 // Sandboxes starts the sandbox each scenario run plays the vendors with. The
@@ -46,6 +47,11 @@ type SandboxSpec struct {
 	Scopes    []string          // the scopes the tokens carry
 	Seed      uint64
 	Addr      string // where to listen; empty means a free port of the loopback interface
+	// State seeds the vendors' state, by vendor, beside what the
+	// cassettes' answers seed.
+	State map[string]state.Document
+	// Stateless names the vendors whose state is off.
+	Stateless map[string]bool
 }
 
 // credentials are the tenant's: a bearer token for each vendor that has
@@ -82,7 +88,7 @@ func (inProcessSandboxes) Prepare(context.Context, *manifest.Connector, string) 
 func (inProcessSandboxes) Start(_ context.Context, c *manifest.Connector, spec SandboxSpec) (VendorSandbox, error) {
 	var vendors []sandbox.Vendor
 	for _, name := range spec.Vendors {
-		v := sandbox.Vendor{Name: name, Contract: c.Contracts[name]}
+		v := sandbox.Vendor{Name: name, Contract: c.Contracts[name], Stateless: spec.Stateless[name], State: spec.State[name]}
 		for _, cas := range spec.Cassettes[name] {
 			v.Cassettes = append(v.Cassettes, cas.Cassette)
 		}
@@ -100,10 +106,13 @@ func (inProcessSandboxes) Start(_ context.Context, c *manifest.Connector, spec S
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
-	return inProcessSandbox{sb}, nil
+	return inProcessSandbox{sb, spec.Tenant}, nil
 }
 
-type inProcessSandbox struct{ sb *sandbox.Sandbox }
+type inProcessSandbox struct {
+	sb     *sandbox.Sandbox
+	tenant string
+}
 
 func (s inProcessSandbox) VendorURL(_ context.Context, name string) (string, error) {
 	return s.sb.VendorURL(name), nil

@@ -504,7 +504,7 @@ func (x *execution) negativeCases(bs *scenarioRun) []negCase {
 	dup := derive(bs, CheckDuplicate, manifest.OutcomeHandled)
 	dup.Deliver.Duplicates = 3
 	cases = append(cases, negCase{check: CheckDuplicate, name: CheckDuplicate, sc: dup, judge: func(b, r *ScenarioResult) []report.Finding {
-		return sameEffect(b, r, "with each event delivered three times")
+		return sameEffect(x.c, b, r, "with each event delivered three times")
 	}})
 
 	// Out of order: with two or more events, reversed.
@@ -513,7 +513,7 @@ func (x *execution) negativeCases(bs *scenarioRun) []negCase {
 		ooo.Events = slices.Clone(bs.Events)
 		slices.Reverse(ooo.Events)
 		cases = append(cases, negCase{check: CheckOutOfOrder, name: CheckOutOfOrder, sc: ooo, judge: func(b, r *ScenarioResult) []report.Finding {
-			return sameFinalState(b, r)
+			return sameFinalState(x.c, b, r)
 		}})
 	}
 
@@ -775,33 +775,43 @@ func writes(r *ScenarioResult) []string {
 	return out
 }
 
-// sameEffect compares the number of writes of a case (each call, whatever
-// its Idempotency-Key) with the base's: a duplicate delivery must cause
-// no call at all.
-func sameEffect(base, r *ScenarioResult, how string) []report.Finding {
+// sameEffect judges a duplicate delivery by its effect: what the vendors
+// with state hold at the end must be what one delivery leaves, and the
+// writes answered otherwise (stateless vendors, cassettes) must be as many
+// as one delivery makes.
+func sameEffect(c *manifest.Connector, base, r *ScenarioResult, how string) []report.Finding {
+	var out []report.Finding
+	if diff, ok := stateDiff(c, base, r); ok && diff != "" {
+		out = append(out, newFinding(RuleDuplicateSideEffect, at(r.Scenario.File), fmt.Sprintf("%s the vendors hold something else at the end than after one delivery (-once +repeated):\n%s", how, cut(diff))))
+	}
 	count := func(r *ScenarioResult) int {
 		n := 0
 		for _, e := range r.Journal {
-			if e.Method != http.MethodGet && e.Method != http.MethodHead {
+			if e.Method != http.MethodGet && e.Method != http.MethodHead && !answeredFromState(e) {
 				n++
 			}
 		}
 		return n
 	}
 	if want, got := count(base), count(r); got != want {
-		return []report.Finding{newFinding(RuleDuplicateSideEffect, at(r.Scenario.File), fmt.Sprintf("%s the connector made %d writes; delivered once, it makes %d", how, got, want))}
+		out = append(out, newFinding(RuleDuplicateSideEffect, at(r.Scenario.File), fmt.Sprintf("%s the connector made %d writes; delivered once, it makes %d", how, got, want)))
 	}
-	return nil
+	return out
 }
 
-// sameFinalState compares the last successful write to each vendor
-// resource after reversed deliveries with the base's: an older event
+// sameFinalState judges reversed deliveries by the final state: what the
+// vendors with state hold at the end, and the last successful write to
+// each resource answered otherwise, must be the base's. An older event
 // delivered late must not overwrite what a newer one wrote.
-func sameFinalState(base, r *ScenarioResult) []report.Finding {
+func sameFinalState(c *manifest.Connector, base, r *ScenarioResult) []report.Finding {
+	var out []report.Finding
+	if diff, ok := stateDiff(c, base, r); ok && diff != "" {
+		out = append(out, newFinding(RuleOutOfOrderFinalState, at(r.Scenario.File), fmt.Sprintf("with the events in reverse order the vendors hold another final state (-in order +reversed):\n%s", cut(diff))))
+	}
 	last := func(r *ScenarioResult) map[string]string {
 		out := map[string]string{}
 		for i, e := range r.Journal {
-			if e.Method == http.MethodGet || e.Method == http.MethodHead || e.Status >= 300 || e.Status == 0 {
+			if e.Method == http.MethodGet || e.Method == http.MethodHead || e.Status >= 300 || e.Status == 0 || answeredFromState(e) {
 				continue
 			}
 			out[e.Method+" "+r.Calls[i].URL] = r.Calls[i].Body
@@ -809,13 +819,20 @@ func sameFinalState(base, r *ScenarioResult) []report.Finding {
 		return out
 	}
 	want, got := last(base), last(r)
-	var out []report.Finding
 	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if got[k] != want[k] {
 			out = append(out, newFinding(RuleOutOfOrderFinalState, at(r.Scenario.File), fmt.Sprintf("with the events in reverse order, the last %s sent %s; in order it sends %s", k, got[k], want[k])))
 		}
 	}
 	return out
+}
+
+// cut bounds a difference printed in a finding.
+func cut(s string) string {
+	if len(s) > 2000 {
+		return s[:2000] + "\n..."
+	}
+	return s
 }
 
 // sameWrites compares the successful writes of a case with the base's: a

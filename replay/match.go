@@ -157,7 +157,7 @@ func (m *matcher) canonicalBody(raw, contentType string) reqdiff.Body {
 		if err := dec.Decode(&v); err == nil {
 			v = normaliseNumbers(v)
 			for _, steps := range m.fields {
-				v = removePath(v, steps)
+				v = jsonpath.Remove(v, steps)
 			}
 			var b strings.Builder
 			b.Grow(len(trimmed))
@@ -265,37 +265,6 @@ func parseFieldPath(p string) (jsonpath.Path, error) {
 		return nil, fmt.Errorf("the path names the whole body; name a field, as in $.meta.ts")
 	}
 	return steps, nil
-}
-
-// removePath drops the values at steps from v. An array element is set to
-// null rather than removed, so later elements keep their positions.
-func removePath(v any, steps jsonpath.Path) any {
-	s, last := steps[0], len(steps) == 1
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if s.Index >= 0 || !(s.Any || k == s.Key) {
-				continue
-			}
-			if last {
-				delete(x, k)
-			} else {
-				x[k] = removePath(e, steps[1:])
-			}
-		}
-	case []any:
-		for i, e := range x {
-			if !s.Any && s.Index != i {
-				continue
-			}
-			if last {
-				x[i] = nil
-			} else {
-				x[i] = removePath(e, steps[1:])
-			}
-		}
-	}
-	return v
 }
 
 // liveRequest is the live request as the redactor sees it; it reads and

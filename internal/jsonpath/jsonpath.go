@@ -156,3 +156,37 @@ func plain(k string) bool {
 	}
 	return true
 }
+
+// Remove drops the values at p from v, a decoded JSON value, and returns v. An array element is set to
+// null rather than removed, so later elements keep their positions.
+func Remove(v any, steps Path) any {
+	if len(steps) == 0 {
+		return v
+	}
+	s, last := steps[0], len(steps) == 1
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if s.Index >= 0 || !(s.Any || k == s.Key) {
+				continue
+			}
+			if last {
+				delete(x, k)
+			} else {
+				x[k] = Remove(e, steps[1:])
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if !s.Any && s.Index != i {
+				continue
+			}
+			if last {
+				x[i] = nil
+			} else {
+				x[i] = Remove(e, steps[1:])
+			}
+		}
+	}
+	return v
+}
