@@ -91,8 +91,16 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 	call := state.Call{Tenant: tenant, Op: op, Params: m.Params, Query: r.URL.Query(), Header: r.Header, Body: body, URL: self,
 		Status: decl.success.status, Template: decl.success.body,
 		Valid: func(status int, b []byte) []contracts.Finding {
-			resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {ct}}, Body: io.NopCloser(bytes.NewReader(b))}
-			return v.Contract.ValidateResponse(cr, resp)
+			// Only the body is built from state; the headers are the
+			// declared answer's.
+			resp := &http.Response{StatusCode: status, Header: decl.success.header, Body: io.NopCloser(bytes.NewReader(b))}
+			var body []contracts.Finding
+			for _, f := range v.Contract.ValidateResponse(cr, resp) {
+				if f.ID == contracts.RuleResponseBodyInvalid {
+					body = append(body, f)
+				}
+			}
+			return body
 		}}
 	res, ok := v.store.Serve(call)
 	if !ok {
