@@ -22,9 +22,23 @@
 //     admin API while running.
 //  5. answer: from the vendor's cassettes (through a [replay.Transport],
 //     one per tenant, so tenants never consume each other's recordings),
-//     else the contract's example, else a synthesised one. The status is
-//     the operation's success status, unless a fault or a `Prefer: code=N`
-//     request header chooses another declared one.
+//     else from state, else the contract's example, else a synthesised
+//     one. The status is the operation's success status, unless a fault
+//     or a `Prefer: code=N` request header chooses another declared one.
+//
+// State is on by default ([Stateless] turns it off). Each vendor's
+// resources are inferred from its contract ([state.Infer]); each tenant
+// has its own objects, seeded from the cassettes' answers, the contract's
+// examples of top-level lists and [Vendor.State]. A create keeps the
+// request's fields merged into a synthesised object under a new identifier
+// of the vendor's shape; reads, updates and lists (filtered by parameters
+// named like item fields, paged as the contract's parameters say) answer
+// from the store; a delete removes, and a later read is answered the
+// vendor's not-found. A read of an unknown identifier answers a
+// synthesised object and keeps it, unless [StrictState]. A write that
+// repeats an idempotency key gets the first answer again, or the vendor's
+// error when the request differs. Everything kept is validated against
+// the contract first; each tenant holds at most [WithStateCap] bytes.
 //  6. journal: request, answer, timings, tenant, operation, correlation ID
 //     and findings, in a ring of [WithJournalCap] entries.
 //
