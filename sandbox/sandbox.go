@@ -25,6 +25,8 @@
 //     else from state, else the contract's example, else a synthesised
 //     one. The status is the operation's success status, unless a fault
 //     or a `Prefer: code=N` request header chooses another declared one.
+//  6. journal: request, answer, timings, tenant, operation, correlation ID
+//     and findings, in a ring of [WithJournalCap] entries.
 //
 // State is on by default ([Stateless] turns it off). Each vendor's
 // resources are inferred from its contract ([state.Infer]); each tenant
@@ -39,8 +41,6 @@
 // repeats an idempotency key gets the first answer again, or the vendor's
 // error when the request differs. Everything kept is validated against
 // the contract first; each tenant holds at most [WithStateCap] bytes.
-//  6. journal: request, answer, timings, tenant, operation, correlation ID
-//     and findings, in a ring of [WithJournalCap] entries.
 //
 // The admin API lives under /__tether/ on the same listener; [Client]
 // drives it, for an in-process sandbox and a containerised one alike.
