@@ -309,3 +309,43 @@ func TestStaleCassetteIsCaught(t *testing.T) {
 		}
 	}
 }
+
+// A duplicate delivery that opens a second incident is seen in what the
+// incident vendor holds at the end, not only in the count of calls.
+func TestDuplicateJudgedByFinalState(t *testing.T) {
+	setup := func(env *connectors.Env) (http.Handler, error) {
+		env.Idempotency = forgetful{}
+		// Without its key the vendor cannot tell a repeat from a new
+		// incident.
+		inc := env.Vendors["incident"]
+		next := inc.Client.Transport
+		inc.Client.Transport = roundTripper(func(r *http.Request) (*http.Response, error) {
+			r = r.Clone(r.Context())
+			r.Header.Del("Idempotency-Key")
+			return next.RoundTrip(r)
+		})
+		return escalate.Setup(env)
+	}
+	s, err := NewSession(t.Context(), escalateDir, t.TempDir(), Drive(InProcess(setup)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var messages []string
+	for _, pc := range s.Checks() {
+		if pc.Path() != "negative/duplicate-delivery" {
+			continue
+		}
+		fs, err := pc.Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fs {
+			if f.ID == RuleDuplicateSideEffect {
+				messages = append(messages, f.Message)
+			}
+		}
+	}
+	if !slices.ContainsFunc(messages, func(m string) bool { return strings.Contains(m, "hold something else at the end") && strings.Contains(m, "incident") }) {
+		t.Errorf("duplicate-side-effect findings %q: want one from the incident vendor's final state", messages)
+	}
+}
