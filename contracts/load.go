@@ -43,6 +43,9 @@ type options struct {
 	maxSize        int64
 	progress       func(step string)
 	overlays       []overlaySource
+	lintOnly       bool  // stop after indexing: the contract is only linted
+	segmentAbove   int64 // Lint checks a larger file in segments; 0 for the default
+	segmentBytes   int64 // of path items per segment, at least; 0 for the default
 }
 
 // DefaultMaxSize is the largest contract file, in bytes, that [Load] reads
@@ -168,11 +171,16 @@ func readLimited(path string, max int64) ([]byte, error) {
 // Parse parses and indexes a contract held in data; name is used in every
 // error and problem location. Relative-file $refs resolve only when
 // [RefsRelativeTo] is given.
-func Parse(name string, data []byte, opts ...Option) (c *Contract, err error) {
+func Parse(name string, data []byte, opts ...Option) (*Contract, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
+	return parseSafely(name, data, o)
+}
+
+// parseSafely is parse, with a panic of libopenapi turned into an error.
+func parseSafely(name string, data []byte, o options) (c *Contract, err error) {
 	// libopenapi is large and takes untrusted input; a panic in it must become
 	// an error naming the file, never a crash of the caller.
 	defer func() {
@@ -265,6 +273,9 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	o.step("indexing the operations")
 	if err := c.index(); err != nil {
 		return nil, err
+	}
+	if o.lintOnly {
+		return c, nil // validation is never asked of it
 	}
 	o.step("preparing validation")
 	c.schemas = &lazySchemaCache{}

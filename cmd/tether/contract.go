@@ -148,7 +148,7 @@ func runContractLint(env *environ, args []string) int {
 	for _, f := range files {
 		start := time.Now()
 		step, done := watchLoad(env.stderr, f, start)
-		c, err := contracts.Load(f, append(opts, contracts.Progress(step))...)
+		rep, err := contracts.Lint(f, append(opts, contracts.Progress(step))...)
 		done()
 		r := lintResult{File: f}
 		if err != nil {
@@ -157,7 +157,7 @@ func runContractLint(env *environ, args []string) int {
 			r.unreadable = errors.Is(err, iofs.ErrNotExist) || errors.Is(err, iofs.ErrPermission)
 			cannot = cannot || r.unreadable
 		} else {
-			r.Version, r.Converted, r.Operations, r.Warnings = c.OpenAPIVersion(), c.Converted(), len(c.Operations()), c.Warnings()
+			r.Version, r.Converted, r.Operations, r.Warnings = rep.Version, rep.Converted, rep.Operations, rep.Warnings
 		}
 		r.Seconds = time.Since(start).Seconds()
 		results = append(results, r)
