@@ -92,7 +92,10 @@ func lintSegments(name string, data []byte, l layout, o options) (*LintReport, e
 	rep := &LintReport{}
 	var fatal Errors
 	var warnings []Finding
+	var sorted []pendingOp      // the operations of Swagger 2.0, checked at the end
 	common := map[string]bool{} // findings in the common part, met in every segment
+	loops := map[string]int{}   // circular references, by message -> index in warnings
+	loopInItems := map[string]bool{}
 	shown := -1
 	for from := 0; from < len(l.items); {
 		to := from + 1
@@ -134,7 +137,18 @@ func lintSegments(name string, data []byte, l layout, o options) (*LintReport, e
 			inItems := doc.inItems(w.Line, w.Column)
 			w.Line, w.Column = doc.position(w.Line, w.Column)
 			w.Message = doc.message(w.Message)
-			if !inItems {
+			if w.ID == RuleCircularReference {
+				// A loop is reported once, where it is first met: at its first
+				// use among the path items, or in the components when none uses it.
+				if i, ok := loops[w.Message]; ok {
+					if inItems && !loopInItems[w.Message] {
+						warnings[i].Position = w.Position
+						loopInItems[w.Message] = true
+					}
+					continue
+				}
+				loops[w.Message], loopInItems[w.Message] = len(warnings), inItems
+			} else if !inItems {
 				key := w.String()
 				if common[key] {
 					continue
@@ -144,8 +158,13 @@ func lintSegments(name string, data []byte, l layout, o options) (*LintReport, e
 			warnings = append(warnings, w)
 		}
 		for _, op := range c.ops {
-			line, col := doc.position(op.Line, op.Column)
-			checks.add(op.op.OperationId, op.Method, op.Path, line, col)
+			m := pendingOp{id: op.op.OperationId, method: op.Method, path: op.Path}
+			m.line, m.col = doc.position(op.Line, op.Column)
+			if c.converted {
+				sorted = append(sorted, m)
+			} else {
+				checks.add(m.id, m.method, m.path, m.line, m.col)
+			}
 			rep.Operations++
 		}
 		from = to
@@ -155,8 +174,21 @@ func lintSegments(name string, data []byte, l layout, o options) (*LintReport, e
 		sort.SliceStable(fatal, func(i, j int) bool { return fatal[i].Line < fatal[j].Line })
 		return nil, fatal
 	}
+	// Converting Swagger 2.0 orders the paths by name: the checks meet
+	// them in that order when the contract is loaded whole.
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].path < sorted[j].path })
+	for _, m := range sorted {
+		checks.add(m.id, m.method, m.path, m.line, m.col)
+	}
 	rep.Warnings = append(warnings, checks.findings()...)
 	return rep, nil
+}
+
+// pendingOp is an operation of a converted contract, waiting for the
+// order in which the checks meet it when the contract is loaded whole.
+type pendingOp struct {
+	id, method, path string
+	line, col        int
 }
 
 // pathItems counts the members of the document's `paths`.
