@@ -86,7 +86,7 @@ func scanYAML(data []byte) (layout, error) {
 		}
 		start := pos
 		pos = next
-		if state == inside && anchorMark.Match(line) {
+		if state == inside && bytes.IndexByte(line, '&') >= 0 && anchorMark.Match(line) {
 			return layout{}, noLayout(lineNo, "an anchor among the path items")
 		}
 		if flow.open() {
