@@ -48,11 +48,12 @@ type options struct {
 	segmentBytes   int64 // of path items per segment, at least; 0 for the default
 }
 
-// DefaultMaxSize is the largest contract file, in bytes, that [Load] reads
-// unless [MaxSize] says otherwise: 1 GiB. It bounds what tether supports,
-// not memory: loading a contract holds its whole document tree, which
-// takes a hundred times the file's size or more (about 2.5 GB for a 20 MB
-// contract of 64,000 operations).
+// DefaultMaxSize is the largest contract file, in bytes, that [Load] and
+// [Lint] read unless [MaxSize] says otherwise: 1 GiB. It bounds what
+// tether supports, not memory: [Load] holds the whole document tree, which
+// takes a hundred times the file's size or more (about 2.8 GB for a 20 MB
+// contract of 64,000 operations); [Lint] checks a large contract in
+// segments instead.
 const DefaultMaxSize = 1 << 30
 
 // MaxSize sets the largest contract file [Load] reads, in bytes; a larger
@@ -149,7 +150,7 @@ func readLimited(path string, max int64) ([]byte, error) {
 	defer f.Close()
 	tooLarge := func(n int64) error {
 		return &Error{File: path, Msg: fmt.Sprintf("the contract is %d MiB, over the %d MiB tether reads", n>>20, max>>20),
-			Hint: "give a larger limit with --max-size (MaxSize in Go) if the machine has the memory: loading takes a hundred times the file's size or more"}
+			Hint: "give a larger limit with --max-size (MaxSize in Go) if the machine has the memory: loading takes a hundred times the file's size or more, linting in segments a few times"}
 	}
 	size := int64(0)
 	if st, err := f.Stat(); err == nil {
