@@ -84,7 +84,13 @@ func lintSegments(name string, data []byte, l layout, o options) (*LintReport, e
 	}
 	step := o.step
 	o.progress, o.lintOnly = nil, true
+	// A segment costs its path items and the common part: with at least
+	// as much of the one as of the other, a large common part is not
+	// loaded once per handful of items.
 	budget := max(int(o.segmentBytes), l.itemsStart()+len(data)-l.itemsEnd())
+	if o.segmentBytes < 0 {
+		budget = int(-o.segmentBytes) // a test's exact size
+	}
 	tail := piece{}
 	tail.fileLine, tail.fileCol = lineCol(data, l.itemsEnd())
 	cur := newCursor(data)
@@ -282,8 +288,8 @@ func (d *segmentDoc) message(msg string) string {
 }
 
 // segmentedLint makes [Lint] check a file over above bytes in segments of
-// at least size bytes of path items, for tests that compare both ways on
-// small files.
+// at least size bytes of path items (exactly -size bytes when negative),
+// for tests that compare both ways on small files.
 func segmentedLint(above, size int64) Option {
 	return func(o *options) { o.segmentAbove, o.segmentBytes = above, size }
 }

@@ -220,3 +220,39 @@ func TestLintFallsBackWhenItemsCannotBeDivided(t *testing.T) {
 		}
 	}
 }
+
+// TestLintCorpusInSegments lints vendors' contracts whole and in about
+// four segments each, which must find the same: these hold what generated
+// contracts do not (Swagger 2.0 repairs, OpenAPI 3.1, cycles met from many
+// operations, servers with variables).
+func TestLintCorpusInSegments(t *testing.T) {
+	dir := corpusDir(t)
+	for _, s := range corpusSpecs {
+		if strings.HasPrefix(s.file, "stripe") || strings.HasPrefix(s.file, "github") {
+			continue // the largest: slow to load four times, and covered by the others' shapes
+		}
+		t.Run(s.file, func(t *testing.T) {
+			file := filepath.Join(dir, "specs", s.file)
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := scanLayout(data)
+			if err != nil {
+				t.Fatalf("the scanner cannot divide %s: %v", s.reason, err)
+			}
+			size := (l.itemsEnd() - l.itemsStart()) / 4
+			whole, werr := Lint(file)
+			parts, perr := Lint(file, segmentedLint(0, -int64(size)))
+			if werr != nil || perr != nil {
+				t.Fatalf("whole: %v; in segments: %v", werr, perr)
+			}
+			if parts.segments < 3 {
+				t.Fatalf("checked in %d segments", parts.segments)
+			}
+			if d := cmp.Diff(whole, parts, cmpReport); d != "" {
+				t.Errorf("%s, in segments (-whole +segments):\n%s", s.reason, d)
+			}
+		})
+	}
+}

@@ -46,10 +46,11 @@ func noLayout(line int, why string) error {
 	return fmt.Errorf("%w: line %d: %s", errNoLayout, line, why)
 }
 
-// anchorMark finds what could define a YAML anchor. Among the path items
-// one would tie items to each other, which segments cannot keep; so could
-// text that merely looks like one, which costs only the segmenting.
-var anchorMark = regexp.MustCompile(`(^|[\s\[{,])&[^\s\[\]{},]`)
+// flowAnchor finds what could define a YAML anchor in a flow collection.
+// Among the path items an anchor would tie items to each other, which
+// segments cannot keep; text that merely looks like one costs only the
+// segmenting.
+var flowAnchor = regexp.MustCompile(`(^|[\[{,]|:\s)\s*&[^\s\[\]{},]`)
 
 // scanYAML reads the file line by line. Top-level keys are the lines that
 // start in column 0; under `paths`, the lines at the indentation of its
@@ -86,10 +87,11 @@ func scanYAML(data []byte) (layout, error) {
 		}
 		start := pos
 		pos = next
-		if state == inside && bytes.IndexByte(line, '&') >= 0 && anchorMark.Match(line) {
-			return layout{}, noLayout(lineNo, "an anchor among the path items")
-		}
+		anchor := state == inside && bytes.IndexByte(line, '&') >= 0
 		if flow.open() {
+			if anchor && flowAnchor.Match(line) {
+				return layout{}, noLayout(lineNo, "an anchor among the path items")
+			}
 			flow.scan(line)
 			continue
 		}
@@ -101,12 +103,20 @@ func scanYAML(data []byte) (layout, error) {
 		if line[lead] == '\t' && (lead == 0 || state == inside && lead <= indent) {
 			return layout{}, noLayout(lineNo, "a tab in the indentation")
 		}
+		if anchor {
+			if v := valueStart(body); len(v) > 0 && (v[0] == '&' || (v[0] == '{' || v[0] == '[') && flowAnchor.Match(v)) {
+				return layout{}, noLayout(lineNo, "an anchor among the path items")
+			}
+		}
 		flow.scan(flowValue(body))
 		if lead == 0 && (bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("...")) || line[0] == '%') {
 			if keys > 0 {
 				return layout{}, noLayout(lineNo, "a document marker after the first key")
 			}
 			continue
+		}
+		if lead == 0 && line[0] == '-' && (len(line) == 1 || line[1] == ' ') && state != inside {
+			continue // an entry of a top-level sequence, such as servers
 		}
 		if lead == 0 {
 			key, value, ok := blockKey(line)
@@ -155,6 +165,21 @@ func scanYAML(data []byte) (layout, error) {
 		return layout{}, fmt.Errorf("%w: no path items in block style", errNoLayout)
 	}
 	return l, nil
+}
+
+// valueStart returns what follows the "- " entries and the key of a block
+// line: where a node's anchor would be written.
+func valueStart(body []byte) []byte {
+	for {
+		for len(body) > 0 && body[0] == '-' && (len(body) == 1 || body[1] == ' ') {
+			body = bytes.TrimLeft(body[1:], " ")
+		}
+		_, value, ok := blockKey(body)
+		if !ok {
+			return body
+		}
+		body = bytes.TrimLeft(value, " \t")
+	}
 }
 
 // flowValue returns the part of a block line that could open a flow
