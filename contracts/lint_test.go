@@ -221,16 +221,13 @@ func TestLintFallsBackWhenItemsCannotBeDivided(t *testing.T) {
 	}
 }
 
-// TestLintCorpusInSegments lints vendors' contracts whole and in about
+// TestLintCorpusInSegments lints the vendors' contracts whole and in about
 // four segments each, which must find the same: these hold what generated
 // contracts do not (Swagger 2.0 repairs, OpenAPI 3.1, cycles met from many
-// operations, servers with variables).
+// operations, servers with variables, components larger than the paths).
 func TestLintCorpusInSegments(t *testing.T) {
 	dir := corpusDir(t)
 	for _, s := range corpusSpecs {
-		if strings.HasPrefix(s.file, "stripe") || strings.HasPrefix(s.file, "github") {
-			continue // the largest: slow to load four times, and covered by the others' shapes
-		}
 		t.Run(s.file, func(t *testing.T) {
 			file := filepath.Join(dir, "specs", s.file)
 			data, err := os.ReadFile(file)
