@@ -97,6 +97,7 @@ func lintSegments(name string, data []byte, l layout, o options) (*LintReport, e
 	checks := newOpChecks(name)
 	rep := &LintReport{}
 	var fatal Errors
+	fatalLines := map[int]bool{}
 	var warnings []Finding
 	var sorted []pendingOp      // the operations of Swagger 2.0, checked at the end
 	common := map[string]bool{} // findings in the common part, met in every segment
@@ -123,7 +124,12 @@ func lintSegments(name string, data []byte, l layout, o options) (*LintReport, e
 				return nil, doc.mapError(err)
 			}
 			for _, e := range many {
-				fatal = append(fatal, doc.mapError(e).(*Error))
+				e := doc.mapError(e).(*Error)
+				if e.Line > 0 && fatalLines[e.Line] {
+					continue // one error a line, as a whole load reports them
+				}
+				fatalLines[e.Line] = true
+				fatal = append(fatal, e)
 			}
 			from = to
 			continue

@@ -253,3 +253,39 @@ func TestLintCorpusInSegments(t *testing.T) {
 		})
 	}
 }
+
+func TestLintInSegmentsPlacesJSONErrorsInTheFile(t *testing.T) {
+	data := bigContract(120, func(i int) string {
+		if i%30 == 29 {
+			return fmt.Sprintf("  /late/broken%d:\n    get:\n      responses:\n        \"200\": {$ref: \"#/components/responses/Gone%d\"}\n", i, i)
+		}
+		return ""
+	})
+	for _, indent := range []bool{true, false} {
+		name := fmt.Sprintf("broken-indent-%v.json", indent)
+		js := asJSON(t, data, indent)
+		_, _, werr, perr := lintBothWays(t, name, js)
+		if werr == nil || perr == nil {
+			t.Fatalf("%s: whole: %v; in segments: %v; want errors", name, werr, perr)
+		}
+		if werr.Error() != perr.Error() {
+			t.Errorf("%s:\nwhole:       %v\nin segments: %v", name, werr, perr)
+		}
+		// A whole load reports one error a line: all four when indented,
+		// one when the document is a single line.
+		want := 4
+		if !indent {
+			want = 1
+		}
+		var es Errors
+		if !errors.As(perr, &es) || len(es) != want {
+			t.Fatalf("%s: %v; want %d errors", name, perr, want)
+		}
+		for _, e := range es {
+			line, col := lineCol(js, bytes.Index(js, []byte(`"#/components/responses/Gone`)))
+			if !indent && (e.Line != 1 || e.Column < col-30) || indent && e.Line < line-1 {
+				t.Errorf("%s: %v is before the first broken $ref, at %d:%d", name, e, line, col)
+			}
+		}
+	}
+}
