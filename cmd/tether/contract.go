@@ -33,12 +33,12 @@ lint exits 1 when any file has an error, and 0 when there are only warnings.
 A contract that takes more than two seconds to load has its progress
 printed on stderr, step by step. A contract up to 16 MiB is loaded whole,
 which takes about 140 times the file's size in memory. A larger one is
-checked in segments of about 1 MiB of path items, each loaded with the
-rest of the document, with the same findings: 243 MB and 7.5 s for a
-20 MB contract of 64,000 operations, 758 MB and 103 s for 200 MB and
-635,000 operations. Each segment holds the components, so huge components
-cost a hundred times their size; flow-style paths and YAML anchors among
-the path items make lint load the contract whole.
+checked in segments of about 512 KiB of path items, each loaded with the
+rest of the document, with the same findings: 167 MB for a 20 MB contract
+of 64,000 operations, 696 MB for 200 MB and 635,000 operations. Each
+segment holds the components, so large components cost about two hundred
+times their size; flow-style paths and YAML anchors among the path items
+make lint load the contract whole.
 --max-size SIZE (default 1GiB; units KiB, MiB, GiB) is the largest file
 read, a larger one is an error.
 
