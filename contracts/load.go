@@ -43,13 +43,17 @@ type options struct {
 	maxSize        int64
 	progress       func(step string)
 	overlays       []overlaySource
+	lintOnly       bool  // stop after indexing: the contract is only linted
+	segmentAbove   int64 // Lint checks a larger file in segments; 0 for the default
+	segmentBytes   int64 // of path items per segment, at least; 0 for the default
 }
 
-// DefaultMaxSize is the largest contract file, in bytes, that [Load] reads
-// unless [MaxSize] says otherwise: 1 GiB. It bounds what tether supports,
-// not memory: loading a contract holds its whole document tree, which
-// takes a hundred times the file's size or more (about 2.5 GB for a 20 MB
-// contract of 64,000 operations).
+// DefaultMaxSize is the largest contract file, in bytes, that [Load] and
+// [Lint] read unless [MaxSize] says otherwise: 1 GiB. It bounds what
+// tether supports, not memory: [Load] holds the whole document tree, which
+// takes a hundred times the file's size or more (about 2.8 GB for a 20 MB
+// contract of 64,000 operations); [Lint] checks a large contract in
+// segments instead.
 const DefaultMaxSize = 1 << 30
 
 // MaxSize sets the largest contract file [Load] reads, in bytes; a larger
@@ -146,7 +150,7 @@ func readLimited(path string, max int64) ([]byte, error) {
 	defer f.Close()
 	tooLarge := func(n int64) error {
 		return &Error{File: path, Msg: fmt.Sprintf("the contract is %d MiB, over the %d MiB tether reads", n>>20, max>>20),
-			Hint: "give a larger limit with --max-size (MaxSize in Go) if the machine has the memory: loading takes a hundred times the file's size or more"}
+			Hint: "give a larger limit with --max-size (MaxSize in Go) if the machine has the memory: loading takes a hundred times the file's size or more, linting in segments a few times"}
 	}
 	size := int64(0)
 	if st, err := f.Stat(); err == nil {
@@ -168,11 +172,16 @@ func readLimited(path string, max int64) ([]byte, error) {
 // Parse parses and indexes a contract held in data; name is used in every
 // error and problem location. Relative-file $refs resolve only when
 // [RefsRelativeTo] is given.
-func Parse(name string, data []byte, opts ...Option) (c *Contract, err error) {
+func Parse(name string, data []byte, opts ...Option) (*Contract, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
+	return parseSafely(name, data, o)
+}
+
+// parseSafely is parse, with a panic of libopenapi turned into an error.
+func parseSafely(name string, data []byte, o options) (c *Contract, err error) {
 	// libopenapi is large and takes untrusted input; a panic in it must become
 	// an error naming the file, never a crash of the caller.
 	defer func() {
@@ -265,6 +274,9 @@ func parse(name string, data []byte, o options) (*Contract, error) {
 	o.step("indexing the operations")
 	if err := c.index(); err != nil {
 		return nil, err
+	}
+	if o.lintOnly {
+		return c, nil // validation is never asked of it
 	}
 	o.step("preparing validation")
 	c.schemas = &lazySchemaCache{}

@@ -116,6 +116,7 @@ func (c *Contract) findPath(method, path string) (*Match, *LookupError) {
 func (c *Contract) index() error {
 	c.byID = map[string]*Operation{}
 	c.router = newRouter()
+	checks := newOpChecks(c.file)
 	var rootSecurity []SecurityRequirement
 	if c.model.Security != nil {
 		rootSecurity = securityOf(c.model.Security)
@@ -128,10 +129,6 @@ func (c *Contract) index() error {
 			}
 			for op := item.GetOperations().First(); op != nil; op = op.Next() {
 				o := &Operation{Method: strings.ToUpper(op.Key()), Path: tmpl, item: item, op: op.Value()}
-				o.ID = op.Value().OperationId
-				if o.ID == "" {
-					o.ID = o.Method + " " + tmpl
-				}
 				o.Summary = op.Value().Summary
 				if low := op.Value().GoLow(); low != nil && low.KeyNode != nil {
 					o.Line, o.Column = c.position(low.KeyNode.Line, low.KeyNode.Column)
@@ -140,39 +137,14 @@ func (c *Contract) index() error {
 				if op.Value().Security != nil {
 					o.Security = securityOf(op.Value().Security)
 				}
-				if first, dup := c.byID[o.ID]; dup {
-					// Duplicate operationIds break lookups by ID; keep both
-					// reachable by making the later one unique.
-					w := newFinding(RuleOperationIDRepeated, fmt.Sprintf("%q is also the ID of %s %s (line %d); this one is known as %q",
-						o.ID, first.Method, first.Path, first.Line, o.ID+"#"+o.Method+" "+tmpl))
-					w.File, w.Line, w.Column = c.file, o.Line, o.Column
-					c.warnings = append(c.warnings, w)
-					o.ID = o.ID + "#" + o.Method + " " + tmpl
-				}
+				o.ID = checks.add(op.Value().OperationId, o.Method, tmpl, o.Line, o.Column)
 				c.byID[o.ID] = o
 				c.ops = append(c.ops, o)
 				c.router.add(o)
 			}
 		}
 	}
-	for _, rt := range c.router.all {
-		methods := make([]string, 0, len(rt.clashes))
-		for m := range rt.clashes {
-			methods = append(methods, m)
-		}
-		sort.Strings(methods)
-		for _, method := range methods {
-			ops := rt.clashes[method]
-			var names []string
-			for _, op := range ops {
-				names = append(names, op.Path)
-			}
-			w := newFinding(RulePathsClash, fmt.Sprintf("%s %s: a request matching one matches all", method, strings.Join(names, " and ")))
-			w.File, w.Line, w.Column = c.file, ops[len(ops)-1].Line, ops[len(ops)-1].Column
-			w.Operation = ops[len(ops)-1].ID
-			c.warnings = append(c.warnings, w)
-		}
-	}
+	c.warnings = append(c.warnings, checks.findings()...)
 	c.servers = serversOf(c.model.Servers)
 	c.router.setBases(c.servers)
 	return nil
