@@ -28,6 +28,7 @@ func (a *answering) list() *Result {
 		}
 	}
 	start, size := 0, a.pageSize(pg)
+	backwards := false // ending_before: "more" means newer items remain
 	q := a.c.Query
 	cursor := ""
 	if pg.CursorParam != "" {
@@ -44,6 +45,7 @@ func (a *answering) list() *Result {
 			}
 			start = max(end-size, 0)
 			size = min(size, end)
+			backwards = true
 		}
 	case Link, Page:
 		if n, err := strconv.Atoi(cursor); err == nil && n > 1 {
@@ -65,6 +67,9 @@ func (a *answering) list() *Result {
 		page = append(page, o.v)
 	}
 	more := end < len(items)
+	if backwards {
+		more = start > 0
+	}
 
 	res := &Result{Status: a.c.Status, Header: http.Header{}}
 	body := clone(a.tmpl)
