@@ -206,20 +206,26 @@ func pagingSandbox(t *testing.T, pl pagedList, opts ...Option) (*Sandbox, *contr
 	return startVendors(t, []Vendor{{Name: pl.vendor, Contract: c}}, opts...), c
 }
 
-// fetch makes a call to the vendor with a bearer token, checks that the
-// answer is one the contract allows, and returns it decoded.
+// fetch makes a call to the vendor, with a bearer token unless headers
+// name an Authorization, checks that the answer is one the contract c
+// allows (unless c is nil), and returns it decoded.
 func fetch(t *testing.T, s *Sandbox, c *contracts.Contract, vendor, method, target, contentType, body string, headers ...string) (*http.Response, any) {
 	t.Helper()
 	full := target
 	if !strings.HasPrefix(target, "http") {
 		full = s.VendorURL(vendor) + target
 	}
-	h := append([]string{"Authorization", "Bearer sandbox-token"}, headers...)
+	h := headers
+	if !slices.Contains(headers, "Authorization") {
+		h = append([]string{"Authorization", "Bearer sandbox-token"}, headers...)
+	}
 	if contentType != "" {
 		h = append(h, "Content-Type", contentType)
 	}
 	resp, text := call(t, method, full, body, h...)
-	checkValid(t, s, c, vendor, method, full, resp, text)
+	if c != nil {
+		checkValid(t, s, c, vendor, method, full, resp, text)
+	}
 	var v any
 	if text != "" && resp.Header.Get("Content-Type") != "" && strings.Contains(resp.Header.Get("Content-Type"), "json") {
 		d := json.NewDecoder(strings.NewReader(text))
