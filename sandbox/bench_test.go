@@ -192,6 +192,11 @@ func (l *twilioLoad) run(b *testing.B, s *Sandbox, n int) loadStats {
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d of %d calls failed; the first: %v", f, n, firstErr.Load())
 	}
+	// The journal entry of a call is written just after its answer: wait
+	// for the last few.
+	for wait := 0; s.Journal(JournalFilter{Limit: 1}).Last < uint64(n) && wait < 200; wait++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if j := s.Journal(JournalFilter{Limit: 1}); j.Last != uint64(n) {
 		b.Fatalf("the journal saw %d calls, want %d", j.Last, n)
 	}

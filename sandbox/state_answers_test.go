@@ -1,10 +1,12 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tetherkit/tether/fixtures"
@@ -301,5 +303,58 @@ func TestStateCapEvictsOldest(t *testing.T) {
 	snap := s.vendors["stripe"].store.Snapshot(DefaultTenant)
 	if n := len(snap["widgets"]); n != len(got) {
 		t.Errorf("the snapshot holds %d widgets, the list %d", n, len(got))
+	}
+}
+
+// Creates, reads and lists of one tenant run side by side: every create
+// is kept once, and every list is a consistent page of what was kept.
+func TestStateConcurrentCalls(t *testing.T) {
+	c := loadContract(t, "paging_cursor.yaml")
+	s := startVendors(t, []Vendor{{Name: "stripe", Contract: c}})
+	const workers, each = 8, 15
+	ids := make([][]string, workers)
+	errs := make(chan string, workers*each)
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range each {
+				resp, body := call(t, "POST", s.VendorURL("stripe")+"/widgets", widgetForm(fmt.Sprintf("w%d-%d", w, i)),
+					"Authorization", "Bearer t", "Content-Type", formType)
+				if resp.StatusCode != http.StatusOK {
+					errs <- fmt.Sprintf("create: %d %s", resp.StatusCode, body)
+					return
+				}
+				var v struct{ ID string }
+				if err := json.Unmarshal([]byte(body), &v); err != nil || v.ID == "" {
+					errs <- fmt.Sprintf("create answered %s", body)
+					return
+				}
+				ids[w] = append(ids[w], v.ID)
+				if resp, body := call(t, "GET", s.VendorURL("stripe")+"/widgets/"+v.ID, "", "Authorization", "Bearer t"); resp.StatusCode != http.StatusOK || !strings.Contains(body, v.ID) {
+					errs <- fmt.Sprintf("read back %s: %d %s", v.ID, resp.StatusCode, body)
+				}
+				if resp, body := call(t, "GET", s.VendorURL("stripe")+"/widgets?limit=3", "", "Authorization", "Bearer t"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"has_more"`) {
+					errs <- fmt.Sprintf("list: %d %s", resp.StatusCode, body)
+				}
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	all := slices.Concat(ids...)
+	listed := listWidgets(t, s)
+	slices.Sort(all)
+	slices.Sort(listed)
+	if !slices.Equal(all, listed) || len(slices.Compact(slices.Clone(listed))) != workers*each {
+		t.Errorf("%d created, %d listed; every create is kept once", len(all), len(listed))
+	}
+	for _, e := range s.Journal(JournalFilter{Findings: true}).Entries {
+		t.Errorf("%s %s: %v", e.Method, e.Path, e.Findings)
 	}
 }
