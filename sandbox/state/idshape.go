@@ -90,7 +90,7 @@ type Generator struct {
 	mu    sync.Mutex
 	rng   *rand.Rand
 	next  int64
-	seen  map[string]bool
+	seen  map[string]bool // the latest identifiers made, at most maxSeen
 	seed  uint64
 }
 
@@ -117,14 +117,26 @@ func (g *Generator) Next() any {
 	for range 32 {
 		v := g.candidate()
 		if v != "" && !g.seen[v] {
-			g.seen[v] = true
+			g.remember(v)
 			return v
 		}
 	}
 	g.next++
 	v := fmt.Sprintf("%s%d", s.Prefix, g.next)
-	g.seen[v] = true
+	g.remember(v)
 	return v
+}
+
+// maxSeen bounds what a generator remembers of the identifiers it made,
+// so that memory stays bounded however many objects a tenant creates; the
+// state itself refuses an identifier one of its objects holds.
+const maxSeen = 1 << 12
+
+func (g *Generator) remember(id string) {
+	if len(g.seen) >= maxSeen {
+		clear(g.seen)
+	}
+	g.seen[id] = true
 }
 
 // nextByPattern is Next for a pattern: the same sequence, with the
@@ -142,7 +154,7 @@ func (g *Generator) nextByPattern() any {
 			str = g.fromAlphabet()
 		}
 		if str != "" && !g.seen[str] {
-			g.seen[str] = true
+			g.remember(str)
 			g.mu.Unlock()
 			return str
 		}
@@ -152,7 +164,7 @@ func (g *Generator) nextByPattern() any {
 	defer g.mu.Unlock()
 	g.next++
 	v := fmt.Sprintf("%s%d", g.shape.Prefix, g.next)
-	g.seen[v] = true
+	g.remember(v)
 	return v
 }
 
