@@ -347,3 +347,40 @@ func BenchmarkLargeBodiesAtOnce(b *testing.B) {
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(refused.Load())/float64(b.N), "refused/10")
 }
+
+// BenchmarkStateMemoryAtCap creates widgets for four tenants in turn,
+// each tenant's state capped at 4 MiB, and reports the heap each tenant's
+// state holds once collected (the growth of the heap over the run, per
+// tenant), that as a multiple of the cap, and how many widgets each tenant
+// kept. With b.N past the cap (about 10000 widgets per tenant fill it),
+// the oldest widgets are forgotten and the heap stays where it is.
+//
+//	TETHER_CORPUS=../shared/corpus go test ./sandbox -run '^$' -bench StateMemoryAtCap -benchtime 200000x
+func BenchmarkStateMemoryAtCap(b *testing.B) {
+	const capBytes, tenants = 4 << 20, 4
+	c := loadContract(b, "paging_cursor.yaml")
+	opts := []Option{WithStateCap(capBytes), WithJournalCap(16)}
+	for i := range tenants {
+		opts = append(opts, WithTenant(fmt.Sprintf("t%d", i), Bearer(fmt.Sprintf("token-%d", i))))
+	}
+	s := startVendors(b, []Vendor{{Name: "stripe", Contract: c}}, opts...)
+	createWidgets(b, s, "token-0", 10) // compile the schemas, render the answers
+	s.Reset()
+	before := heapAfterGC()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest("POST", "/stripe/widgets", strings.NewReader(widgetForm(fmt.Sprintf("widget number %d of a long run", i))))
+		req.Header.Set("Content-Type", formType)
+		req.Header.Set("Authorization", fmt.Sprintf("Bearer token-%d", i%tenants))
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("create %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	b.StopTimer()
+	per := float64(int64(heapAfterGC())-int64(before)) / tenants
+	b.ReportMetric(per/(1<<20), "heap-MiB/tenant")
+	b.ReportMetric(per/capBytes, "heap/cap")
+	b.ReportMetric(float64(len(s.vendors["stripe"].store.Snapshot("t0")["widgets"])), "widgets/tenant")
+}
