@@ -202,7 +202,8 @@ func (l *twilioLoad) run(b *testing.B, s *Sandbox, n int) loadStats {
 	}
 	for _, e := range s.Journal(JournalFilter{Findings: true}).Entries {
 		for _, f := range e.Findings {
-			if f.Level != contracts.LevelInfo {
+			// At the cap the oldest objects go, as they should.
+			if f.Level != contracts.LevelInfo && f.ID != RuleStateEvicted {
 				b.Fatalf("a benchmark call broke the contract: %s %s: %v", e.Method, e.Path, e.Findings)
 			}
 		}
