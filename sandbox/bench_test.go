@@ -38,17 +38,22 @@ func corpusSpec(tb testing.TB, name string, opts ...contracts.Option) *contracts
 }
 
 // BenchmarkTwilioConcurrent50 loads the sandbox as a connector suite
-// would: 50 concurrent keep-alive connections calling two operations of the
-// Twilio Messaging contract, with request validation and journaling on, and
-// the collector set as `tether sandbox serve` sets it. It reports requests
-// per second and the 50th and 99th percentile latencies the clients saw.
-// Each connection sends its next call as soon as the last is answered, so
-// the throughput is the most the sandbox serves.
+// would: 50 concurrent keep-alive connections calling three operations of
+// the Twilio Messaging contract (list services, fetch one, create one),
+// with request validation and journaling on, and the collector set as
+// `tether sandbox serve` sets it. It runs the same calls against a sandbox
+// with state off and one with state on (the default), in alternating
+// rounds so that both see the same machine, and reports each one's
+// requests per second and 50th and 99th percentile latencies, and the
+// ratio of state on to state off. With state on, the creates accumulate
+// over the rounds and every list pages through them.
 //
-// The clients write each request as prepared bytes and read the answer
-// with http.ReadResponse, one call at a time per connection, as wrk does:
-// on two cores, a full http.Client would take as much CPU as the sandbox
-// and the figures would measure the client.
+// Each connection sends its next call as soon as the last is answered, so
+// the throughput is the most the sandbox serves. The clients write each
+// request as prepared bytes and read the answer with http.ReadResponse,
+// one call at a time per connection, as wrk does: on two cores, a full
+// http.Client would take as much CPU as the sandbox and the figures would
+// measure the client. ns/op counts both sandboxes' calls.
 //
 //	TETHER_CORPUS=../shared/corpus go test ./sandbox -run '^$' -bench TwilioConcurrent50 -benchtime 200000x
 func BenchmarkTwilioConcurrent50(b *testing.B) {
@@ -56,56 +61,121 @@ func BenchmarkTwilioConcurrent50(b *testing.B) {
 	// itself, per tenant.
 	c := corpusSpec(b, "twilio-messaging-v1.yaml", contracts.IgnoreSecurity())
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	s := startVendors(b, []Vendor{{Name: "twilio", Contract: c}})
+	type side struct {
+		name   string
+		s      *Sandbox
+		load   *twilioLoad
+		totals loadStats
+	}
+	sides := []*side{{name: "off"}, {name: "on"}}
+	for _, sd := range sides {
+		v := Vendor{Name: "twilio", Contract: c, Stateless: sd.name == "off"}
+		sd.s = startVendors(b, []Vendor{v})
+		sd.load = newTwilioLoad(b, sd.s, 50)
+	}
+	rounds := 1
+	if b.N >= 4000 {
+		rounds = 4
+	}
+	b.ResetTimer()
+	done := 0
+	for r := range rounds {
+		n := (b.N - done) / (rounds - r)
+		done += n
+		for _, sd := range sides {
+			sd.totals.add(sd.load.run(b, sd.s, n))
+		}
+	}
+	b.StopTimer()
+	for _, sd := range sides {
+		b.ReportMetric(sd.totals.rate(), "req/s-state-"+sd.name)
+		b.ReportMetric(sd.totals.pct(0.50), "p50-ms-state-"+sd.name)
+		b.ReportMetric(sd.totals.pct(0.99), "p99-ms-state-"+sd.name)
+	}
+	b.ReportMetric(sides[1].totals.rate()/sides[0].totals.rate(), "on/off")
+	if n := len(sides[1].s.vendors["twilio"].store.Snapshot(DefaultTenant)["Services"]); n == 0 {
+		b.Fatalf("with state on, no service was kept")
+	}
+}
+
+// twilioLoad is 50 connections to one sandbox and the requests they send:
+// a list, a fetch and a create, in turn.
+type twilioLoad struct {
+	clients  []*rawClient
+	requests [][]byte
+}
+
+func newTwilioLoad(b *testing.B, s *Sandbox, conns int) *twilioLoad {
 	host := strings.TrimPrefix(s.URL(), "http://")
 	auth := basic("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "token")
-	var requests [][]byte
+	l := &twilioLoad{}
 	for _, p := range []string{"/twilio/v1/Services", "/twilio/v1/Services/MGaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"} {
-		requests = append(requests, []byte("GET "+p+" HTTP/1.1\r\nHost: "+host+"\r\nAuthorization: "+auth+"\r\nAccept: application/json\r\n\r\n"))
+		l.requests = append(l.requests, []byte("GET "+p+" HTTP/1.1\r\nHost: "+host+"\r\nAuthorization: "+auth+"\r\nAccept: application/json\r\n\r\n"))
 	}
-	const conns = 50
-	clients := make([]*rawClient, conns)
-	for i := range clients {
+	form := "FriendlyName=Bench+service&StickySender=true"
+	l.requests = append(l.requests, []byte("POST /twilio/v1/Services HTTP/1.1\r\nHost: "+host+"\r\nAuthorization: "+auth+
+		"\r\nAccept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "+fmt.Sprint(len(form))+"\r\n\r\n"+form))
+	for range conns {
 		rc, err := dialRaw(host)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer rc.conn.Close()
-		clients[i] = rc
+		b.Cleanup(func() { rc.conn.Close() })
+		l.clients = append(l.clients, rc)
 	}
 	// Warm up: compile the schemas and render the answers once.
-	for _, r := range requests {
-		if st, err := clients[0].do(r); err != nil || st != 200 {
+	for _, r := range l.requests {
+		if st, err := l.clients[0].do(r); err != nil || st/100 != 2 {
 			b.Fatalf("warm-up: %d %v", st, err)
 		}
 	}
-	loadTest(b, s, clients, requests)
+	return l
 }
 
-// loadTest makes b.N calls over clients, each as soon as the connection's
-// last one is answered.
-func loadTest(b *testing.B, s *Sandbox, clients []*rawClient, requests [][]byte) {
-	s.Reset()
+// loadStats is what one or more load runs measured.
+type loadStats struct {
+	calls   int
+	elapsed time.Duration
+	lat     []time.Duration
+}
+
+func (l *loadStats) add(o loadStats) {
+	l.calls += o.calls
+	l.elapsed += o.elapsed
+	l.lat = append(l.lat, o.lat...)
+}
+
+func (l *loadStats) rate() float64 { return float64(l.calls) / l.elapsed.Seconds() }
+
+func (l *loadStats) pct(p float64) float64 {
+	slices.Sort(l.lat)
+	return float64(l.lat[int(p*float64(len(l.lat)-1))]) / float64(time.Millisecond)
+}
+
+// run makes n calls over the clients, each as soon as the connection's
+// last one is answered, and checks that the journal saw each and that
+// none broke the contract.
+func (l *twilioLoad) run(b *testing.B, s *Sandbox, n int) loadStats {
+	s.journal.reset()
 	var next atomic.Int64
-	lat := make([][]time.Duration, len(clients))
+	lat := make([][]time.Duration, len(l.clients))
 	var failed atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
-	b.ResetTimer()
 	start := time.Now()
-	for w := range clients {
+	for w := range l.clients {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			for {
 				i := next.Add(1)
-				if i > int64(b.N) {
+				if i > int64(n) {
 					return
 				}
 				t0 := time.Now()
-				st, err := clients[w].do(requests[i%2])
+				st, err := l.clients[w].do(l.requests[int(i)%len(l.requests)])
 				lat[w] = append(lat[w], time.Since(t0))
-				if err != nil || st != 200 {
+				if err != nil || st/100 != 2 {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d, %v", st, err))
 					if err != nil {
@@ -118,23 +188,27 @@ func loadTest(b *testing.B, s *Sandbox, clients []*rawClient, requests [][]byte)
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
-	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d of %d calls failed; the first: %v", n, b.N, firstErr.Load())
+	defer b.StartTimer()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d of %d calls failed; the first: %v", f, n, firstErr.Load())
 	}
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	pct := func(p float64) float64 {
-		return float64(all[int(p*float64(len(all)-1))]) / float64(time.Millisecond)
+	// The journal entry of a call is written just after its answer: wait
+	// for the last few.
+	for wait := 0; s.Journal(JournalFilter{Limit: 1}).Last < uint64(n) && wait < 200; wait++ {
+		time.Sleep(10 * time.Millisecond)
 	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	if j := s.Journal(JournalFilter{Limit: 1}); j.Last != uint64(b.N) {
-		b.Fatalf("the journal saw %d calls, want %d", j.Last, b.N)
+	if j := s.Journal(JournalFilter{Limit: 1}); j.Last != uint64(n) {
+		b.Fatalf("the journal saw %d calls, want %d", j.Last, n)
 	}
-	if f := s.Journal(JournalFilter{Findings: true, Limit: 1}); len(f.Entries) > 0 {
-		b.Fatalf("a benchmark call broke the contract: %v", f.Entries[0].Findings)
+	for _, e := range s.Journal(JournalFilter{Findings: true}).Entries {
+		for _, f := range e.Findings {
+			// At the cap the oldest objects go, as they should.
+			if f.Level != contracts.LevelInfo && f.ID != RuleStateEvicted {
+				b.Fatalf("a benchmark call broke the contract: %s %s: %v", e.Method, e.Path, e.Findings)
+			}
+		}
 	}
+	return loadStats{calls: n, elapsed: elapsed, lat: slices.Concat(lat...)}
 }
 
 // rawClient is one keep-alive HTTP/1.1 connection that sends prepared
@@ -273,4 +347,41 @@ func BenchmarkLargeBodiesAtOnce(b *testing.B) {
 	<-sampled
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(refused.Load())/float64(b.N), "refused/10")
+}
+
+// BenchmarkStateMemoryAtCap creates widgets for four tenants in turn,
+// each tenant's state capped at 4 MiB, and reports the heap each tenant's
+// state holds once collected (the growth of the heap over the run, per
+// tenant), that as a multiple of the cap, and how many widgets each tenant
+// kept. With b.N past the cap (about 10000 widgets per tenant fill it),
+// the oldest widgets are forgotten and the heap stays where it is.
+//
+//	TETHER_CORPUS=../shared/corpus go test ./sandbox -run '^$' -bench StateMemoryAtCap -benchtime 200000x
+func BenchmarkStateMemoryAtCap(b *testing.B) {
+	const capBytes, tenants = 4 << 20, 4
+	c := loadContract(b, "paging_cursor.yaml")
+	opts := []Option{WithStateCap(capBytes), WithJournalCap(16)}
+	for i := range tenants {
+		opts = append(opts, WithTenant(fmt.Sprintf("t%d", i), Bearer(fmt.Sprintf("token-%d", i))))
+	}
+	s := startVendors(b, []Vendor{{Name: "stripe", Contract: c}}, opts...)
+	createWidgets(b, s, "token-0", 10) // compile the schemas, render the answers
+	s.Reset()
+	before := heapAfterGC()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		req := httptest.NewRequest("POST", "/stripe/widgets", strings.NewReader(widgetForm(fmt.Sprintf("widget number %d of a long run", i))))
+		req.Header.Set("Content-Type", formType)
+		req.Header.Set("Authorization", fmt.Sprintf("Bearer token-%d", i%tenants))
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("create %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	b.StopTimer()
+	per := float64(int64(heapAfterGC())-int64(before)) / tenants
+	b.ReportMetric(per/(1<<20), "heap-MiB/tenant")
+	b.ReportMetric(per/capBytes, "heap/cap")
+	b.ReportMetric(float64(len(s.vendors["stripe"].store.Snapshot("t0")["widgets"])), "widgets/tenant")
 }

@@ -59,27 +59,38 @@ func (a *answering) base() (map[string]any, string) {
 }
 
 // render puts an item in the operation's template.
-func (a *answering) render(obj map[string]any) *Result {
+func (a *answering) render(obj map[string]any) *Result { return a.renderJSON(obj, obj) }
+
+// renderObject puts a stored object in the operation's template, as the
+// JSON it was stored with.
+func (a *answering) renderObject(o *object) *Result {
+	if o.raw != nil {
+		return a.renderJSON(o.v, json.RawMessage(o.raw))
+	}
+	return a.render(o.v)
+}
+
+// renderJSON puts an item in the operation's template; enc is the item
+// as it is to be written (the item, or its JSON).
+func (a *answering) renderJSON(obj map[string]any, enc any) *Result {
 	if a.tmpl == nil {
 		return &Result{Status: a.c.Status, Notes: a.notes}
 	}
-	var body any = obj
+	var body any = enc
 	if t, ok := a.tmpl.(map[string]any); ok {
 		if _, wrap := itemIn(t, a.r.IDField); wrap != "" {
 			t = clone(t).(map[string]any)
-			t[wrap] = obj
+			t[wrap] = enc
 			body = t
 		}
 	}
 	return a.result(a.c.Status, body)
 }
 
+// result is an answer whose body is written later, outside the tenant's
+// lock: what it holds is stored objects, never changed, or copies.
 func (a *answering) result(status int, body any) *Result {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil
-	}
-	return &Result{Status: status, Body: b, Notes: a.notes}
+	return &Result{Status: status, Notes: a.notes, value: body}
 }
 
 // idValue is the identifier text as the item's id field holds it: a
@@ -104,17 +115,30 @@ func (a *answering) idValue(text string, like any) any {
 // obj's identifier is kept; failing that too (the identifier does not fit
 // the answer's schema), the synthesised item is answered and nothing kept.
 func (a *answering) store(obj, prior map[string]any, merged []string) *object {
+	o, keep := a.settle(obj, prior, merged)
+	if keep {
+		a.keep(o)
+	}
+	return o
+}
+
+// settle is the work of [answering.store] that needs no lock: the nearest
+// valid object, and whether it is to be kept.
+func (a *answering) settle(obj, prior map[string]any, merged []string) (o *object, keep bool) {
 	want := obj[a.r.IDField]
 	obj = a.nearestValid(obj, prior, merged)
 	if obj[a.r.IDField] != want {
-		return &object{res: a.r, keys: a.keys, id: a.idOf(obj), v: obj}
+		return &object{res: a.r, keys: a.keys, id: a.idOf(obj), v: obj}, false
 	}
-	o := newObject(a.r, a.keys, a.idOf(obj), obj)
+	return newObject(a.r, a.keys, a.idOf(obj), obj), true
+}
+
+// keep stores o in the tenant's state, under the tenant's lock.
+func (a *answering) keep(o *object) {
 	if n := a.tn.put(a.s.cfg.Cap, o); n > 0 {
 		a.notes = append(a.notes, Finding{RuleStateEvicted, fmt.Sprintf(
 			"the tenant's state reached its cap of %d bytes; the %d oldest objects were forgotten", a.s.cfg.Cap, n)})
 	}
-	return o
 }
 
 func (a *answering) idOf(obj map[string]any) string {
@@ -127,7 +151,7 @@ func (a *answering) invalid(obj map[string]any) []string {
 		return nil
 	}
 	r := a.render(obj)
-	if r == nil {
+	if r == nil || r.encode() != nil {
 		return []string{"$"}
 	}
 	var bad []string
@@ -229,7 +253,47 @@ func (a *answering) create() *Result {
 	obj[a.r.IDField] = id
 	base[a.r.IDField] = id
 	o := a.store(obj, base, merged)
-	return a.render(o.v)
+	return a.renderObject(o)
+}
+
+// prepared is a create's new item, made and checked against the contract
+// before the tenant's lock is taken, so that creates do their costliest
+// work side by side.
+type prepared struct {
+	o    *object
+	keep bool
+}
+
+// prepareCreate makes a POST's new item with an identifier from g. Its
+// notes are kept in a; the caller commits it with [answering.commit].
+func (a *answering) prepareCreate(g *Generator) *prepared {
+	obj, _ := a.base()
+	for _, f := range a.defaultFilters() {
+		obj[f.field] = f.value
+	}
+	base := clone(obj).(map[string]any)
+	merged := a.merge(obj)
+	id := g.Next()
+	if n, ok := id.(int64); ok {
+		id = json.Number(strconv.FormatInt(n, 10))
+	}
+	obj[a.r.IDField] = id
+	base[a.r.IDField] = id
+	o, keep := a.settle(obj, base, merged)
+	return &prepared{o, keep}
+}
+
+// commit keeps a prepared item, under the tenant's lock. An identifier
+// taken meanwhile (by a seed or a PUT) is made again, as create does.
+func (a *answering) commit(p *prepared) *Result {
+	if p.keep && a.tn.bucket(a.r, a.keys).objs[p.o.id] != nil {
+		a.notes = nil
+		return a.create()
+	}
+	if p.keep {
+		a.keep(p.o)
+	}
+	return a.renderObject(p.o)
 }
 
 // existing is the stored item the path names, or one synthesised for an
@@ -255,12 +319,24 @@ func (a *answering) existing() *object {
 	return a.store(obj, base, nil)
 }
 
+// peekAnswer answers a list, or a read of a stored item, without
+// changing the tenant: nil when the read needs more.
+func (a *answering) peekAnswer() *Result {
+	if a.op.Kind == List {
+		return a.list()
+	}
+	if o := a.tn.peek(a.r, a.keys).objs[a.id]; o != nil {
+		return a.renderObject(o)
+	}
+	return nil
+}
+
 func (a *answering) read() *Result {
 	o := a.existing()
 	if o == nil {
 		return &Result{NotFound: true, Notes: a.notes}
 	}
-	return a.render(o.v)
+	return a.renderObject(o)
 }
 
 func (a *answering) update() *Result {
@@ -272,7 +348,7 @@ func (a *answering) update() *Result {
 	merged := a.merge(obj)
 	obj[a.r.IDField] = o.v[a.r.IDField]
 	kept := a.store(obj, o.v, merged)
-	return a.render(kept.v)
+	return a.renderObject(kept)
 }
 
 func (a *answering) delete() *Result {

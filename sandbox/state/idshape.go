@@ -90,7 +90,7 @@ type Generator struct {
 	mu    sync.Mutex
 	rng   *rand.Rand
 	next  int64
-	seen  map[string]bool
+	seen  map[string]bool // the latest identifiers made, at most maxSeen
 	seed  uint64
 }
 
@@ -103,9 +103,12 @@ func (s IDShape) Generator(seed uint64) *Generator {
 // string. A pattern that admits few strings may run out of new ones; then
 // the string is made unique with a counter, outside the pattern.
 func (g *Generator) Next() any {
+	s := g.shape
+	if s.Type != "integer" && s.Pattern != "" && s.c != nil && s.schema != nil {
+		return g.nextByPattern()
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s := g.shape
 	if s.Type == "integer" {
 		n := g.next
 		g.next++
@@ -114,13 +117,54 @@ func (g *Generator) Next() any {
 	for range 32 {
 		v := g.candidate()
 		if v != "" && !g.seen[v] {
-			g.seen[v] = true
+			g.remember(v)
 			return v
 		}
 	}
 	g.next++
 	v := fmt.Sprintf("%s%d", s.Prefix, g.next)
-	g.seen[v] = true
+	g.remember(v)
+	return v
+}
+
+// maxSeen bounds what a generator remembers of the identifiers it made,
+// so that memory stays bounded however many objects a tenant creates; the
+// state itself refuses an identifier one of its objects holds.
+const maxSeen = 1 << 12
+
+func (g *Generator) remember(id string) {
+	if len(g.seen) >= maxSeen {
+		clear(g.seen)
+	}
+	g.seen[id] = true
+}
+
+// nextByPattern is Next for a pattern: the same sequence, with the
+// synthesis from the pattern, the costly part, done outside the lock so
+// that concurrent creates do not queue for it.
+func (g *Generator) nextByPattern() any {
+	for range 32 {
+		g.mu.Lock()
+		seed := g.rng.Uint64()
+		g.mu.Unlock()
+		v, err := g.shape.c.SchemaValue(g.shape.schema, seed)
+		g.mu.Lock()
+		str, ok := v.(string)
+		if err != nil || !ok {
+			str = g.fromAlphabet()
+		}
+		if str != "" && !g.seen[str] {
+			g.remember(str)
+			g.mu.Unlock()
+			return str
+		}
+		g.mu.Unlock()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.next++
+	v := fmt.Sprintf("%s%d", g.shape.Prefix, g.next)
+	g.remember(v)
 	return v
 }
 
@@ -140,6 +184,12 @@ func (g *Generator) candidate() string {
 		b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
 		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 	}
+	return g.fromAlphabet()
+}
+
+// fromAlphabet is an identifier of the shape's prefix, length and alphabet.
+func (g *Generator) fromAlphabet() string {
+	s := g.shape
 	chars := s.Alphabet.chars()
 	if chars == "" {
 		chars = Alnum.chars()

@@ -19,15 +19,21 @@ func (a *answering) list() *Result {
 	if pg == nil {
 		pg = &Pagination{Style: Single}
 	}
-	b := a.tn.bucket(a.r, a.keys)
+	b := a.tn.peek(a.r, a.keys)
 	filters := a.filters(pg)
-	items := make([]*object, 0, len(b.order))
-	for i := len(b.order) - 1; i >= 0; i-- {
-		if o := b.order[i]; matches(o.v, filters) {
-			items = append(items, o)
+	var items newestFirst
+	if len(filters) == 0 {
+		items = newestFirst{order: b.order}
+	} else {
+		items.order = make([]*object, 0, len(b.order))
+		for _, o := range b.order {
+			if matches(o.v, filters) {
+				items.order = append(items.order, o)
+			}
 		}
 	}
 	start, size := 0, a.pageSize(pg)
+	backwards := false // ending_before: "more" means newer items remain
 	q := a.c.Query
 	cursor := ""
 	if pg.CursorParam != "" {
@@ -36,14 +42,15 @@ func (a *answering) list() *Result {
 	switch pg.Style {
 	case Cursor:
 		if cursor != "" {
-			start = indexOf(items, cursor) + 1
+			start = items.indexOf(cursor) + 1
 		} else if before := q.Get(pg.BeforeParam); pg.BeforeParam != "" && before != "" {
-			end := indexOf(items, before)
+			end := items.indexOf(before)
 			if end < 0 {
 				end = 0
 			}
 			start = max(end-size, 0)
 			size = min(size, end)
+			backwards = true
 		}
 	case Link, Page:
 		if n, err := strconv.Atoi(cursor); err == nil && n > 1 {
@@ -56,21 +63,31 @@ func (a *answering) list() *Result {
 	case NextCursor, PageToken, NextURL:
 		start = fromToken(cursor)
 	case Single:
-		size = len(items)
+		size = items.len()
 	}
-	start = min(max(start, 0), len(items))
-	end := min(start+size, len(items))
+	start = min(max(start, 0), items.len())
+	end := min(start+size, items.len())
 	page := make([]any, 0, end-start)
-	for _, o := range items[start:end] {
-		page = append(page, o.v)
+	for i := start; i < end; i++ {
+		o := items.at(i)
+		if o.raw != nil {
+			page = append(page, json.RawMessage(o.raw))
+		} else {
+			page = append(page, o.v)
+		}
 	}
-	more := end < len(items)
+	more := end < items.len()
+	if backwards {
+		more = start > 0
+	}
 
-	res := &Result{Status: a.c.Status, Header: http.Header{}}
+	// The items are written into the body by Result.encode, as the JSON
+	// they were stored with.
+	res := &Result{Status: a.c.Status, Header: http.Header{}, items: page}
 	body := clone(a.tmpl)
 	if pg.ItemsField == "" {
 		if _, isArray := body.([]any); isArray || body == nil {
-			body = page
+			body = itemsMark
 		}
 	}
 	if m, ok := body.(map[string]any); ok {
@@ -81,10 +98,10 @@ func (a *answering) list() *Result {
 		if field == "" {
 			return nil // no place for the items: answered as without state
 		}
-		m[field] = page
+		m[field] = itemsMark
 		if pg.MoreField != "" {
 			if strings.Contains(strings.ToLower(pg.MoreField), "total") {
-				setPath(m, pg.MoreField, json.Number(strconv.Itoa(len(items))))
+				setPath(m, pg.MoreField, json.Number(strconv.Itoa(items.len())))
 			} else {
 				setPath(m, pg.MoreField, more)
 			}
@@ -103,7 +120,7 @@ func (a *answering) list() *Result {
 		}
 	}
 	if pg.Style == Link || pg.LinkHeader != "" {
-		if link := a.linkHeader(pg, start, size, len(items)); link != "" {
+		if link := a.linkHeader(pg, start, size, items.len()); link != "" {
 			name := pg.LinkHeader
 			if name == "" {
 				name = "Link"
@@ -111,11 +128,7 @@ func (a *answering) list() *Result {
 			res.Header.Set(name, link)
 		}
 	}
-	b2, err := json.Marshal(body)
-	if err != nil {
-		return nil
-	}
-	res.Body, res.Notes = b2, a.notes
+	res.value, res.Notes = body, a.notes
 	return res
 }
 
@@ -304,9 +317,16 @@ func matches(obj map[string]any, fs []filter) bool {
 	return true
 }
 
-func indexOf(items []*object, id string) int {
-	for i, o := range items {
-		if o.id == id {
+// newestFirst reads a list's items, held oldest first, newest first,
+// without copying them.
+type newestFirst struct{ order []*object }
+
+func (n newestFirst) len() int         { return len(n.order) }
+func (n newestFirst) at(i int) *object { return n.order[len(n.order)-1-i] }
+
+func (n newestFirst) indexOf(id string) int {
+	for i := range n.order {
+		if n.at(i).id == id {
 			return i
 		}
 	}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -48,6 +49,7 @@ type Store struct {
 	cfg   StoreConfig
 	ops   map[string]opRef // by "METHOD /template"
 	cops  map[string]*contracts.Operation
+	tmpls sync.Map // *contracts.Operation -> *decodedTemplate
 
 	mu      sync.Mutex
 	tenants map[string]*tenant
@@ -93,6 +95,7 @@ type object struct {
 	keys []string // the parent key values, in the resource's Keys order
 	id   string   // the identifier as text
 	v    map[string]any
+	raw  []byte // v as JSON, written once: answers carry it as it is
 	size int64
 	seq  uint64
 }
@@ -105,7 +108,7 @@ type bucket struct {
 }
 
 type tenant struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex       // reads of stored objects and lists share it
 	buckets map[string]*bucket // by resource name and parent keys
 	fifo    []*object          // every stored object, oldest first, for eviction
 	size    int64
@@ -142,6 +145,15 @@ func (s *Store) freshTenant() *tenant {
 		tn.put(s.cfg.Cap, o)
 	}
 	return tn
+}
+
+// peek is the bucket of r under keys, or an empty one, which is not kept:
+// for readers, who must not change the tenant.
+func (tn *tenant) peek(r *Resource, keys []string) *bucket {
+	if b := tn.buckets[bucketKey(r, keys)]; b != nil {
+		return b
+	}
+	return &bucket{}
 }
 
 func (tn *tenant) bucket(r *Resource, keys []string) *bucket {
@@ -236,9 +248,13 @@ func hashString(s string) uint64 {
 
 // newObject makes an object of r from v, its size counted.
 func newObject(r *Resource, keys []string, id string, v map[string]any) *object {
-	b, _ := json.Marshal(v)
-	// The decoded form takes several times its JSON; count it so.
-	return &object{res: r, keys: keys, id: id, v: v, size: int64(len(b))*3 + 128}
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = nil
+	}
+	// The decoded form takes several times its JSON; count it so, with
+	// the JSON kept beside it.
+	return &object{res: r, keys: keys, id: id, v: v, raw: b, size: int64(len(b))*4 + 128}
 }
 
 // idText is an identifier's value as a key.
@@ -294,6 +310,51 @@ type Result struct {
 	Replayed bool
 	// Notes say what the journal should record of this answer.
 	Notes []Finding
+
+	value any   // the body before it is written: see encode
+	items []any // a list's items, written where value holds itemsMark
+}
+
+// itemsMark stands for a list's items in a body until it is written.
+const itemsMark = "\x00tether:items\x00"
+
+// encode writes the body held as a value. A list's items, stored objects
+// already written as JSON, are copied in as they are: encoding/json would
+// check and compact each again.
+func (r *Result) encode() error {
+	if r.value == nil {
+		return nil
+	}
+	b, err := json.Marshal(r.value)
+	if err != nil {
+		return err
+	}
+	if r.items != nil {
+		mark, _ := json.Marshal(itemsMark)
+		i := bytes.Index(b, mark)
+		if i < 0 {
+			return fmt.Errorf("the list's body has no place for its items")
+		}
+		out := make([]byte, 0, len(b)+len(r.items)*256)
+		out = append(append(out, b[:i]...), '[')
+		for j, it := range r.items {
+			if j > 0 {
+				out = append(out, ',')
+			}
+			if raw, ok := it.(json.RawMessage); ok {
+				out = append(out, raw...)
+				continue
+			}
+			e, err := json.Marshal(it)
+			if err != nil {
+				return err
+			}
+			out = append(out, e...)
+		}
+		b = append(append(out, ']'), b[i+len(mark):]...)
+	}
+	r.Body, r.value, r.items = b, nil, nil
+	return nil
 }
 
 // Finding is something the store noticed while answering, for the journal.
@@ -343,11 +404,9 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 	if !found || !s.Stateful(c.Op) {
 		return nil, false
 	}
-	var tmpl any
-	if len(c.Template) > 0 {
-		if err := decode(c.Template, &tmpl); err != nil {
-			return nil, false
-		}
+	tmpl, err := s.template(c)
+	if err != nil {
+		return nil, false
 	}
 	if _, isObject := tmpl.(map[string]any); tmpl != nil && !isObject && ref.op.Kind != List {
 		// An item answered as an array (GitHub's POST .../labels answers
@@ -356,8 +415,42 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 	}
 	keys, id := s.pathKeys(ref, c.Params)
 	tn := s.tenant(c.Tenant)
+	a := &answering{s: s, tn: tn, r: ref.r, op: ref.op, c: c, tmpl: tmpl, keys: keys, id: id}
+	if (ref.op.Kind == List || ref.op.Kind == Read) && c.Op.Method == http.MethodGet {
+		// Lists and reads of stored items change nothing and share the
+		// lock; a read of an item not stored takes it alone below.
+		tn.mu.RLock()
+		res = a.peekAnswer()
+		tn.mu.RUnlock()
+		if res != nil {
+			if res.encode() != nil {
+				return nil, false
+			}
+			return res, true
+		}
+		a.notes = nil
+	}
+	var pre *prepared
+	if ref.op.Kind == Create && id == "" && c.Header.Get(s.idempotencyHeader(ref)) == "" {
+		// A create without an idempotency key makes and checks its item
+		// before it takes the lock; with one, it waits for the key.
+		tn.mu.RLock()
+		g := tn.gens[ref.r.Name]
+		tn.mu.RUnlock()
+		if g == nil {
+			tn.mu.Lock()
+			g = tn.generator(ref.r, s.cfg.Seed)
+			tn.mu.Unlock()
+		}
+		pre = a.prepareCreate(g)
+	}
 	tn.mu.Lock()
-	defer tn.mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			tn.mu.Unlock()
+		}
+	}()
 
 	idemKey := ""
 	if c.Op.Method != http.MethodGet && c.Op.Method != http.MethodHead && ref.op.Kind != List && ref.op.Kind != Read {
@@ -382,10 +475,13 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 		}
 	}
 
-	a := &answering{s: s, tn: tn, r: ref.r, op: ref.op, c: c, tmpl: tmpl, keys: keys, id: id}
 	switch ref.op.Kind {
 	case Create:
-		res = a.create()
+		if pre != nil {
+			res = a.commit(pre)
+		} else {
+			res = a.create()
+		}
 	case Read:
 		res = a.read()
 	case Update:
@@ -398,7 +494,20 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 	if res == nil {
 		return nil, false
 	}
-	if idemKey != "" && !res.NotFound && res.Status < 300 {
+	if idemKey == "" {
+		// The body is written outside the lock: the objects it holds are
+		// never changed once stored.
+		tn.mu.Unlock()
+		locked = false
+		if res.encode() != nil {
+			return nil, false
+		}
+		return res, true
+	}
+	if res.encode() != nil {
+		return nil, false
+	}
+	if !res.NotFound && res.Status < 300 {
 		if len(tn.idemFIF) >= s.cfg.IdempotencyKeys {
 			delete(tn.idem, tn.idemFIF[0])
 			tn.idemFIF = tn.idemFIF[1:]
@@ -409,6 +518,30 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 		tn.idemFIF = append(tn.idemFIF, idemKey)
 	}
 	return res, true
+}
+
+// template is the call's declared success body, decoded once per
+// operation; callers copy what they change.
+func (s *Store) template(c Call) (any, error) {
+	if len(c.Template) == 0 {
+		return nil, nil
+	}
+	if t, ok := s.tmpls.Load(c.Op); ok {
+		if t := t.(*decodedTemplate); bytes.Equal(t.src, c.Template) {
+			return t.v, nil
+		}
+	}
+	var v any
+	if err := decode(c.Template, &v); err != nil {
+		return nil, err
+	}
+	s.tmpls.Store(c.Op, &decodedTemplate{src: c.Template, v: v})
+	return v, nil
+}
+
+type decodedTemplate struct {
+	src []byte
+	v   any
 }
 
 // idempotencyHeader is the header the operation, else its resource,
