@@ -215,6 +215,11 @@ func newSandbox(vendors []Vendor, opts []Option) (*Sandbox, error) {
 		s.vendors[v.Name] = vd
 		s.order = append(s.order, vd)
 	}
+	if cfg.stateFile != nil {
+		if err := cfg.stateFile.check(s); err != nil {
+			return nil, fmt.Errorf("start sandbox: %w", err)
+		}
+	}
 	ts, err := newTenants(cfg.tenants)
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
