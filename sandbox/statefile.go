@@ -130,6 +130,10 @@ func parseState(name string, data []byte) (f *stateFile, err error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		line, msg, hint := yamldoc.Syntax(err)
+		if line == 0 {
+			// The parser names no line for what it found at the end.
+			line = bytes.Count(bytes.TrimRight(data, "\n"), []byte("\n")) + 1
+		}
 		return nil, &contracts.Error{File: name, Line: line, Msg: "invalid YAML: " + msg, Hint: hint}
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {

@@ -63,6 +63,7 @@ func TestStateFileErrors(t *testing.T) {
 		contains string
 	}{
 		{reason: "malformed YAML", text: "crm:\n  deals:\n    - object: {id: d_1\n", at: "state.yaml:3", contains: "invalid YAML"},
+		{reason: "a quote that never closes, which the parser places nowhere", text: "crm:\n  deals: []\n\"\n", at: "state.yaml:3", contains: "end of stream"},
 		{reason: "a list at the top", text: "- crm\n", at: "state.yaml:1:1", contains: "mapping from vendor names"},
 		{reason: "a vendor that is not a mapping", text: "crm: [1]\n", at: "state.yaml:1:6", contains: "vendor crm is a list"},
 		{reason: "a resource that is not a list", text: "crm:\n  deals: {id: d_1}\n", at: "state.yaml:2:10", contains: "crm: deals is a mapping; it must be a list"},

@@ -12,7 +12,8 @@ import (
 // State is a copy of what tenant's state holds, by vendor, for every
 // vendor served with state; a vendor without state is left out. Items come
 // oldest first within each parent, in the layout [LoadState] reads, so
-// that [Sandbox.SetState] takes it back. An empty tenant means
+// that [Sandbox.SetState] takes it back; numbers in objects are
+// [encoding/json.Number]s, as exact as the vendor wrote them. An empty tenant means
 // [DefaultTenant]. It fails for a tenant the sandbox does not know.
 func (s *Sandbox) State(tenant string) (map[string]state.Document, error) {
 	tenant, err := s.stateTenant(tenant)
