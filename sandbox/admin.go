@@ -39,6 +39,16 @@ type VendorInfo struct {
 	Version    string `json:"version"`
 	Operations int    `json:"operations"`
 	Cassettes  int    `json:"cassettes"`
+	// State is what the vendor's state models; nil when it is served
+	// without state.
+	State *StateInfo `json:"state,omitempty"`
+}
+
+// StateInfo says what a vendor's state models and starts with.
+type StateInfo struct {
+	Resources int `json:"resources"` // the resources inferred from the contract
+	Stored    int `json:"stored"`    // those whose items state keeps: their identifier field is known
+	Seeded    int `json:"seeded"`    // the objects every tenant starts with
 }
 
 // Health reports what the sandbox serves.
@@ -48,7 +58,7 @@ func (s *Sandbox) Health() Health {
 		h.Vendors = append(h.Vendors, VendorInfo{
 			Name: v.Name, BasePath: "/" + v.Name + v.basePath, Contract: filepath.Base(v.Contract.File()),
 			Title: v.Contract.Title(), Version: v.Contract.OpenAPIVersion(), Operations: len(v.Contract.Operations()),
-			Cassettes: len(v.Cassettes),
+			Cassettes: len(v.Cassettes), State: v.stateInfo,
 		})
 	}
 	h.Journal = s.journal.query(JournalFilter{Limit: 1, After: ^uint64(0)})

@@ -122,7 +122,8 @@ type vendor struct {
 	mu      sync.Mutex
 	replays map[string]*replay.Transport // by tenant
 
-	store *state.Store // nil when stateless
+	store     *state.Store // nil when stateless
+	stateInfo *StateInfo   // what store models, counted once at start
 }
 
 // opAnswers is what the contract declares an operation answers, rendered
@@ -210,6 +211,12 @@ func newSandbox(vendors []Vendor, opts []Option) (*Sandbox, error) {
 		if !cfg.stateless && !v.Stateless {
 			if vd.store, err = newStore(vd, cfg); err != nil {
 				return nil, fmt.Errorf("start sandbox: vendor %q: %w", v.Name, err)
+			}
+			vd.stateInfo = &StateInfo{Resources: len(vd.store.Model().Resources), Seeded: vd.store.Seeded()}
+			for _, r := range vd.store.Model().Resources {
+				if r.IDField != "" {
+					vd.stateInfo.Stored++
+				}
 			}
 		}
 		s.vendors[v.Name] = vd
