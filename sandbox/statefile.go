@@ -38,12 +38,12 @@ const (
 //	  customers:
 //	    - object: {id: cus_1, email: ada@example.com}
 //	github:
-//	  issues:
+//	  repos/issues:
 //	    - keys: {owner: octo, repo: hello}
 //	      object: {number: 1, title: It broke, state: open}
 //
 // Each item has an object, as the vendor answers it, and, for a resource
-// that lives under a parent (GitHub's issues live under a repository), the
+// that lives under a parent (GitHub's repos/issues live under a repository), the
 // parent's path parameters as keys. Reading checks the layout only: a
 // mistake in it is a *[contracts.Error] at its line and column. Whether
 // the vendors, resources, keys and identifier fields exist is known once

@@ -154,7 +154,7 @@ keys are the parent's path parameters of a resource that has one):
     customers:
       - object: {id: cus_1, email: ada@example.com}
   github:
-    issues:
+    repos/issues:
       - keys: {owner: octo, repo: hello}
         object: {number: 1, title: It broke, state: open}
 
