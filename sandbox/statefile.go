@@ -284,6 +284,10 @@ func (p *stateParser) item(what string, n *yaml.Node) (state.Entry, itemAt, erro
 	if err != nil {
 		return e, ia, err
 	}
+	if len(e.Keys) == 0 {
+		// No keys and empty keys are one thing, as JSON carries them.
+		e.Keys = nil
+	}
 	if objNode == nil {
 		return e, ia, p.fail(n, "%s has no object:; give the item as the vendor answers it, such as object: {id: cus_1}", what)
 	}
