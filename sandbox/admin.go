@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tetherkit/tether/sandbox/state"
 )
 
 // maxAdminBody bounds what the admin API reads of a request body.
@@ -36,6 +39,16 @@ type VendorInfo struct {
 	Version    string `json:"version"`
 	Operations int    `json:"operations"`
 	Cassettes  int    `json:"cassettes"`
+	// State is what the vendor's state models; nil when it is served
+	// without state.
+	State *StateInfo `json:"state,omitempty"`
+}
+
+// StateInfo says what a vendor's state models and starts with.
+type StateInfo struct {
+	Resources int `json:"resources"` // the resources inferred from the contract
+	Stored    int `json:"stored"`    // those whose items state keeps: their identifier field is known
+	Seeded    int `json:"seeded"`    // the objects every tenant starts with
 }
 
 // Health reports what the sandbox serves.
@@ -45,7 +58,7 @@ func (s *Sandbox) Health() Health {
 		h.Vendors = append(h.Vendors, VendorInfo{
 			Name: v.Name, BasePath: "/" + v.Name + v.basePath, Contract: filepath.Base(v.Contract.File()),
 			Title: v.Contract.Title(), Version: v.Contract.OpenAPIVersion(), Operations: len(v.Contract.Operations()),
-			Cassettes: len(v.Cassettes),
+			Cassettes: len(v.Cassettes), State: v.stateInfo,
 		})
 	}
 	h.Journal = s.journal.query(JournalFilter{Limit: 1, After: ^uint64(0)})
@@ -64,10 +77,13 @@ func (s *Sandbox) Health() Health {
 //	POST   /__tether/deliver   deliver webhooks (a Webhook as JSON); answers the attempts
 //	GET    /__tether/targets   the delivery targets registered
 //	POST   /__tether/targets   register one ({"url": "http://host:port/path"})
+//	GET    /__tether/state     ?tenant=T[&vendor=V]: the tenant's state, {vendor: document}
+//	PUT    /__tether/state     ?tenant=T: replace it (YAML or JSON, as a state file)
+//	DELETE /__tether/state     ?tenant=T: return it to its seeds; without a tenant, every tenant's
 //
 // Every request passes [Sandbox.checkAdmin] first. The admin token may do
 // everything; a tenant's credential may read health and its own journal
-// entries, nothing else.
+// entries, and read, replace and reset its own state, nothing else.
 func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	who, no := s.checkAdmin(r)
 	if no != nil {
@@ -78,8 +94,8 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	route := strings.Trim(strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(AdminPrefix, "/")), "/")
-	if !who.admin && route != "health" && route != "" && route != "journal" {
-		adminError(w, http.StatusForbidden, fmt.Sprintf("a tenant's credential may read health and its own journal; %s needs the admin token", route))
+	if !who.admin && route != "health" && route != "" && route != "journal" && route != "state" {
+		adminError(w, http.StatusForbidden, fmt.Sprintf("a tenant's credential may read health, its own journal and its own state; %s needs the admin token", route))
 		return
 	}
 	switch route {
@@ -146,8 +162,10 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, attempts)
 	case "targets":
 		s.serveTargets(w, r)
+	case "state":
+		s.serveState(w, r, who)
 	default:
-		adminError(w, http.StatusNotFound, fmt.Sprintf("no admin endpoint %q; there are health, journal, faults, reset, deliver and targets under %s", route, AdminPrefix))
+		adminError(w, http.StatusNotFound, fmt.Sprintf("no admin endpoint %q; there are health, journal, faults, reset, deliver, targets and state under %s", route, AdminPrefix))
 	}
 }
 
@@ -180,6 +198,81 @@ func (s *Sandbox) serveTargets(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		adminError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on targets; use GET or POST")
+	}
+}
+
+// serveState answers /__tether/state. A tenant's credential names its own
+// tenant, or none; the admin names one, except to reset every tenant.
+func (s *Sandbox) serveState(w http.ResponseWriter, r *http.Request, who caller) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "tenant" && (k != "vendor" || r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			adminError(w, http.StatusBadRequest, fmt.Sprintf("state takes ?tenant=NAME, and with GET &vendor=NAME; not %s", quoteHost(k)))
+			return
+		}
+	}
+	tenant := q.Get("tenant")
+	switch {
+	case !who.admin && tenant != "" && tenant != who.tenant:
+		adminError(w, http.StatusForbidden, fmt.Sprintf("the credential of tenant %q reads and changes only its own state, not that of tenant %q", who.tenant, tenant))
+		return
+	case !who.admin:
+		tenant = who.tenant
+	case tenant == "" && r.Method != http.MethodDelete && !s.tenants.open:
+		adminError(w, http.StatusBadRequest, fmt.Sprintf("name the tenant: ?tenant=NAME; the tenants are %s", strings.Join(append([]string{DefaultTenant}, s.tenants.names...), ", ")))
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		m, err := s.State(tenant)
+		if err != nil {
+			adminError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		if v := q.Get("vendor"); v != "" {
+			d, ok := m[v]
+			if !ok {
+				adminError(w, http.StatusNotFound, fmt.Sprintf("no vendor %q with state; the vendors with state are %s", v, strings.Join(slices.Sorted(maps.Keys(m)), ", ")))
+				return
+			}
+			m = map[string]state.Document{v: d}
+		}
+		writeJSON(w, http.StatusOK, m)
+	case http.MethodPut:
+		body, ok := s.readAdminBodyUpTo(w, r, MaxStateFile)
+		if !ok {
+			return
+		}
+		f, err := parseState("request body", body)
+		if err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if err := s.setState(tenant, f.docs, f); err != nil {
+			adminError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		m, err := s.State(tenant)
+		if err != nil {
+			adminError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, m)
+	case http.MethodDelete:
+		var err error
+		if tenant == "" {
+			err = s.ResetState()
+		} else {
+			err = s.ResetState(tenant)
+		}
+		if err != nil {
+			adminError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.Header().Set("Allow", "GET, PUT, DELETE")
+		adminError(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on state; use GET, PUT or DELETE")
 	}
 }
 
@@ -308,11 +401,16 @@ func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
 }
 
 func (s *Sandbox) readAdminBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	return s.readAdminBodyUpTo(w, r, maxAdminBody)
+}
+
+// readAdminBodyUpTo reads an admin request's body of at most limit bytes.
+func (s *Sandbox) readAdminBodyUpTo(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
 	rc := http.NewResponseController(w)
 	if rc.SetReadDeadline(time.Now().Add(s.cfg.bodyTimeout)) == nil {
 		defer rc.SetReadDeadline(time.Time{})
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxAdminBody+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if isTimeout(err) {
 		w.Header().Set("Connection", "close")
 		adminError(w, http.StatusRequestTimeout, fmt.Sprintf("the request body did not arrive within %s", s.cfg.bodyTimeout))
@@ -322,8 +420,8 @@ func (s *Sandbox) readAdminBody(w http.ResponseWriter, r *http.Request) ([]byte,
 		adminError(w, http.StatusBadRequest, "read request body: "+err.Error())
 		return nil, false
 	}
-	if len(body) > maxAdminBody {
-		adminError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d bytes", maxAdminBody))
+	if int64(len(body)) > limit {
+		adminError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d bytes", limit))
 		return nil, false
 	}
 	return body, true

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+
+	"github.com/tetherkit/tether/sandbox/state"
 )
 
 // Client drives a sandbox's admin API over HTTP: in the same process
@@ -130,6 +133,41 @@ func (c *Client) Deliver(ctx context.Context, wh Webhook) ([]Entry, error) {
 // deliver webhooks to, as [Sandbox.AllowTarget] does.
 func (c *Client) AllowTarget(ctx context.Context, rawURL string) error {
 	return c.do(ctx, http.MethodPost, "targets", "application/json", TargetRequest{URL: rawURL}, nil)
+}
+
+// State returns tenant's state, by vendor, as [Sandbox.State] does; the
+// admin token may name any tenant, a tenant's credential only its own (or
+// "", meaning its own).
+func (c *Client) State(ctx context.Context, tenant string) (map[string]state.Document, error) {
+	var m map[string]state.Document
+	if err := c.do(ctx, http.MethodGet, "state"+tenantQuery(tenant), "", nil, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// SetState replaces tenant's state of each vendor m names, as
+// [Sandbox.SetState] does. A document that does not fit is refused with
+// an [AdminError] whose detail says where in the request body.
+func (c *Client) SetState(ctx context.Context, tenant string, m map[string]state.Document) error {
+	if m == nil {
+		m = map[string]state.Document{}
+	}
+	return c.do(ctx, http.MethodPut, "state"+tenantQuery(tenant), "application/json", m, nil)
+}
+
+// ResetState returns tenant's state to its seeds, as [Sandbox.ResetState]
+// does; an empty tenant means every tenant's, which needs the admin token
+// (a tenant's credential resets its own).
+func (c *Client) ResetState(ctx context.Context, tenant string) error {
+	return c.do(ctx, http.MethodDelete, "state"+tenantQuery(tenant), "", nil, nil)
+}
+
+func tenantQuery(tenant string) string {
+	if tenant == "" {
+		return ""
+	}
+	return "?" + url.Values{"tenant": {tenant}}.Encode()
 }
 
 // AdminError is a refusal from the admin API, with the sandbox's reason.

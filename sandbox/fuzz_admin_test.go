@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tetherkit/tether/sandbox/state"
 )
 
 // FuzzAdminRequest sends arbitrary admin calls, from arbitrary hosts and
@@ -17,8 +19,9 @@ import (
 // with a status of the API and, unless it has nothing to say, JSON; the
 // checks refuse in their order (a foreign Host 421, a cross-site request
 // 403, a body that is not JSON or YAML 415, no credential 401); a tenant
-// never changes anything nor reads another tenant's entries; and a fault
-// plan the admin sets is the one the sandbox then serves.
+// never changes anything but its own state, nor reads another tenant's
+// entries or state; and a fault plan or a state the admin sets is the one
+// the sandbox then serves.
 func FuzzAdminRequest(f *testing.F) {
 	seeds := []struct {
 		method, target, body, host, contentType, origin string
@@ -49,6 +52,16 @@ func FuzzAdminRequest(f *testing.F) {
 		{"GET", "/__tether/journal", "", "evil.example:80", "", "", asAdmin},
 		{"POST", "/__tether/reset", "", "127.0.0.1", "text/plain", "", asAdmin},
 		{"POST", "/__tether/faults", `{"faults":[]}`, "127.0.0.1", "", "https://evil.example", asAdmin},
+		{"GET", "/__tether/state?tenant=acme", "", "127.0.0.1", "", "", asAdmin},
+		{"GET", "/__tether/state?tenant=globex&vendor=crm", "", "127.0.0.1", "", "", asAdmin},
+		{"GET", "/__tether/state?tenant=globex", "", "127.0.0.1", "", "", asTenant},
+		{"GET", "/__tether/state", "", "127.0.0.1", "", "", asTenant},
+		{"PUT", "/__tether/state?tenant=acme", "crm:\n  deals:\n    - object: {id: d_9, name: n}\n", "127.0.0.1", "application/yaml", "", asAdmin},
+		{"PUT", "/__tether/state?tenant=globex", `{"crm":{"deals":[{"object":{"id":"d_1"}}]}}`, "127.0.0.1", "application/json", "", asTenant},
+		{"PUT", "/__tether/state", `{"crm":{"deals":[{"object":{"name":"x"}}]}}`, "127.0.0.1", "application/json", "", asTenant},
+		{"PUT", "/__tether/state?tenant=acme", `{"erp":{}}`, "127.0.0.1", "application/json", "", asAdmin},
+		{"DELETE", "/__tether/state?tenant=globex", "", "127.0.0.1", "", "", asTenant},
+		{"DELETE", "/__tether/state", "", "127.0.0.1", "", "", asAdmin},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.target, s.body, s.host, s.contentType, s.origin, s.as)
@@ -95,6 +108,10 @@ func FuzzAdminRequest(f *testing.F) {
 			req.Header.Set("Authorization", "Bearer "+s.AdminToken()+"!")
 		}
 		before := s.Faults()
+		globex, err := s.State("globex")
+		if err != nil {
+			t.Fatal(err)
+		}
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
 		if !known[rec.Code] {
@@ -122,6 +139,9 @@ func FuzzAdminRequest(f *testing.F) {
 			if !reflect.DeepEqual(s.Faults(), before) {
 				t.Fatalf("tenant acme changed the fault plan with %s %s", method, target)
 			}
+			if after, _ := s.State("globex"); !reflect.DeepEqual(after, globex) {
+				t.Fatalf("tenant acme changed globex's state with %s %s", method, target)
+			}
 			if strings.Contains(rec.Body.String(), `"tenant":"globex"`) || strings.Contains(rec.Body.String(), "globex-fuzz-token") {
 				t.Fatalf("tenant acme read globex's entries with %s %s: %s", method, target, rec.Body)
 			}
@@ -136,6 +156,26 @@ func FuzzAdminRequest(f *testing.F) {
 			}
 			if got := s.Faults(); !reflect.DeepEqual(normalPlan(got), normalPlan(&sent)) {
 				t.Fatalf("PUT answered %+v but the sandbox serves %+v", sent, got)
+			}
+		}
+		if want == 0 && u.Path == "/__tether/state" && method == http.MethodPut && rec.Code == http.StatusOK {
+			var sent map[string]state.Document
+			if err := json.Unmarshal(rec.Body.Bytes(), &sent); err != nil {
+				t.Fatal(err)
+			}
+			tenant := u.Query().Get("tenant")
+			if as%4 == asTenant {
+				tenant = "acme"
+			}
+			got, err := s.State(tenant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The sandbox holds numbers as json.Number; read both alike.
+			var served map[string]state.Document
+			b, _ := json.Marshal(got)
+			if err := json.Unmarshal(b, &served); err != nil || !reflect.DeepEqual(served, sent) {
+				t.Fatalf("PUT answered %v but tenant %q's state is %v (%v)", sent, tenant, served, err)
 			}
 		}
 	})

@@ -29,6 +29,7 @@ type config struct {
 	stateless   bool
 	stateCap    int64
 	strictState bool
+	stateFile   *stateFile
 	problems    []string
 }
 

@@ -136,7 +136,8 @@ type vendor struct {
 	mu      sync.Mutex
 	replays map[string]*replay.Transport // by tenant
 
-	store *state.Store // nil when stateless
+	store     *state.Store // nil when stateless
+	stateInfo *StateInfo   // what store models, counted once at start
 }
 
 // opAnswers is what the contract declares an operation answers, rendered
@@ -225,9 +226,20 @@ func newSandbox(vendors []Vendor, opts []Option) (*Sandbox, error) {
 			if vd.store, err = newStore(vd, cfg); err != nil {
 				return nil, fmt.Errorf("start sandbox: vendor %q: %w", v.Name, err)
 			}
+			vd.stateInfo = &StateInfo{Resources: len(vd.store.Model().Resources), Seeded: vd.store.Seeded()}
+			for _, r := range vd.store.Model().Resources {
+				if r.IDField != "" {
+					vd.stateInfo.Stored++
+				}
+			}
 		}
 		s.vendors[v.Name] = vd
 		s.order = append(s.order, vd)
+	}
+	if cfg.stateFile != nil {
+		if err := cfg.stateFile.check(s); err != nil {
+			return nil, fmt.Errorf("start sandbox: %w", err)
+		}
 	}
 	ts, err := newTenants(cfg.tenants)
 	if err != nil {

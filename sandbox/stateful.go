@@ -16,7 +16,8 @@ import (
 )
 
 // newStore infers the vendor's resources and seeds their state: the
-// cassettes' answers first, then the vendor's state document.
+// cassettes' answers first, then the vendor's state document, then the
+// state file's.
 func newStore(v *vendor, cfg *config) (*state.Store, error) {
 	opts := []state.Option{}
 	samples := v.Samples
@@ -72,6 +73,11 @@ func newStore(v *vendor, cfg *config) (*state.Store, error) {
 	if v.State != nil {
 		if err := st.Seed(v.State); err != nil {
 			return nil, fmt.Errorf("state: %w", err)
+		}
+	}
+	if f := cfg.stateFile; f != nil && f.docs[v.Name] != nil {
+		if err := st.Seed(f.docs[v.Name]); err != nil {
+			return nil, f.locate(v.Name, err)
 		}
 	}
 	return st, nil

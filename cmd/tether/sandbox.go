@@ -20,6 +20,7 @@ import (
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/fixtures"
 	"github.com/tetherkit/tether/sandbox"
+	"github.com/tetherkit/tether/sandbox/state"
 )
 
 const sandboxHelp = `Usage:
@@ -29,6 +30,8 @@ const sandboxHelp = `Usage:
                        [--port N] [--host ADDR] [--admin-host NAME...]
                        [--deliver-to HOST[:PORT]...] [--events DIR...]
                        [--strict] [--seed N] [--quiet] [--ref-root DIR]
+                       [--state FILE] [--samples [NAME=]FILE...] [--overrides [NAME=]FILE...]
+                       [--state-cap SIZE] [--strict-state] [--stateless]
 
 sandbox model prints the resources the sandbox infers from a contract
 (collections, items, ids, operations, pagination) and what it could not
@@ -42,18 +45,31 @@ vendor gets a base URL of its own on one port:
 so that base URL plus a path template of the contract is a valid call.
 Point your connector's vendor base URLs there. Every call is routed to an
 operation, validated against the contract, checked for credentials,
-put through the fault plan, answered (from a cassette, else the
-contract's example, else one synthesised from its schema), and printed as
-one line:
+put through the fault plan, answered (from state, else a cassette, else
+the contract's example, else one synthesised from its schema), and printed
+as one line:
 
   15:04:05.123 crm GET /v2/deals/d_1 200 synthesised 0.4ms getDeal
 
+State is on by default: the sandbox infers each vendor's resources from its
+contract (tether sandbox model prints them), and what a call creates a
+later call reads, updates, lists in pages and deletes, per tenant. Every
+tenant starts from the same seeds: the cassettes' answers, the contracts'
+list examples and the --state file. At start it prints, per vendor, what
+state models:
+
+  stripe: state on, 142 resources (97 stored), 3 seeded objects
+
 The admin API is at http://HOST:PORT/__tether/: health, journal (with
-filters), faults (GET, PUT, POST, DELETE), reset, deliver and targets. It
+filters), faults (GET, PUT, POST, DELETE), reset, deliver, targets and
+state (GET ?tenant=T[&vendor=V] reads a tenant's state in the layout of a
+state file, PUT ?tenant=T replaces it, DELETE ?tenant=T returns it to the
+seeds, DELETE without a tenant every tenant's). It
 takes the admin token as "Authorization: Bearer TOKEN": the sandbox makes a
 random one and prints it once at start, or takes it from the environment
 variable TETHER_ADMIN_TOKEN (then it is not printed). A tenant's credential
-reads only health and that tenant's journal entries. The admin API answers
+reads only health and that tenant's journal entries, and reads, replaces
+and resets only that tenant's state. The admin API answers
 only at an IP address, localhost or an --admin-host name, refuses
 cross-site browser requests, and takes only JSON or YAML bodies.
 
@@ -111,6 +127,37 @@ is replaced by a placeholder, REDACTED- and a keyed digest, followed by
                           sandbox read and serve other files
                           (../../secret.yaml, /etc/passwd)
 
+  --state FILE            objects every tenant starts with (YAML or JSON,
+                          at most 64 MiB; layout below). A vendor, resource,
+                          parent key or identifier the contracts do not have
+                          stops the start with the file's line and column
+  --samples [NAME=]FILE   a JSON file of objects the vendor answers with,
+                          such as Stripe's fixtures; their identifiers give
+                          the shape of the ones state makes (cus_...) where
+                          the contract does not. NAME is the vendor
+                          (default: the only one); repeat
+  --overrides [NAME=]FILE corrections to the resource model inferred from
+                          the contract (tether sandbox model --help shows
+                          the file); NAME as for --samples
+  --state-cap SIZE        the most one tenant's objects of one vendor hold,
+                          such as 16MiB (default 64MiB); past it the oldest
+                          go first and the call says so in the journal
+  --strict-state          answer a read, update or delete of an identifier
+                          state never saw with the vendor's 404, instead of
+                          an object synthesised under that identifier
+  --stateless             no state: answer every call on its own, from
+                          cassettes, examples and synthesis
+
+State file example (resources named as tether sandbox model names them;
+keys are the parent's path parameters of a resource that has one):
+  stripe:
+    customers:
+      - object: {id: cus_1, email: ada@example.com}
+  github:
+    repos/issues:
+      - keys: {owner: octo, repo: hello}
+        object: {number: 1, title: It broke, state: open}
+
 Fault file example:
   seed: 7
   faults:
@@ -123,11 +170,14 @@ headers (else 408); bodies held at once may hold 64 MiB in all (else 503
 with Retry-After); headers may hold 64 KiB; an events file 8 MiB.
 
 Exit codes: 0 stopped by Ctrl-C, 2 could not start (bad flags, a contract,
-cassette or fault file that does not load, the port in use).
+cassette, fault, state, samples or overrides file that does not load, the
+port in use).
 
-Example:
+Examples:
   tether sandbox serve --contract crm=contracts/crm.yaml \
       --contract chat=contracts/chat.yaml --cassettes cassettes/ --port 8787
+  tether sandbox serve --contract stripe=stripe-spec3.yaml \
+      --samples stripe-fixtures3.json --state state.yaml --strict-state
 `
 
 func runSandbox(env *environ, args []string) int {
@@ -151,7 +201,14 @@ func runSandbox(env *environ, args []string) int {
 func runSandboxServe(env *environ, args []string) int {
 	fl := flag.NewFlagSet("sandbox serve", flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
-	var contractArgs, cassetteArgs, overlayArgs, tenantArgs, adminHosts, deliverTo, eventDirs stringList
+	var contractArgs, cassetteArgs, overlayArgs, tenantArgs, adminHosts, deliverTo, eventDirs, sampleArgs, overrideArgs stringList
+	var stateCap sizeFlag
+	fl.Var(&sampleArgs, "samples", "")
+	fl.Var(&overrideArgs, "overrides", "")
+	fl.Var(&stateCap, "state-cap", "")
+	stateFile := fl.String("state", "", "")
+	stateless := fl.Bool("stateless", false, "")
+	strictState := fl.Bool("strict-state", false, "")
 	fl.Var(&contractArgs, "contract", "")
 	fl.Var(&adminHosts, "admin-host", "")
 	fl.Var(&deliverTo, "deliver-to", "")
@@ -180,6 +237,8 @@ func runSandboxServe(env *environ, args []string) int {
 		return fail(env, usageError{fmt.Sprintf("sandbox serve: --port %d is not a port", *port)})
 	case fl.NArg() > 0:
 		return fail(env, usageError{fmt.Sprintf("sandbox serve: unexpected argument %q", fl.Arg(0))})
+	case *stateless && (*stateFile != "" || *strictState || stateCap.n != 0 || len(sampleArgs) > 0 || len(overrideArgs) > 0):
+		return fail(env, usageError{"sandbox serve: --stateless turns state off; --state, --samples, --overrides, --state-cap and --strict-state are about state, so give one or the other"})
 	}
 
 	if env.getenv("GOGC") == "" {
@@ -194,7 +253,22 @@ func runSandboxServe(env *environ, args []string) int {
 	if err != nil {
 		return fail(env, fmt.Errorf("sandbox serve: %w", err))
 	}
+	if err := loadModelInputs(vendors, sampleArgs, overrideArgs); err != nil {
+		return fail(env, fmt.Errorf("sandbox serve: %w", err))
+	}
 	opts := []sandbox.Option{sandbox.WithAddr(net.JoinHostPort(*host, strconv.Itoa(*port)))}
+	switch {
+	case *stateless:
+		opts = append(opts, sandbox.Stateless())
+	case *stateFile != "":
+		opts = append(opts, sandbox.WithStateFile(*stateFile))
+	}
+	if stateCap.n != 0 {
+		opts = append(opts, sandbox.WithStateCap(stateCap.n))
+	}
+	if *strictState {
+		opts = append(opts, sandbox.StrictState())
+	}
 	tokenFromEnv := env.getenv(adminTokenEnv)
 	if tokenFromEnv != "" {
 		if len(tokenFromEnv) < sandbox.MinAdminTokenLen || strings.ContainsAny(tokenFromEnv, " \t\r\n") {
@@ -256,6 +330,13 @@ func runSandboxServe(env *environ, args []string) int {
 	fmt.Fprintf(env.stdout, "tether sandbox: %d vendor(s) on %s, ready in %s\n", len(vendors), sb.URL(), time.Since(start).Round(time.Millisecond))
 	for _, v := range sb.Health().Vendors {
 		fmt.Fprintf(env.stdout, "  %-16s %s%s  (%s, %s, %s)\n", v.Name, sb.URL(), v.BasePath, v.Contract, counted(v.Operations, "operation"), counted(v.Cassettes, "cassette"))
+	}
+	for _, v := range sb.Health().Vendors {
+		if v.State == nil {
+			fmt.Fprintf(env.stdout, "  %s: state off\n", v.Name)
+			continue
+		}
+		fmt.Fprintf(env.stdout, "  %s: state on, %s (%d stored), %s\n", v.Name, counted(v.State.Resources, "resource"), v.State.Stored, counted(v.State.Seeded, "seeded object"))
 	}
 	fmt.Fprintf(env.stdout, "  %-16s %s%s\n", "admin", sb.URL(), sandbox.AdminPrefix)
 	if tokenFromEnv != "" {
@@ -441,6 +522,55 @@ func loadVendors(contractArgs, cassetteArgs, overlayArgs []string, refRoot strin
 		}
 	}
 	return vendors, nil
+}
+
+// loadModelInputs gives vendors the samples and overrides of
+// --samples [NAME=]FILE and --overrides [NAME=]FILE; without NAME, the
+// only vendor.
+func loadModelInputs(vendors []sandbox.Vendor, sampleArgs, overrideArgs []string) error {
+	vendorFor := func(flagName, arg string) (*sandbox.Vendor, string, error) {
+		name, file := splitNamed(arg)
+		if name == "" {
+			if len(vendors) != 1 {
+				return nil, "", usageError{fmt.Sprintf("%s %s: name the vendor (NAME=FILE); there are %d contracts", flagName, arg, len(vendors))}
+			}
+			return &vendors[0], file, nil
+		}
+		for i := range vendors {
+			if vendors[i].Name == name {
+				return &vendors[i], file, nil
+			}
+		}
+		return nil, "", usageError{fmt.Sprintf("%s %s: no vendor %q among the contracts", flagName, arg, name)}
+	}
+	for _, arg := range sampleArgs {
+		v, file, err := vendorFor("--samples", arg)
+		if err != nil {
+			return err
+		}
+		data, err := readCapped(file, maxSamplesFile)
+		if err != nil {
+			return fmt.Errorf("--samples %s: %w", arg, err)
+		}
+		samples, err := state.SamplesFromJSON(file, data)
+		if err != nil {
+			return err
+		}
+		v.Samples = append(v.Samples, samples...)
+	}
+	for _, arg := range overrideArgs {
+		v, file, err := vendorFor("--overrides", arg)
+		if err != nil {
+			return err
+		}
+		if v.Overrides != nil {
+			return usageError{fmt.Sprintf("--overrides %s: vendor %q has an overrides file already; give one per vendor", arg, v.Name)}
+		}
+		if v.Overrides, err = state.LoadOverrides(file); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // vendorOf picks the vendor a cassette answers for.

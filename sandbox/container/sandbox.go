@@ -33,6 +33,17 @@ type SandboxSpec struct {
 	// Seed seeds synthesised answers and fault draws. Zero leaves the
 	// sandbox's default: 1, or the fault file's seed.
 	Seed uint64
+	// State is a state file (see [sandbox.LoadState]) whose objects every
+	// tenant starts with; optional.
+	State string
+	// Stateless turns the sandbox's state off ([sandbox.Stateless]).
+	Stateless bool
+	// StateCap bounds each tenant's objects of each vendor, in bytes
+	// ([sandbox.WithStateCap]); zero leaves the default.
+	StateCap int64
+	// StrictState answers an identifier state never saw with the vendor's
+	// 404 ([sandbox.StrictState]).
+	StrictState bool
 	// Tenants registers credentials as `tether sandbox serve --tenant`
 	// takes them: "acme=bearer:TOKEN;deals:read", "acme=api-key:KEY",
 	// "acme=basic:USER:PASSWORD". None means any credential is accepted.
@@ -61,6 +72,16 @@ type Vendor struct {
 	// Cassettes are cassette files, or directories whose *.yaml and *.yml
 	// files (at any depth) are cassettes. All of them answer for this vendor.
 	Cassettes []string
+	// Overlays are OpenAPI Overlay files applied to the contract, in order,
+	// where the vendor behaves otherwise than its contract says.
+	Overlays []string
+	// Samples are JSON files of objects the vendor answers with, such as
+	// Stripe's fixtures: their identifiers give the shape of those state
+	// makes ([sandbox.Vendor.Samples]).
+	Samples []string
+	// Overrides is a file of corrections to the resource model inferred
+	// from the contract ([sandbox.Vendor.Overrides]); optional.
+	Overrides string
 }
 
 // Sandbox is a sandbox running in a container, started by [StartSandbox].
@@ -96,6 +117,8 @@ const (
 	contractsDir    = "/contracts"
 	cassettesDir    = "/cassettes"
 	faultsDir       = "/faults"
+	stateDir        = "/state"
+	modelDir        = "/model"
 	sandboxMain     = SandboxMain
 	sandboxRepo     = "tether-sandbox"
 	sandboxHealth   = sandbox.AdminPrefix + "health"
@@ -197,6 +220,45 @@ func (s SandboxSpec) layout() (map[string]string, []string, error) {
 			}
 			args = append(args, "--cassettes", name+"="+dst)
 		}
+		for i, src := range v.Overlays {
+			dst, err := addFile(files, path.Join(contractsDir, name, "overlays", strconv.Itoa(i)), src)
+			if err != nil {
+				return nil, nil, fmt.Errorf("vendor %s: overlay: %w", name, err)
+			}
+			args = append(args, "--overlay", name+"="+dst)
+		}
+		for i, src := range v.Samples {
+			dst, err := addFile(files, path.Join(modelDir, name, "samples", strconv.Itoa(i)), src)
+			if err != nil {
+				return nil, nil, fmt.Errorf("vendor %s: samples: %w", name, err)
+			}
+			args = append(args, "--samples", name+"="+dst)
+		}
+		if v.Overrides != "" {
+			dst, err := addFile(files, path.Join(modelDir, name, "overrides"), v.Overrides)
+			if err != nil {
+				return nil, nil, fmt.Errorf("vendor %s: overrides: %w", name, err)
+			}
+			args = append(args, "--overrides", name+"="+dst)
+		}
+	}
+	switch {
+	case s.Stateless && (s.State != "" || s.StateCap != 0 || s.StrictState):
+		return nil, nil, errors.New("Stateless turns state off; State, StateCap and StrictState are about state")
+	case s.Stateless:
+		args = append(args, "--stateless")
+	case s.State != "":
+		dst, err := addFile(files, stateDir, s.State)
+		if err != nil {
+			return nil, nil, fmt.Errorf("state: %w", err)
+		}
+		args = append(args, "--state", dst)
+	}
+	if s.StateCap != 0 {
+		args = append(args, "--state-cap", strconv.FormatInt(s.StateCap, 10))
+	}
+	if s.StrictState {
+		args = append(args, "--strict-state")
 	}
 	if s.Faults != "" {
 		dst := path.Join(faultsDir, filepath.Base(s.Faults))
@@ -303,6 +365,21 @@ func fileRefs(file string) ([]string, error) {
 		}
 	}
 	return refs, nil
+}
+
+// addFile adds the regular file src under dir, keeping its base name, and
+// returns its image path.
+func addFile(files map[string]string, dir, src string) (string, error) {
+	info, err := os.Stat(src)
+	if err != nil {
+		return "", err
+	}
+	if !info.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", src)
+	}
+	dst := path.Join(dir, filepath.Base(src))
+	files[dst] = src
+	return dst, nil
 }
 
 // addCassettes adds the cassette file src, or the cassettes in the

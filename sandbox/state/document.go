@@ -2,8 +2,9 @@ package state
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-
+	"maps"
 	"slices"
 	"strings"
 )
@@ -37,15 +38,15 @@ func (s *Store) objects(d Document) ([]*object, error) {
 	}) {
 		r := s.model.Resource(name)
 		if r == nil {
-			return nil, fmt.Errorf("resource %q: the contract has no such resource; `tether sandbox model` lists them (%s)", name, s.resourceNames())
+			return nil, &EntryError{Resource: name, Err: fmt.Errorf("the contract has no such resource; `tether sandbox model` lists them (%s)", s.resourceNames())}
 		}
 		if r.IDField == "" {
-			return nil, fmt.Errorf("resource %q: its identifier field is unknown, so its items cannot be stored; set id.field in the model's overrides file", name)
+			return nil, &EntryError{Resource: name, Err: errors.New("its identifier field is unknown, so its items cannot be stored; set id.field in the model's overrides file")}
 		}
 		for i, e := range d[name] {
-			o, err := s.entryObject(r, e)
+			o, part, err := s.entryObject(r, e)
 			if err != nil {
-				return nil, fmt.Errorf("resource %q, item %d: %w", name, i+1, err)
+				return nil, &EntryError{Resource: name, Item: i + 1, Part: part, Err: err}
 			}
 			out = append(out, o)
 		}
@@ -69,40 +70,79 @@ func (s *Store) resourceNames() string {
 	return strings.Join(names, ", ")
 }
 
-func (s *Store) entryObject(r *Resource, e Entry) (*object, error) {
+// entryObject makes the object of e, or says what is wrong with it and in
+// which part of the entry ("keys", "object", or "" for the whole).
+func (s *Store) entryObject(r *Resource, e Entry) (*object, string, error) {
 	if e.Object == nil {
-		return nil, fmt.Errorf("no object")
+		return nil, "", fmt.Errorf("no object")
 	}
 	id, ok := idText(e.Object[r.IDField])
 	if !ok {
-		return nil, fmt.Errorf("the object has no identifier field %q (a string or a number)", r.IDField)
+		return nil, "object", fmt.Errorf("the object has no identifier field %q (a string or a number)", r.IDField)
 	}
 	var keys []string
 	for _, k := range r.Keys {
 		v, ok := e.Keys[k]
 		if !ok || v == "" {
-			return nil, fmt.Errorf("keys: %q is missing; items of %s live under %s", k, r.Name, strings.Join(r.Keys, ", "))
+			part := "keys"
+			if e.Keys == nil {
+				part = ""
+			}
+			return nil, part, fmt.Errorf("keys: %q is missing; items of %s live under %s", k, r.Name, strings.Join(r.Keys, ", "))
 		}
 		keys = append(keys, v)
 	}
-	for k := range e.Keys {
+	for _, k := range slices.Sorted(maps.Keys(e.Keys)) {
 		if !slices.Contains(r.Keys, k) {
 			if len(r.Keys) == 0 {
-				return nil, fmt.Errorf("keys: %q is not a parent key; %s has none", k, r.Name)
+				return nil, "keys", fmt.Errorf("keys: %q is not a parent key; %s has none", k, r.Name)
 			}
-			return nil, fmt.Errorf("keys: %q is not a parent key of %s (its keys are %s)", k, r.Name, strings.Join(r.Keys, ", "))
+			return nil, "keys", fmt.Errorf("keys: %q is not a parent key of %s (its keys are %s)", k, r.Name, strings.Join(r.Keys, ", "))
 		}
 	}
 	// Numbers as a file decodes them become JSON numbers, as answers hold.
 	b, err := json.Marshal(e.Object)
 	if err != nil {
-		return nil, fmt.Errorf("the object cannot be written as JSON: %w", err)
+		return nil, "object", fmt.Errorf("the object cannot be written as JSON: %w", err)
 	}
 	var v map[string]any
 	if err := decode(b, &v); err != nil {
-		return nil, err
+		return nil, "object", err
 	}
-	return newObject(r, keys, id, v), nil
+	return newObject(r, keys, id, v), "", nil
+}
+
+// EntryError is a part of a [Document] that does not fit the store's
+// model, as [Store.Seed] and [Store.Replace] report it, so that a caller
+// who read the document from a file can say where.
+type EntryError struct {
+	Resource string
+	// Item is the entry's place in the resource's list, from 1; 0 means
+	// the resource itself (a name the model does not have, or one whose
+	// items cannot be stored).
+	Item int
+	// Part is the part of the entry at fault: "keys", "object", or "" for
+	// the entry as a whole.
+	Part string
+	Err  error
+}
+
+func (e *EntryError) Error() string {
+	if e.Item == 0 {
+		return fmt.Sprintf("resource %q: %v", e.Resource, e.Err)
+	}
+	return fmt.Sprintf("resource %q, item %d: %v", e.Resource, e.Item, e.Err)
+}
+
+func (e *EntryError) Unwrap() error { return e.Err }
+
+// Seeded is how many objects a tenant starts with: the seeds, after later
+// ones replaced earlier ones of the same identifier and the cap evicted
+// the oldest.
+func (s *Store) Seeded() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.freshTenant().fifo)
 }
 
 // Seed adds objects every tenant starts with, and that a reset returns to.
