@@ -106,7 +106,11 @@ func (inProcessSandboxes) Start(_ context.Context, c *manifest.Connector, spec S
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
-	return inProcessSandbox{sb, spec.Tenant}, nil
+	tenant := "" // calls without a registered tenant are the default tenant's
+	if len(creds) > 0 {
+		tenant = spec.Tenant
+	}
+	return inProcessSandbox{sb, tenant}, nil
 }
 
 type inProcessSandbox struct {

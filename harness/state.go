@@ -27,7 +27,7 @@ type stateful interface {
 }
 
 func (s inProcessSandbox) State(context.Context) (map[string]state.Document, error) {
-	return s.sb.State(s.tenant), nil
+	return s.sb.State(s.tenant)
 }
 
 func (s inProcessSandbox) SetState(_ context.Context, docs map[string]state.Document) error {

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"maps"
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/tetherkit/tether/contracts"
@@ -167,46 +165,4 @@ func withoutCredentials(q url.Values, schemes map[string]contracts.SecuritySchem
 		}
 	}
 	return q
-}
-
-// State is a snapshot of one tenant's state, by vendor; vendors without
-// state are left out.
-func (s *Sandbox) State(tenant string) map[string]state.Document {
-	out := map[string]state.Document{}
-	for _, v := range s.order {
-		if v.store != nil {
-			out[v.Name] = v.store.Snapshot(tenant)
-		}
-	}
-	return out
-}
-
-// SetState replaces one tenant's state of each vendor docs names; other
-// vendors keep theirs.
-func (s *Sandbox) SetState(tenant string, docs map[string]state.Document) error {
-	for name := range docs {
-		v := s.vendors[name]
-		if v == nil {
-			return fmt.Errorf("state: no vendor %q; the vendors are %s", name, strings.Join(s.Vendors(), ", "))
-		}
-		if v.store == nil {
-			return fmt.Errorf("state: vendor %q is stateless", name)
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(docs)) {
-		if err := s.vendors[name].store.Replace(tenant, docs[name]); err != nil {
-			return fmt.Errorf("state of %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// ResetState returns the named tenants' state (every tenant's, when none
-// is named) to the seeds.
-func (s *Sandbox) ResetState(tenants ...string) {
-	for _, v := range s.order {
-		if v.store != nil {
-			v.store.Reset(tenants...)
-		}
-	}
 }
