@@ -345,7 +345,9 @@ func TestDuplicateJudgedByFinalState(t *testing.T) {
 			}
 		}
 	}
-	if !slices.ContainsFunc(messages, func(m string) bool { return strings.Contains(m, "hold something else at the end") && strings.Contains(m, "incident") }) {
+	if !slices.ContainsFunc(messages, func(m string) bool {
+		return strings.Contains(m, "hold something else at the end") && strings.Contains(m, "incident")
+	}) {
 		t.Errorf("duplicate-side-effect findings %q: want one from the incident vendor's final state", messages)
 	}
 }

@@ -2,9 +2,12 @@ package container
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/tetherkit/tether/harness/manifest"
 	"github.com/tetherkit/tether/sandbox"
 	"github.com/tetherkit/tether/sandbox/container"
+	"github.com/tetherkit/tether/sandbox/state"
 )
 
 // Sandboxes plays the vendors of each scenario run with a sandbox in a
@@ -23,7 +27,7 @@ import (
 // Docker engine.
 func Sandboxes() harness.Sandboxes { return &sandboxes{} }
 
-type sandboxes struct{ bin string }
+type sandboxes struct{ bin, work string }
 
 func (*sandboxes) Name() string { return "container" }
 
@@ -39,7 +43,7 @@ func (s *sandboxes) Prepare(ctx context.Context, _ *manifest.Connector, work str
 	if err := container.Compile(ctx, container.SandboxMain, "", bin); err != nil {
 		return fmt.Errorf("compile the sandbox for its image: %w", err)
 	}
-	s.bin = bin
+	s.bin, s.work = bin, work
 	return nil
 }
 
@@ -48,6 +52,27 @@ func (s *sandboxes) Start(ctx context.Context, c *manifest.Connector, spec harne
 		return nil, fmt.Errorf("start the container sandbox: Prepare was not called")
 	}
 	cs := container.SandboxSpec{Seed: spec.Seed, Binary: s.bin}
+	// State is on or off for the whole container sandbox.
+	if n := len(spec.Stateless); n > 0 {
+		if n < len(spec.Vendors) {
+			return nil, fmt.Errorf("start the container sandbox: the manifest turns state off for %s only; a container sandbox keeps state for all its vendors or none, so mark every vendor stateless or none", strings.Join(slices.Sorted(maps.Keys(spec.Stateless)), ", "))
+		}
+		cs.Stateless = true
+	}
+	if len(spec.State) > 0 {
+		f, err := os.CreateTemp(s.work, "state-*.json")
+		if err != nil {
+			return nil, err
+		}
+		err = json.NewEncoder(f).Encode(spec.State)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("write the scenario's state for the container: %w", err)
+		}
+		cs.State = f.Name()
+	}
 	for _, name := range spec.Vendors {
 		v := container.Vendor{Name: name, Contract: c.Path(c.Manifest.Vendors[name].Contract)}
 		for _, cas := range spec.Cassettes[name] {
@@ -66,10 +91,31 @@ func (s *sandboxes) Start(ctx context.Context, c *manifest.Connector, spec harne
 	if err != nil {
 		return nil, err
 	}
-	return containerSandbox{sb}, nil
+	tenant := "" // calls without a registered tenant are the default tenant's
+	if len(cs.Tenants) > 0 {
+		tenant = spec.Tenant
+	}
+	return containerSandbox{sb, tenant, cs.Stateless}, nil
 }
 
-type containerSandbox struct{ sb *container.Sandbox }
+type containerSandbox struct {
+	sb        *container.Sandbox
+	tenant    string
+	stateless bool
+}
+
+// State reads the tenant's state through the admin API; a stateless
+// sandbox has none.
+func (s containerSandbox) State(ctx context.Context) (map[string]state.Document, error) {
+	if s.stateless {
+		return nil, nil
+	}
+	return s.sb.Client.State(ctx, s.tenant)
+}
+
+func (s containerSandbox) SetState(ctx context.Context, docs map[string]state.Document) error {
+	return s.sb.Client.SetState(ctx, s.tenant, docs)
+}
 
 func (s containerSandbox) VendorURL(ctx context.Context, name string) (string, error) {
 	return s.sb.Client.VendorURL(ctx, name)
