@@ -325,6 +325,11 @@ func (r *Result) encode() error {
 	if r.value == nil {
 		return nil
 	}
+	if raw, ok := r.value.(json.RawMessage); ok && r.items == nil {
+		// A stored object answered as it is: its JSON is never changed.
+		r.Body, r.value = raw, nil
+		return nil
+	}
 	b, err := json.Marshal(r.value)
 	if err != nil {
 		return err
