@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -408,3 +409,33 @@ func pickRune(rng *rand.Rand, class []rune) (rune, bool) {
 	}
 	return 0, false
 }
+
+// Pattern makes strings that a JSON Schema pattern matches, from one
+// compilation of the pattern, for callers that draw many (identifiers of a
+// resource). It is safe for concurrent use.
+type Pattern struct {
+	mu sync.Mutex
+	g  *regexGenerator
+}
+
+// CompilePattern compiles pattern. It fails for syntax Go's regexp does
+// not support (lookaround, backreferences).
+func CompilePattern(pattern string) (*Pattern, error) {
+	g, err := newRegexGenerator(pattern)
+	if err != nil {
+		return nil, err
+	}
+	return &Pattern{g: g}, nil
+}
+
+// String returns a string the pattern matches whose length in runes lies
+// in [minLen, maxLen] (maxLen < 0: no bound), drawn with rng.
+func (p *Pattern) String(rng *rand.Rand, minLen, maxLen int) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.g.generate(rng, minLen, maxLen)
+}
+
+// Match reports whether the pattern matches s (anywhere, as JSON Schema
+// patterns do).
+func (p *Pattern) Match(s string) bool { return p.g.re.MatchString(s) }

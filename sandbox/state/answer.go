@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 
@@ -279,8 +280,117 @@ func (a *answering) prepareCreate(g *Generator) *prepared {
 	}
 	obj[a.r.IDField] = id
 	base[a.r.IDField] = id
+	if a.plainCreate(obj, merged, g) {
+		return &prepared{newObject(a.r, a.keys, a.idOf(obj), obj), true}
+	}
 	o, keep := a.settle(obj, base, merged)
 	return &prepared{o, keep}
+}
+
+// answerItem is the item schema of an operation's answer, for
+// [answering.plainCreate]; nil where the answer's schema chooses between
+// shapes (oneOf), so that any field may decide which one it is.
+type answerItem struct{ s *base.Schema }
+
+func (s *Store) answerItem(op *contracts.Operation, wrap string) *base.Schema {
+	if v, ok := s.items.Load(op); ok {
+		return v.(answerItem).s
+	}
+	var item *base.Schema
+	if top := build(responseSchema(op)); top != nil && len(top.OneOf) == 0 {
+		item, _ = objectOf(responseSchema(op))
+		if item != nil && wrap != "" {
+			item = property(item, wrap)
+		}
+		if item != nil && len(item.OneOf) > 0 {
+			item = nil
+		}
+	}
+	s.items.Store(op, answerItem{item})
+	return item
+}
+
+// plainCreate says whether a new item is valid on its face, so that its
+// validation can be skipped: the declared answer's own item (valid, as
+// the sandbox answers only valid examples and synthesis), an identifier
+// the generator drew from the id's schema, defaults from the list's
+// enums, and request fields each a plain value of a property without
+// constraints (a string for a plain string, Stripe's metadata of strings).
+// Anything else is validated.
+func (a *answering) plainCreate(obj map[string]any, merged []string, g *Generator) bool {
+	if a.c.Valid == nil {
+		return false
+	}
+	_, wrap := itemIn(a.tmpl, a.r.IDField)
+	item := a.s.answerItem(a.c.Op, wrap)
+	if item == nil {
+		return false
+	}
+	for _, f := range merged {
+		if !plainValue(obj[f], property(item, f), 0) {
+			return false
+		}
+	}
+	for _, f := range a.defaultFilters() {
+		fs := property(item, f.field)
+		if fs == nil || !(plainValue(f.value, fs, 0) || len(fs.Enum) > 0 && fits(f.value, fs)) {
+			return false
+		}
+	}
+	ids := property(item, a.r.IDField)
+	id := obj[a.r.IDField]
+	switch {
+	case ids == nil:
+		return false
+	case plainValue(id, ids, 0):
+		return true
+	}
+	// An identifier of a pattern: the pattern and the length bounds are
+	// all its schema may say.
+	str, ok := id.(string)
+	if !ok || g == nil || g.pat == nil || ids.Format != "" || len(ids.Enum) > 0 || len(ids.AllOf)+len(ids.AnyOf)+len(ids.OneOf) > 0 || !g.pat.Match(str) {
+		return false
+	}
+	n := utf8.RuneCountInString(str)
+	return (ids.MinLength == nil || int64(n) >= *ids.MinLength) && (ids.MaxLength == nil || int64(n) <= *ids.MaxLength)
+}
+
+// plainValue says whether v is a value s admits on its face: s has one
+// type, v's, and no constraint beyond it; or s is an object of such values
+// under additionalProperties only.
+func plainValue(v any, s *base.Schema, depth int) bool {
+	if s == nil || depth > 4 || len(s.Type) != 1 || len(s.OneOf)+len(s.AnyOf)+len(s.AllOf) > 0 || s.Not != nil || len(s.Enum) > 0 || s.Const != nil {
+		return false
+	}
+	switch t := v.(type) {
+	case string:
+		return s.Type[0] == "string" && s.Pattern == "" && s.Format == "" && s.MaxLength == nil && s.MinLength == nil
+	case bool:
+		return s.Type[0] == "boolean"
+	case json.Number:
+		if s.Minimum != nil || s.Maximum != nil || s.ExclusiveMinimum != nil || s.ExclusiveMaximum != nil || s.MultipleOf != nil {
+			return false
+		}
+		if s.Type[0] == "integer" {
+			_, err := t.Int64()
+			return err == nil
+		}
+		_, err := t.Float64()
+		return s.Type[0] == "number" && err == nil
+	case map[string]any:
+		if s.Type[0] != "object" || s.Properties != nil && s.Properties.Len() > 0 || len(s.Required) > 0 || s.MaxProperties != nil || s.MinProperties != nil ||
+			s.PatternProperties != nil && s.PatternProperties.Len() > 0 || s.PropertyNames != nil || s.AdditionalProperties == nil || !s.AdditionalProperties.IsA() {
+			return false
+		}
+		extra := build(s.AdditionalProperties.A)
+		for _, e := range t {
+			if !plainValue(e, extra, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // commit keeps a prepared item, under the tenant's lock. An identifier

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
@@ -379,6 +381,30 @@ type prop struct {
 // objectProps lists an object schema's properties, those of its allOf
 // members included, bounded so a cyclic allOf cannot loop.
 func objectProps(s *base.Schema) []prop {
+	if s == nil {
+		return nil
+	}
+	if v, ok := propsCache.Load(s); ok {
+		return v.([]prop)
+	}
+	out := walkProps(s)
+	if propsCached.Add(1) <= maxPropsCached {
+		propsCache.Store(s, out)
+	}
+	return out
+}
+
+// The properties of the schemas answers are built from are looked up on
+// every stateful call; a built schema does not change, so they are kept,
+// up to a bound.
+var (
+	propsCache  sync.Map // *base.Schema -> []prop
+	propsCached atomic.Int64
+)
+
+const maxPropsCached = 1 << 16
+
+func walkProps(s *base.Schema) []prop {
 	var out []prop
 	seen := map[string]bool{}
 	var walk func(s *base.Schema, depth int)

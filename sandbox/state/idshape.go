@@ -92,6 +92,9 @@ type Generator struct {
 	next  int64
 	seen  map[string]bool // the latest identifiers made, at most maxSeen
 	seed  uint64
+
+	patOnce sync.Once
+	pat     *contracts.Pattern // the id's pattern compiled once; nil when it does not compile
 }
 
 // Generator returns a generator of identifiers of this shape.
@@ -142,15 +145,35 @@ func (g *Generator) remember(id string) {
 // nextByPattern is Next for a pattern: the same sequence, with the
 // synthesis from the pattern, the costly part, done outside the lock so
 // that concurrent creates do not queue for it.
+// byPattern draws a string of the id's pattern and length bounds, from
+// the pattern compiled once, else through the contract's synthesis.
+func (g *Generator) byPattern(seed uint64) (string, bool) {
+	g.patOnce.Do(func() { g.pat, _ = contracts.CompilePattern(g.shape.Pattern) })
+	ps := g.shape.schema
+	if g.pat != nil && ps.Format == "" && len(ps.Enum) == 0 {
+		lo, hi := 0, -1
+		if ps.MinLength != nil {
+			lo = int(*ps.MinLength)
+		}
+		if ps.MaxLength != nil {
+			hi = int(*ps.MaxLength)
+		}
+		str, err := g.pat.String(rand.New(rand.NewPCG(seed, seed^0x9e3779b9)), lo, hi)
+		return str, err == nil
+	}
+	v, err := g.shape.c.SchemaValue(ps, seed)
+	str, ok := v.(string)
+	return str, err == nil && ok
+}
+
 func (g *Generator) nextByPattern() any {
 	for range 32 {
 		g.mu.Lock()
 		seed := g.rng.Uint64()
 		g.mu.Unlock()
-		v, err := g.shape.c.SchemaValue(g.shape.schema, seed)
+		str, ok := g.byPattern(seed)
 		g.mu.Lock()
-		str, ok := v.(string)
-		if err != nil || !ok {
+		if !ok {
 			str = g.fromAlphabet()
 		}
 		if str != "" && !g.seen[str] {

@@ -245,6 +245,15 @@ func (a *answering) filters(pg *Pagination) []filter {
 // defaultFilters are the values a list shows by default, which a new item
 // takes unless its request says otherwise: a new issue is open.
 func (a *answering) defaultFilters() []filter {
+	if v, ok := a.s.defaults.Load(a.r); ok {
+		return v.([]filter)
+	}
+	fs := a.findDefaultFilters()
+	a.s.defaults.Store(a.r, fs)
+	return fs
+}
+
+func (a *answering) findDefaultFilters() []filter {
 	lst := a.r.Op(List)
 	if lst == nil {
 		return nil

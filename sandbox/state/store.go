@@ -50,6 +50,10 @@ type Store struct {
 	ops   map[string]opRef // by "METHOD /template"
 	cops  map[string]*contracts.Operation
 	tmpls sync.Map // *contracts.Operation -> *decodedTemplate
+	items sync.Map // *contracts.Operation -> answerItem
+	// defaults are each resource's default list filters, which new items
+	// take; their values are never changed.
+	defaults sync.Map // *Resource -> []filter
 
 	mu      sync.Mutex
 	tenants map[string]*tenant
