@@ -22,6 +22,7 @@ import (
 	"github.com/pb33f/libopenapi/orderedmap"
 
 	"github.com/tetherkit/tether/internal/jsonpath"
+	"github.com/tetherkit/tether/internal/jsonvalue"
 )
 
 // UnsatisfiableError says why no value can satisfy a schema.
@@ -853,7 +854,7 @@ func (s *synthesizer) ownValue(st site, atoms []*base.Schema) (v any, ok bool, e
 				return nil, true, s.fail(st, keywordLine(a, func(l *lowbase.Schema) *yaml.Node { return l.Const.KeyNode }), "const %s does not satisfy the rest of the schema", short(c))
 			}
 		}
-		return deepCopy(c), true, nil
+		return jsonvalue.Clone(c), true, nil
 	}
 	for _, a := range atoms {
 		if emptyEnum(a) {
@@ -880,7 +881,7 @@ func (s *synthesizer) ownValue(st site, atoms []*base.Schema) (v any, ok bool, e
 		if len(fits) == 0 {
 			return nil, true, s.fail(st, keywordLine(a, func(l *lowbase.Schema) *yaml.Node { return l.Enum.KeyNode }), "no enum value satisfies the rest of the schema")
 		}
-		return deepCopy(fits[s.rng.IntN(len(fits))]), true, nil
+		return jsonvalue.Clone(fits[s.rng.IntN(len(fits))]), true, nil
 	}
 	// Examples are used for scalars only: object examples in vendor contracts are often
 	// partial or stale, and a checked scalar example reads better than random text.
@@ -2318,25 +2319,6 @@ func jsonEqual(a, b any) bool {
 	}
 	rb, ok := ratOf(b)
 	return ok && ra.Cmp(rb) == 0
-}
-
-// deepCopy copies JSON-shaped data so a caller can change it freely.
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, val := range x {
-			m[k] = deepCopy(val)
-		}
-		return m
-	case []any:
-		l := make([]any, len(x))
-		for i, val := range x {
-			l[i] = deepCopy(val)
-		}
-		return l
-	}
-	return v
 }
 
 // formatResult is what checkFormat knows about a string.

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/pb33f/libopenapi/datamodel/high/base"
+
+	"github.com/tetherkit/tether/internal/jsonvalue"
 )
 
 // Variant is an invalid instance derived from a valid one, labelled with the rule it breaks.
@@ -281,9 +283,9 @@ func (w *variantWalker) emit(a atomAt, rule string, path []step, changed any, re
 // replaceAt returns a deep copy of root with the value at path replaced.
 func replaceAt(root any, path []step, value any) any {
 	if len(path) == 0 {
-		return deepCopy(value)
+		return jsonvalue.Clone(value)
 	}
-	out := deepCopy(root)
+	out := jsonvalue.Clone(root)
 	parent, ok := valueAt(out, path[:len(path)-1])
 	if !ok {
 		return out
@@ -291,10 +293,10 @@ func replaceAt(root any, path []step, value any) any {
 	last := path[len(path)-1]
 	switch x := parent.(type) {
 	case map[string]any:
-		x[last.key] = deepCopy(value)
+		x[last.key] = jsonvalue.Clone(value)
 	case []any:
 		if last.index < len(x) {
-			x[last.index] = deepCopy(value)
+			x[last.index] = jsonvalue.Clone(value)
 		}
 	}
 	return out

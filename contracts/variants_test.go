@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tetherkit/tether/internal/jsonvalue"
 )
 
 // checkVariants asserts the properties every call of invalidVariants must have: valid is
@@ -19,7 +21,7 @@ func checkVariants(t *testing.T, doc testDoc, name string, valid any) []Variant 
 	if problems := validationProblems(t, v, sch, valid, doc.version); problems != nil {
 		t.Fatalf("%s: the valid input %s is invalid: %s", name, compact(valid), strings.Join(problems, "; "))
 	}
-	before := deepCopy(valid)
+	before := jsonvalue.Clone(valid)
 	variants := invalidVariants(sch, valid, doc.version)
 	for _, vr := range variants {
 		if problems := validationProblems(t, v, sch, vr.Value, doc.version); problems == nil {

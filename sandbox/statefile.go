@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -378,13 +379,7 @@ func yamlNumber(n *yaml.Node) (float64, error) {
 
 // check makes sure every vendor the file names is served with state.
 func (f *stateFile) check(s *Sandbox) error {
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range f.docs {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(f.docs)) {
 		v, ok := s.vendors[name]
 		pos := f.at[name].key
 		switch {

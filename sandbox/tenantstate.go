@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -87,13 +88,7 @@ func (s *Sandbox) setState(tenant string, m map[string]state.Document, f *stateF
 			return err
 		}
 	}
-	names := slices.Sorted(func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(m))
 	for _, name := range names {
 		v, ok := s.vendors[name]
 		switch {

@@ -14,6 +14,7 @@ import (
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 
 	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/internal/jsonvalue"
 )
 
 // answering is the work of one stateful answer, under the tenant's lock.
@@ -52,7 +53,7 @@ func itemIn(v any, idField string) (obj map[string]any, wrap string) {
 // base is a fresh copy of the item the template holds, and the wrapper
 // it sits in.
 func (a *answering) base() (map[string]any, string) {
-	obj, wrap := itemIn(clone(a.tmpl), a.r.IDField)
+	obj, wrap := itemIn(jsonvalue.Clone(a.tmpl), a.r.IDField)
 	if obj == nil {
 		obj = map[string]any{}
 	}
@@ -80,7 +81,7 @@ func (a *answering) renderJSON(obj map[string]any, enc any) *Result {
 	var body any = enc
 	if t, ok := a.tmpl.(map[string]any); ok {
 		if _, wrap := itemIn(t, a.r.IDField); wrap != "" {
-			t = clone(t).(map[string]any)
+			t = jsonvalue.Clone(t).(map[string]any)
 			t[wrap] = enc
 			body = t
 		}
@@ -233,7 +234,7 @@ func (a *answering) create() *Result {
 	for _, f := range a.defaultFilters() {
 		obj[f.field] = f.value
 	}
-	base := clone(obj).(map[string]any)
+	base := jsonvalue.Clone(obj).(map[string]any)
 	merged := a.merge(obj)
 	b := a.tn.bucket(a.r, a.keys)
 	var id any
@@ -272,7 +273,7 @@ func (a *answering) prepareCreate(g *Generator) *prepared {
 	for _, f := range a.defaultFilters() {
 		obj[f.field] = f.value
 	}
-	base := clone(obj).(map[string]any)
+	base := jsonvalue.Clone(obj).(map[string]any)
 	merged := a.merge(obj)
 	id := g.Next()
 	if n, ok := id.(int64); ok {
@@ -417,7 +418,7 @@ func (a *answering) existing() *object {
 		return nil
 	}
 	obj, _ := a.base()
-	base := clone(obj).(map[string]any)
+	base := jsonvalue.Clone(obj).(map[string]any)
 	obj[a.r.IDField] = a.idValue(a.id, obj[a.r.IDField])
 	if bad := a.invalid(obj); len(bad) > 0 {
 		// The identifier does not fit the schema: the object cannot be
@@ -454,7 +455,7 @@ func (a *answering) update() *Result {
 	if o == nil {
 		return &Result{NotFound: true, Notes: a.notes}
 	}
-	obj := clone(o.v).(map[string]any)
+	obj := jsonvalue.Clone(o.v).(map[string]any)
 	merged := a.merge(obj)
 	obj[a.r.IDField] = o.v[a.r.IDField]
 	kept := a.store(obj, o.v, merged)
@@ -475,7 +476,7 @@ func (a *answering) delete() *Result {
 	if a.tmpl == nil {
 		return &Result{Status: a.c.Status}
 	}
-	body := clone(a.tmpl)
+	body := jsonvalue.Clone(a.tmpl)
 	if m, ok := body.(map[string]any); ok {
 		if _, has := m[a.r.IDField]; has {
 			m[a.r.IDField] = a.idValue(a.id, m[a.r.IDField])
@@ -667,25 +668,6 @@ func coerce(v any, s *base.Schema, depth int) any {
 		out := make([]any, len(t))
 		for i, e := range t {
 			out[i] = coerce(e, items, depth+1)
-		}
-		return out
-	}
-	return v
-}
-
-// clone deep-copies a decoded JSON value.
-func clone(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			out[k] = clone(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = clone(e)
 		}
 		return out
 	}

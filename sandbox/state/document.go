@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/tetherkit/tether/internal/jsonvalue"
 )
 
 // Document is one vendor's state as a state file and the admin API carry
@@ -29,13 +31,7 @@ type Entry struct {
 // which entry does not fit and why.
 func (s *Store) objects(d Document) ([]*object, error) {
 	var out []*object
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range d {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(d)) {
 		r := s.model.Resource(name)
 		if r == nil {
 			return nil, &EntryError{Resource: name, Err: fmt.Errorf("the contract has no such resource; `tether sandbox model` lists them (%s)", s.resourceNames())}
@@ -232,7 +228,7 @@ func (s *Store) Snapshot(tenant string) Document {
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, o := range tn.buckets[k].order {
-			e := Entry{Object: clone(o.v).(map[string]any)}
+			e := Entry{Object: jsonvalue.Clone(o.v).(map[string]any)}
 			if len(o.keys) > 0 {
 				e.Keys = map[string]string{}
 				for i, name := range o.res.Keys {

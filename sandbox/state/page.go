@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+
+	"github.com/tetherkit/tether/internal/jsonvalue"
 )
 
 // list answers a list operation from the bucket: filtered by the query
@@ -84,7 +87,7 @@ func (a *answering) list() *Result {
 	// The items are written into the body by Result.encode, as the JSON
 	// they were stored with.
 	res := &Result{Status: a.c.Status, Header: http.Header{}, items: page}
-	body := clone(a.tmpl)
+	body := jsonvalue.Clone(a.tmpl)
 	if pg.ItemsField == "" {
 		if _, isArray := body.([]any); isArray || body == nil {
 			body = itemsMark
@@ -345,13 +348,7 @@ func (n newestFirst) indexOf(id string) int {
 // arrayField is the one array property of a list answer.
 func arrayField(m map[string]any) string {
 	found := ""
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if _, ok := m[k].([]any); ok {
 			if found != "" {
 				return ""
