@@ -51,7 +51,7 @@ type authServer struct {
 	v         *vendor
 	tenants   *tenants
 	endpoints []OAuthEndpoint
-	byPath    map[string]int // path after the vendor's name -> index in endpoints
+	byPath    map[string]int                  // path after the vendor's name -> index in endpoints
 	ops       map[string]*contracts.Operation // by path, for endpoints the contract declares as operations
 	provider  fosite.OAuth2Provider
 	config    *fosite.Config
@@ -135,10 +135,10 @@ func newAuthServer(v *vendor, ts *tenants, cfg *config) (*authServer, error) {
 		GlobalSecret:       randomBytes(32),
 		// Client secrets are the sandbox's own test values; a cheap hash
 		// keeps token calls fast.
-		HashCost:              4,
-		ScopeStrategy:         fosite.ExactScopeStrategy,
+		HashCost:                 4,
+		ScopeStrategy:            fosite.ExactScopeStrategy,
 		AudienceMatchingStrategy: fosite.DefaultAudienceMatchingStrategy,
-		RedirectSecureChecker: func(context.Context, *url.URL) bool { return true },
+		RedirectSecureChecker:    func(context.Context, *url.URL) bool { return true },
 		// PKCE is checked when the client sends a challenge, and only
 		// with S256.
 		EnablePKCEPlainChallengeMethod: false,
