@@ -243,6 +243,14 @@ func (as *authServer) token(r *http.Request, body []byte, op *contracts.Operatio
 	req.Header.Del("Content-Length")
 	ctx := context.WithValue(r.Context(), redirectKey{}, form.Get("redirect_uri"))
 	rec := &recorder{header: http.Header{}}
+	switch gt := form.Get("grant_type"); gt {
+	case "", "authorization_code", "client_credentials", "refresh_token":
+	default:
+		// fosite calls a grant nobody handles a bad request; RFC 6749
+		// names it.
+		as.provider.WriteAccessError(ctx, rec, nil, fosite.ErrUnsupportedGrantType.WithHintf("The sandbox grants authorization_code, client_credentials and refresh_token, not %s.", quoteHost(gt)))
+		return as.shaped(rec.answer(), op, secrets, false)
+	}
 	ar, err := as.provider.NewAccessRequest(ctx, req, &fosite.DefaultSession{})
 	if ar != nil && ar.GetClient() != nil {
 		if c := as.tenants.clients[ar.GetClient().GetID()]; c != nil {
@@ -260,6 +268,9 @@ func (as *authServer) token(r *http.Request, body []byte, op *contracts.Operatio
 		as.provider.WriteAccessError(ctx, rec, ar, err)
 		return as.shaped(rec.answer(), op, secrets, false)
 	}
+	// fosite reckons expires_in by the wall clock, a second short at
+	// times; the ledger's is the TTL itself.
+	resp.SetExpiresIn(as.ttl)
 	tok := resp.GetAccessToken()
 	scopes := map[string]bool{}
 	for _, s := range ar.GetGrantedScopes() {
