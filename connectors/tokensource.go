@@ -3,9 +3,12 @@ package connectors
 import (
 	"context"
 	"errors"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -113,6 +116,9 @@ func (ts *TokenSource) String() string {
 // GoString keeps %#v from printing the fields, which hold credentials.
 func (ts *TokenSource) GoString() string { return ts.String() }
 
+// LogValue logs the source as its String.
+func (ts *TokenSource) LogValue() slog.Value { return slog.StringValue(ts.String()) }
+
 // token returns the token to send, or, when refused is the access token
 // a vendor just refused, a token other than that one. Callers that need a
 // new token at the same time share one token request; each stops waiting
@@ -188,15 +194,40 @@ func (ts *TokenSource) fetch(ctx context.Context, r *tokenRequest) {
 func (ts *TokenSource) keep(tok *oauth2.Token) {
 	now := ts.now()
 	ts.tok, ts.expires, ts.lifetime = tok, time.Time{}, 0
-	switch {
-	case tok.ExpiresIn > 0:
+	if secs, ok := expiresIn(tok); ok {
 		// Read against our clock, not the one oauth2 stamped Expiry with.
-		ts.lifetime = time.Duration(min(tok.ExpiresIn, int64(1<<63-1)/int64(time.Second))) * time.Second
+		ts.lifetime = time.Duration(min(secs, maxSeconds)) * time.Second
 		ts.expires = now.Add(ts.lifetime)
-	case !tok.Expiry.IsZero():
+		return
+	}
+	if !tok.Expiry.IsZero() {
 		ts.expires = tok.Expiry
 		ts.lifetime = max(tok.Expiry.Sub(now), 0)
 	}
+}
+
+// maxSeconds is the most seconds a time.Duration holds.
+const maxSeconds = int64(1<<63-1) / int64(time.Second)
+
+// expiresIn returns the token's expires_in, in whole seconds above 0:
+// its field, or the raw answer's, as clientcredentials does not copy it.
+func expiresIn(tok *oauth2.Token) (int64, bool) {
+	if tok.ExpiresIn > 0 {
+		return tok.ExpiresIn, true
+	}
+	var secs float64
+	switch v := tok.Extra("expires_in").(type) {
+	case float64:
+		secs = v
+	case json.Number:
+		secs, _ = v.Float64()
+	case string: // some vendors send it as a string
+		secs, _ = strconv.ParseFloat(v, 64)
+	}
+	if !(secs >= 1) { // also NaN
+		return 0, false
+	}
+	return int64(min(secs, float64(maxSeconds))), true
 }
 
 // fresh reports whether the token is good for longer than the margin.
