@@ -24,7 +24,8 @@ type answering struct {
 	r    *Resource
 	op   Op
 	c    Call
-	tmpl any // the declared success body, decoded
+	tmpl any           // the declared success body, decoded
+	like *itemEncoding // the item tmpl holds, written field by field
 	keys []string
 	id   string
 	// notes gathered on the way
@@ -52,12 +53,16 @@ func itemIn(v any, idField string) (obj map[string]any, wrap string) {
 
 // base is a fresh copy of the item the template holds, and the wrapper
 // it sits in.
+//
+// The copy is of the item's fields only: what they hold is shared with
+// the template, and no answer changes a value within a field, only sets
+// fields.
 func (a *answering) base() (map[string]any, string) {
-	obj, wrap := itemIn(jsonvalue.Clone(a.tmpl), a.r.IDField)
+	obj, wrap := itemIn(a.tmpl, a.r.IDField)
 	if obj == nil {
-		obj = map[string]any{}
+		return map[string]any{}, wrap
 	}
-	return obj, wrap
+	return maps.Clone(obj), wrap
 }
 
 // render puts an item in the operation's template.
@@ -81,7 +86,7 @@ func (a *answering) renderJSON(obj map[string]any, enc any) *Result {
 	var body any = enc
 	if t, ok := a.tmpl.(map[string]any); ok {
 		if _, wrap := itemIn(t, a.r.IDField); wrap != "" {
-			t = jsonvalue.Clone(t).(map[string]any)
+			t = maps.Clone(t)
 			t[wrap] = enc
 			body = t
 		}
@@ -132,7 +137,7 @@ func (a *answering) settle(obj, prior map[string]any, merged []string) (o *objec
 	if obj[a.r.IDField] != want {
 		return &object{res: a.r, keys: a.keys, id: a.idOf(obj), v: obj}, false
 	}
-	return newObject(a.r, a.keys, a.idOf(obj), obj), true
+	return newObject(a.r, a.keys, a.idOf(obj), obj, a.like), true
 }
 
 // keep stores o in the tenant's state, under the tenant's lock.
@@ -234,7 +239,7 @@ func (a *answering) create() *Result {
 	for _, f := range a.defaultFilters() {
 		obj[f.field] = f.value
 	}
-	base := jsonvalue.Clone(obj).(map[string]any)
+	base := maps.Clone(obj)
 	merged := a.merge(obj)
 	b := a.tn.bucket(a.r, a.keys)
 	var id any
@@ -273,7 +278,7 @@ func (a *answering) prepareCreate(g *Generator) *prepared {
 	for _, f := range a.defaultFilters() {
 		obj[f.field] = f.value
 	}
-	base := jsonvalue.Clone(obj).(map[string]any)
+	base := maps.Clone(obj)
 	merged := a.merge(obj)
 	id := g.Next()
 	if n, ok := id.(int64); ok {
@@ -282,7 +287,7 @@ func (a *answering) prepareCreate(g *Generator) *prepared {
 	obj[a.r.IDField] = id
 	base[a.r.IDField] = id
 	if a.plainCreate(obj, merged, g) {
-		return &prepared{newObject(a.r, a.keys, a.idOf(obj), obj), true}
+		return &prepared{newObject(a.r, a.keys, a.idOf(obj), obj, a.like), true}
 	}
 	o, keep := a.settle(obj, base, merged)
 	return &prepared{o, keep}
@@ -418,7 +423,7 @@ func (a *answering) existing() *object {
 		return nil
 	}
 	obj, _ := a.base()
-	base := jsonvalue.Clone(obj).(map[string]any)
+	base := maps.Clone(obj)
 	obj[a.r.IDField] = a.idValue(a.id, obj[a.r.IDField])
 	if bad := a.invalid(obj); len(bad) > 0 {
 		// The identifier does not fit the schema: the object cannot be

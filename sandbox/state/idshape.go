@@ -95,6 +95,10 @@ type Generator struct {
 
 	patOnce sync.Once
 	pat     *contracts.Pattern // the id's pattern compiled once; nil when it does not compile
+	// drawers are more compilations of the pattern, one per concurrent
+	// draw: a Pattern draws one string at a time, and a tenant's creates
+	// would queue on it.
+	drawers sync.Pool
 }
 
 // Generator returns a generator of identifiers of this shape.
@@ -158,7 +162,14 @@ func (g *Generator) byPattern(seed uint64) (string, bool) {
 		if ps.MaxLength != nil {
 			hi = int(*ps.MaxLength)
 		}
-		str, err := g.pat.String(rand.New(rand.NewPCG(seed, seed^0x9e3779b9)), lo, hi)
+		p, _ := g.drawers.Get().(*contracts.Pattern)
+		if p == nil {
+			if p, _ = contracts.CompilePattern(g.shape.Pattern); p == nil {
+				p = g.pat
+			}
+		}
+		str, err := p.String(rand.New(rand.NewPCG(seed, seed^0x9e3779b9)), lo, hi)
+		g.drawers.Put(p)
 		return str, err == nil
 	}
 	v, err := g.shape.c.SchemaValue(ps, seed)

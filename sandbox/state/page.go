@@ -12,7 +12,6 @@ import (
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 
-	"github.com/tetherkit/tether/internal/jsonvalue"
 )
 
 // list answers a list operation from the bucket: filtered by the query
@@ -86,21 +85,25 @@ func (a *answering) list() *Result {
 
 	// The items are written into the body by Result.encode, as the JSON
 	// they were stored with.
-	res := &Result{Status: a.c.Status, Header: http.Header{}, items: page}
-	body := jsonvalue.Clone(a.tmpl)
+	res := &Result{Status: a.c.Status, items: page}
+	body := a.tmpl
 	if pg.ItemsField == "" {
 		if _, isArray := body.([]any); isArray || body == nil {
 			body = itemsMark
 		}
 	}
-	if m, ok := body.(map[string]any); ok {
+	if t, ok := body.(map[string]any); ok {
 		field := pg.ItemsField
 		if field == "" {
-			field = arrayField(m)
+			field = arrayField(t)
 		}
 		if field == "" {
 			return nil // no place for the items: answered as without state
 		}
+		// The template is shared: the envelope copies the objects it
+		// changes, and its items' example is left out, not copied.
+		m := maps.Clone(t)
+		body = m
 		m[field] = itemsMark
 		if pg.MoreField != "" {
 			if strings.Contains(strings.ToLower(pg.MoreField), "total") {
@@ -128,6 +131,7 @@ func (a *answering) list() *Result {
 			if name == "" {
 				name = "Link"
 			}
+			res.Header = http.Header{}
 			res.Header.Set(name, link)
 		}
 	}
@@ -359,15 +363,19 @@ func arrayField(m map[string]any) string {
 	return found
 }
 
-// setPath sets a dotted field, making the objects on the way.
+// setPath sets a dotted field of m, a copy of its top level: the objects
+// on the way are copied (or made), never changed, as they may be a
+// template's.
 func setPath(m map[string]any, path string, v any) {
 	parts := strings.Split(path, ".")
 	for _, p := range parts[:len(parts)-1] {
 		next, ok := m[p].(map[string]any)
-		if !ok {
+		if ok {
+			next = maps.Clone(next)
+		} else {
 			next = map[string]any{}
-			m[p] = next
 		}
+		m[p] = next
 		m = next
 	}
 	m[parts[len(parts)-1]] = v

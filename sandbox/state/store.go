@@ -55,7 +55,7 @@ type Store struct {
 	// take; their values are never changed.
 	defaults sync.Map // *Resource -> []filter
 
-	mu      sync.Mutex
+	mu      sync.RWMutex // every call looks its tenant up; few add one
 	tenants map[string]*tenant
 	seeds   []*object // in the order they were given; later ones win
 }
@@ -133,12 +133,18 @@ func bucketKey(r *Resource, keys []string) string {
 
 // tenant returns the state of tenant t, made from the seeds on first use.
 func (s *Store) tenant(t string) *tenant {
+	s.mu.RLock()
+	tn := s.tenants[t]
+	s.mu.RUnlock()
+	if tn != nil {
+		return tn
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if tn := s.tenants[t]; tn != nil {
 		return tn
 	}
-	tn := s.freshTenant()
+	tn = s.freshTenant()
 	s.tenants[t] = tn
 	return tn
 }
@@ -250,9 +256,16 @@ func hashString(s string) uint64 {
 	return h
 }
 
-// newObject makes an object of r from v, its size counted.
-func newObject(r *Resource, keys []string, id string, v map[string]any) *object {
-	b, err := json.Marshal(v)
+// newObject makes an object of r from v, its size counted. like, when
+// not nil, is the template v was made from.
+func newObject(r *Resource, keys []string, id string, v map[string]any, like ...*itemEncoding) *object {
+	var b []byte
+	var err error
+	if len(like) > 0 {
+		b, err = encodeObject(v, like[0])
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		b = nil
 	}
@@ -344,19 +357,26 @@ func (r *Result) encode() error {
 		if i < 0 {
 			return fmt.Errorf("the list's body has no place for its items")
 		}
-		out := make([]byte, 0, len(b)+len(r.items)*256)
-		out = append(append(out, b[:i]...), '[')
+		// Each item is written once, into a body of its final size.
+		enc := make([][]byte, len(r.items))
+		n := len(b) - len(mark) + 2 + len(r.items)
 		for j, it := range r.items {
+			raw, ok := it.(json.RawMessage)
+			if !ok {
+				e, err := json.Marshal(it)
+				if err != nil {
+					return err
+				}
+				raw = e
+			}
+			enc[j] = raw
+			n += len(raw)
+		}
+		out := make([]byte, 0, n)
+		out = append(append(out, b[:i]...), '[')
+		for j, e := range enc {
 			if j > 0 {
 				out = append(out, ',')
-			}
-			if raw, ok := it.(json.RawMessage); ok {
-				out = append(out, raw...)
-				continue
-			}
-			e, err := json.Marshal(it)
-			if err != nil {
-				return err
 			}
 			out = append(out, e...)
 		}
@@ -413,9 +433,14 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 	if !found || !s.Stateful(c.Op) {
 		return nil, false
 	}
-	tmpl, err := s.template(c)
+	dt, err := s.template(c, ref.r.IDField)
 	if err != nil {
 		return nil, false
+	}
+	var tmpl any
+	var like *itemEncoding
+	if dt != nil {
+		tmpl, like = dt.v, dt.item
 	}
 	if _, isObject := tmpl.(map[string]any); tmpl != nil && !isObject && ref.op.Kind != List {
 		// An item answered as an array (GitHub's POST .../labels answers
@@ -424,7 +449,7 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 	}
 	keys, id := s.pathKeys(ref, c.Params)
 	tn := s.tenant(c.Tenant)
-	a := &answering{s: s, tn: tn, r: ref.r, op: ref.op, c: c, tmpl: tmpl, keys: keys, id: id}
+	a := &answering{s: s, tn: tn, r: ref.r, op: ref.op, c: c, tmpl: tmpl, like: like, keys: keys, id: id}
 	if (ref.op.Kind == List || ref.op.Kind == Read) && c.Op.Method == http.MethodGet {
 		// Lists and reads of stored items change nothing and share the
 		// lock; a read of an item not stored takes it alone below.
@@ -530,27 +555,32 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 }
 
 // template is the call's declared success body, decoded once per
-// operation; callers copy what they change.
-func (s *Store) template(c Call) (any, error) {
+// operation (nil when it declares none); callers copy what they change.
+func (s *Store) template(c Call, idField string) (*decodedTemplate, error) {
 	if len(c.Template) == 0 {
 		return nil, nil
 	}
 	if t, ok := s.tmpls.Load(c.Op); ok {
 		if t := t.(*decodedTemplate); bytes.Equal(t.src, c.Template) {
-			return t.v, nil
+			return t, nil
 		}
 	}
 	var v any
 	if err := decode(c.Template, &v); err != nil {
 		return nil, err
 	}
-	s.tmpls.Store(c.Op, &decodedTemplate{src: c.Template, v: v})
-	return v, nil
+	t := &decodedTemplate{src: c.Template, v: v}
+	if obj, _ := itemIn(v, idField); obj != nil {
+		t.item = &itemEncoding{src: obj}
+	}
+	s.tmpls.Store(c.Op, t)
+	return t, nil
 }
 
 type decodedTemplate struct {
-	src []byte
-	v   any
+	src  []byte
+	v    any
+	item *itemEncoding // the item v holds, for writing new items like it
 }
 
 // idempotencyHeader is the header the operation, else its resource,

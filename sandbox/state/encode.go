@@ -1,0 +1,96 @@
+package state
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// itemEncoding is an operation's template item written once, field by
+// field: a new item is mostly the template's fields, and those are copied
+// in as written instead of being encoded again for every create.
+type itemEncoding struct {
+	once sync.Once
+	src  map[string]any
+	enc  map[string][]byte // `"name":value`, as encoding/json writes it
+}
+
+// fields writes src's fields, once.
+func (e *itemEncoding) fields() map[string][]byte {
+	e.once.Do(func() {
+		e.enc = make(map[string][]byte, len(e.src))
+		for k, v := range e.src {
+			if b, err := encodeField(nil, k, v); err == nil {
+				e.enc[k] = b
+			}
+		}
+	})
+	return e.enc
+}
+
+// encodeField appends `"name":value` to dst.
+func encodeField(dst []byte, name string, v any) ([]byte, error) {
+	k, err := json.Marshal(name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dst = append(append(dst, k...), ':')
+	return append(dst, b...), nil
+}
+
+// encodeObject writes obj as encoding/json does (keys sorted, the same
+// escaping), copying in the template's encoding of each field that still
+// holds the template's own value. like may be nil.
+func encodeObject(obj map[string]any, like *itemEncoding) ([]byte, error) {
+	if like == nil {
+		return json.Marshal(obj)
+	}
+	done := like.fields()
+	keys := make([]string, 0, len(obj))
+	n := 2
+	for k := range obj {
+		keys = append(keys, k)
+		n += len(done[k]) + 1
+	}
+	slices.SortFunc(keys, strings.Compare)
+	out := make([]byte, 1, n+64)
+	out[0] = '{'
+	for i, k := range keys {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		if b, ok := done[k]; ok && sameValue(obj[k], like.src[k]) {
+			out = append(out, b...)
+			continue
+		}
+		var err error
+		if out, err = encodeField(out, k, obj[k]); err != nil {
+			return nil, err
+		}
+	}
+	return append(out, '}'), nil
+}
+
+// sameValue says whether a and b are the same decoded JSON value: equal
+// scalars, or the very same object or array (not an equal copy).
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		return ok && x != nil && y != nil && reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == len(y) && (x == nil) == (y == nil) && (len(x) == 0 || &x[0] == &y[0])
+	case nil, string, bool, json.Number, float64, int64, int:
+		return a == b
+	}
+	return false
+}
+
+
