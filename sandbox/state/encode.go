@@ -92,5 +92,3 @@ func sameValue(a, b any) bool {
 	}
 	return false
 }
-
-

@@ -11,7 +11,6 @@ import (
 
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
-
 )
 
 // list answers a list operation from the bucket: filtered by the query
