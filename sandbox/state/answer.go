@@ -143,9 +143,12 @@ func (a *answering) settle(obj, prior map[string]any, merged []string) (o *objec
 // keep stores o in the tenant's state, under the tenant's lock.
 func (a *answering) keep(o *object) {
 	if n := a.tn.put(a.s.cfg.Cap, o); n > 0 {
-		a.notes = append(a.notes, Finding{RuleStateEvicted, fmt.Sprintf(
-			"the tenant's state reached its cap of %d bytes; the %d oldest objects were forgotten", a.s.cfg.Cap, n)})
+		a.notes = append(a.notes, evictedNote(a.s.cfg.Cap, n))
 	}
+}
+
+func evictedNote(capacity int64, n int) Finding {
+	return Finding{RuleStateEvicted, fmt.Sprintf("the tenant's state reached its cap of %d bytes; the %d oldest objects were forgotten", capacity, n)}
 }
 
 func (a *answering) idOf(obj map[string]any) string {
@@ -241,7 +244,7 @@ func (a *answering) create() *Result {
 	}
 	base := maps.Clone(obj)
 	merged := a.merge(obj)
-	b := a.tn.bucket(a.r, a.keys)
+	b := a.tn.peek(a.r, a.keys)
 	var id any
 	if a.id != "" { // PUT on an item creates it under the path's identifier
 		id = a.idValue(a.id, obj[a.r.IDField])
@@ -402,7 +405,7 @@ func plainValue(v any, s *base.Schema, depth int) bool {
 // commit keeps a prepared item, under the tenant's lock. An identifier
 // taken meanwhile (by a seed or a PUT) is made again, as create does.
 func (a *answering) commit(p *prepared) *Result {
-	if p.keep && a.tn.bucket(a.r, a.keys).objs[p.o.id] != nil {
+	if p.keep && a.tn.peek(a.r, a.keys).objs[p.o.id] != nil {
 		a.notes = nil
 		return a.create()
 	}
@@ -415,11 +418,13 @@ func (a *answering) commit(p *prepared) *Result {
 // existing is the stored item the path names, or one synthesised for an
 // identifier the state has not seen (nil when strict, or deleted).
 func (a *answering) existing() *object {
-	b := a.tn.bucket(a.r, a.keys)
+	// Only a kept object makes a bucket: a read of an unknown parent
+	// leaves nothing behind.
+	b := a.tn.peek(a.r, a.keys)
 	if o := b.objs[a.id]; o != nil {
 		return o
 	}
-	if b.deleted[a.id] || a.s.cfg.Strict || a.id == "" {
+	if b.deleted[a.id] != nil || a.s.cfg.Strict || a.id == "" {
 		return nil
 	}
 	obj, _ := a.base()
@@ -468,15 +473,17 @@ func (a *answering) update() *Result {
 }
 
 func (a *answering) delete() *Result {
-	b := a.tn.bucket(a.r, a.keys)
+	b := a.tn.peek(a.r, a.keys)
 	o := b.objs[a.id]
-	if o == nil && (b.deleted[a.id] || a.s.cfg.Strict) {
+	if o == nil && (b.deleted[a.id] != nil || a.s.cfg.Strict) {
 		return &Result{NotFound: true}
 	}
 	if o != nil {
 		a.tn.remove(o, true)
-	} else if len(b.deleted) < 100000 {
-		b.deleted[a.id] = true
+	}
+	// The tombstone is counted in the cap, and goes at it as objects do.
+	if n := a.tn.bury(a.s.cfg.Cap, a.tn.bucket(a.r, a.keys), a.r, a.keys, a.id); n > 0 {
+		a.notes = append(a.notes, evictedNote(a.s.cfg.Cap, n))
 	}
 	if a.tmpl == nil {
 		return &Result{Status: a.c.Status}

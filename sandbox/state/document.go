@@ -253,6 +253,7 @@ func (s *Store) Replace(tenant string, d Document) error {
 	tn.mu.Lock()
 	defer tn.mu.Unlock()
 	tn.buckets, tn.fifo, tn.size = map[string]*bucket{}, nil, 0
+	tn.pages.clear()
 	tn.idem, tn.idemFIF = map[string]idemEntry{}, nil
 	for _, o := range objs {
 		tn.put(s.cfg.Cap, o)

@@ -92,8 +92,8 @@ func (s *Store) operation(o *Op) *contracts.Operation { return s.cops[o.Method+"
 // Model is the resource model the store answers by.
 func (s *Store) Model() *Model { return s.model }
 
-// object is one stored item. Its value is never changed once stored: an
-// update stores a new object.
+// object is one stored item, or the tombstone of a deleted one. Its value
+// is never changed once stored: an update stores a new object.
 type object struct {
 	res  *Resource
 	keys []string // the parent key values, in the resource's Keys order
@@ -102,29 +102,52 @@ type object struct {
 	raw  []byte // v as JSON, written once: answers carry it as it is
 	size int64
 	seq  uint64
+	gone bool // a tombstone: the identifier was deleted, and a read is not found
 }
 
 // bucket is the items of one resource under one parent.
 type bucket struct {
+	key     string
+	ver     uint64 // the tenant's count of changes when the bucket last changed
 	objs    map[string]*object
-	order   []*object       // oldest first; deleted objects are removed
-	deleted map[string]bool // identifiers deleted, so a later read is not found
+	order   []*object          // oldest first; deleted objects are removed
+	deleted map[string]*object // tombstones of identifiers deleted, so a later read is not found
 }
+
+// What the cap counts beside objects' JSON: a bucket, a tombstone and a
+// remembered idempotency key each hold maps and slices of their own, so
+// that reads, deletes and keys under ever new names cannot grow a tenant's
+// memory past its cap.
+const (
+	bucketCost    = 256
+	tombstoneCost = 96
+	idemKeyCost   = 192
+)
 
 type tenant struct {
 	mu      sync.RWMutex       // reads of stored objects and lists share it
 	buckets map[string]*bucket // by resource name and parent keys
-	fifo    []*object          // every stored object, oldest first, for eviction
-	size    int64
+	fifo    []*object          // every stored object and tombstone, oldest first, for eviction
+	size    int64              // what the cap counts: objects, tombstones, buckets, idempotency keys
 	seq     uint64
 	gens    map[string]*Generator
 	idem    map[string]idemEntry
-	idemFIF []string
+	idemFIF []string // the keys, oldest first
+	pages   *pageCache
+	changes uint64 // every change of a bucket counts one, for its version
+}
+
+// changed marks b changed, so that no page written before is sent again.
+func (tn *tenant) changed(b *bucket) {
+	tn.changes++
+	b.ver = tn.changes
 }
 
 type idemEntry struct {
 	sum    [32]byte
 	result Result
+	seq    uint64
+	size   int64
 }
 
 func bucketKey(r *Resource, keys []string) string {
@@ -150,7 +173,7 @@ func (s *Store) tenant(t string) *tenant {
 }
 
 func (s *Store) freshTenant() *tenant {
-	tn := &tenant{buckets: map[string]*bucket{}, gens: map[string]*Generator{}, idem: map[string]idemEntry{}}
+	tn := &tenant{buckets: map[string]*bucket{}, gens: map[string]*Generator{}, idem: map[string]idemEntry{}, pages: newPageCache(s.cfg.Cap)}
 	for _, o := range s.seeds {
 		tn.put(s.cfg.Cap, o)
 	}
@@ -158,7 +181,7 @@ func (s *Store) freshTenant() *tenant {
 }
 
 // peek is the bucket of r under keys, or an empty one, which is not kept:
-// for readers, who must not change the tenant.
+// for readers, and for writers that may change nothing.
 func (tn *tenant) peek(r *Resource, keys []string) *bucket {
 	if b := tn.buckets[bucketKey(r, keys)]; b != nil {
 		return b
@@ -166,14 +189,25 @@ func (tn *tenant) peek(r *Resource, keys []string) *bucket {
 	return &bucket{}
 }
 
+// bucket is the bucket of r under keys, made (and counted) when there is
+// none.
 func (tn *tenant) bucket(r *Resource, keys []string) *bucket {
 	k := bucketKey(r, keys)
 	b := tn.buckets[k]
 	if b == nil {
-		b = &bucket{objs: map[string]*object{}, deleted: map[string]bool{}}
+		b = &bucket{key: k, objs: map[string]*object{}, deleted: map[string]*object{}}
 		tn.buckets[k] = b
+		tn.size += bucketCost + int64(len(k))
 	}
 	return b
+}
+
+// drop forgets b once it holds neither objects nor tombstones.
+func (tn *tenant) drop(b *bucket) {
+	if len(b.objs) == 0 && len(b.deleted) == 0 && tn.buckets[b.key] == b {
+		delete(tn.buckets, b.key)
+		tn.size -= bucketCost + int64(len(b.key))
+	}
 }
 
 // put stores o (a copy with the tenant's sequence number), replacing any
@@ -190,51 +224,117 @@ func (tn *tenant) put(capacity int64, o *object) int {
 		c.seq = old.seq
 		i := slices.Index(b.order, old)
 		b.order[i] = &c
-		for j, f := range tn.fifo {
-			if f == old {
-				tn.fifo[j] = &c
-				break
-			}
+		if j := slices.Index(tn.fifo, old); j >= 0 {
+			tn.fifo[j] = &c
 		}
 	} else {
 		b.order = append(b.order, &c)
 		tn.fifo = append(tn.fifo, &c)
 	}
-	delete(b.deleted, o.id)
+	if t := b.deleted[o.id]; t != nil {
+		delete(b.deleted, o.id)
+		tn.unqueue(t)
+		tn.size -= t.size
+	}
 	b.objs[o.id] = &c
+	tn.changed(b)
 	tn.size += c.size
+	return tn.trim(capacity, &c)
+}
+
+// bury remembers that id was deleted from b, counted in the cap.
+func (tn *tenant) bury(capacity int64, b *bucket, r *Resource, keys []string, id string) int {
+	if b.deleted[id] != nil {
+		return 0
+	}
+	tn.seq++
+	t := &object{res: r, keys: keys, id: id, gone: true, seq: tn.seq, size: tombstoneCost + int64(len(id))}
+	b.deleted[id] = t
+	tn.fifo = append(tn.fifo, t)
+	tn.size += t.size
+	return tn.trim(capacity, t)
+}
+
+// trim forgets the oldest of what the tenant holds (objects, tombstones,
+// idempotency keys) while it is over capacity, all but keep. It returns
+// how many objects it forgot.
+func (tn *tenant) trim(capacity int64, keep *object) int {
 	evicted := 0
-	for tn.size > capacity && len(tn.fifo) > 1 {
-		victim := tn.fifo[0]
-		tn.fifo = tn.fifo[1:]
-		if victim == &c {
-			tn.fifo = append(tn.fifo, victim)
+	for tn.size > capacity {
+		var oldest *object
+		for _, o := range tn.fifo[:min(len(tn.fifo), 2)] {
+			if o != keep {
+				oldest = o
+				break
+			}
+		}
+		if len(tn.idemFIF) > 0 && (oldest == nil || tn.idem[tn.idemFIF[0]].seq < oldest.seq) {
+			tn.forgetKey()
 			continue
 		}
-		tn.remove(victim, false)
+		if oldest == nil {
+			break
+		}
+		if oldest.gone {
+			b := tn.buckets[bucketKey(oldest.res, oldest.keys)]
+			tn.unqueue(oldest)
+			tn.size -= oldest.size
+			if b != nil && b.deleted[oldest.id] == oldest {
+				delete(b.deleted, oldest.id)
+				tn.drop(b)
+			}
+			continue
+		}
+		tn.remove(oldest, false)
 		evicted++
 	}
 	return evicted
 }
 
-// remove takes o out of its bucket; a deletion is remembered so that a
-// later read is not found, an eviction is not.
+// forgetKey forgets the oldest idempotency key.
+func (tn *tenant) forgetKey() {
+	k := tn.idemFIF[0]
+	tn.idemFIF[0] = ""
+	tn.idemFIF = tn.idemFIF[1:]
+	tn.size -= tn.idem[k].size
+	delete(tn.idem, k)
+}
+
+// unqueue takes o out of the eviction queue: at once when it is the
+// oldest, as eviction takes it.
+func (tn *tenant) unqueue(o *object) {
+	if len(tn.fifo) > 0 && tn.fifo[0] == o {
+		tn.fifo[0] = nil
+		tn.fifo = tn.fifo[1:]
+		return
+	}
+	if i := slices.Index(tn.fifo, o); i >= 0 {
+		tn.fifo = slices.Delete(tn.fifo, i, i+1)
+	}
+}
+
+// remove takes o out of its bucket and the eviction queue; a deletion is
+// remembered so that a later read is not found, an eviction is not.
 func (tn *tenant) remove(o *object, deleted bool) {
-	b := tn.bucket(o.res, o.keys)
+	b := tn.buckets[bucketKey(o.res, o.keys)]
+	if b == nil {
+		return
+	}
 	if cur := b.objs[o.id]; cur == o {
 		delete(b.objs, o.id)
-		if i := slices.Index(b.order, o); i >= 0 {
+		if len(b.order) > 0 && b.order[0] == o {
+			// The oldest goes first at the cap: no copy of the list.
+			b.order[0] = nil
+			b.order = b.order[1:]
+		} else if i := slices.Index(b.order, o); i >= 0 {
 			b.order = slices.Delete(b.order, i, i+1)
 		}
+		tn.unqueue(o)
 		tn.size -= o.size
+		tn.changed(b)
 	}
-	if deleted {
-		if i := slices.Index(tn.fifo, o); i >= 0 {
-			tn.fifo = slices.Delete(tn.fifo, i, i+1)
-		}
-		if len(b.deleted) < 100000 {
-			b.deleted[o.id] = true
-		}
+	if !deleted {
+		tn.drop(b)
 	}
 }
 
@@ -450,9 +550,29 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 	keys, id := s.pathKeys(ref, c.Params)
 	tn := s.tenant(c.Tenant)
 	a := &answering{s: s, tn: tn, r: ref.r, op: ref.op, c: c, tmpl: tmpl, like: like, keys: keys, id: id}
-	if (ref.op.Kind == List || ref.op.Kind == Read) && c.Op.Method == http.MethodGet {
-		// Lists and reads of stored items change nothing and share the
-		// lock; a read of an item not stored takes it alone below.
+	if ref.op.Kind == List && c.Op.Method == http.MethodGet {
+		// A list changes nothing and shares the lock; a page asked again
+		// before its bucket changed is sent as it was written.
+		key := c.Op.Method + " " + c.Op.Path + "\x00" + bucketKey(ref.r, keys) + "\x00" + c.URL.String() + "\x00" + c.Query.Encode()
+		tn.mu.RLock()
+		ver := tn.peek(ref.r, keys).ver
+		if p, hit := tn.pages.get(key, ver, dt); hit {
+			tn.mu.RUnlock()
+			return &Result{Status: p.status, Header: p.header.Clone(), Body: p.body}, true
+		}
+		res = a.list()
+		tn.mu.RUnlock()
+		if res == nil || res.encode() != nil {
+			return nil, false
+		}
+		if len(res.Notes) == 0 {
+			tn.pages.put(key, cachedPage{ver: ver, tmpl: dt, status: res.Status, header: res.Header.Clone(), body: res.Body})
+		}
+		return res, true
+	}
+	if ref.op.Kind == Read && c.Op.Method == http.MethodGet {
+		// Reads of stored items change nothing and share the lock; a read
+		// of an item not stored takes it alone below.
 		tn.mu.RLock()
 		res = a.peekAnswer()
 		tn.mu.RUnlock()
@@ -542,14 +662,25 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 		return nil, false
 	}
 	if !res.NotFound && res.Status < 300 {
-		if len(tn.idemFIF) >= s.cfg.IdempotencyKeys {
-			delete(tn.idem, tn.idemFIF[0])
-			tn.idemFIF = tn.idemFIF[1:]
+		for len(tn.idemFIF) >= s.cfg.IdempotencyKeys {
+			tn.forgetKey()
 		}
 		kept := *res
 		kept.Notes = nil
-		tn.idem[idemKey] = idemEntry{sum: sum, result: kept}
+		size := idemKeyCost + int64(len(idemKey)+len(res.Body))
+		for k, vs := range res.Header {
+			size += int64(len(k))
+			for _, v := range vs {
+				size += int64(len(v))
+			}
+		}
+		tn.seq++
+		tn.idem[idemKey] = idemEntry{sum: sum, result: kept, seq: tn.seq, size: size}
 		tn.idemFIF = append(tn.idemFIF, idemKey)
+		tn.size += size
+		if n := tn.trim(s.cfg.Cap, nil); n > 0 {
+			res.Notes = append(res.Notes, evictedNote(s.cfg.Cap, n))
+		}
 	}
 	return res, true
 }
