@@ -92,7 +92,16 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 		return nil
 	}
 	self := &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: withoutCredentials(r.URL.Query(), v.schemes).Encode()}
-	call := state.Call{Tenant: tenant, Op: op, Params: m.Params, Query: r.URL.Query(), Header: r.Header, Body: body, URL: self,
+	refuse := 0
+	switch {
+	case decl.byStatus[http.StatusBadRequest] != nil:
+		refuse = http.StatusBadRequest
+	case decl.byStatus[http.StatusNotFound] != nil:
+		refuse = http.StatusNotFound
+	case decl.deflt != nil:
+		refuse = http.StatusBadRequest
+	}
+	call := state.Call{Tenant: tenant, Refuse: refuse, Op: op, Params: m.Params, Query: r.URL.Query(), Header: r.Header, Body: body, URL: self,
 		Status: decl.success.status, Template: decl.success.body,
 		Valid: func(status int, b []byte) []contracts.Finding {
 			// Only the body is built from state; the headers are the
@@ -114,6 +123,8 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 		e.Findings = append(e.Findings, finding(n.Rule, op.ID, n.Message))
 	}
 	switch {
+	case res.Refused != "":
+		return errorAnswer(decl, res.Status, SourceState, res.Refused)
 	case res.NotFound:
 		if decl.byStatus[http.StatusNotFound] == nil && decl.deflt == nil {
 			e.Findings = append(e.Findings, finding(RuleNotFoundUndeclared, op.ID,

@@ -40,13 +40,18 @@ func (a *answering) list() *Result {
 	if pg.CursorParam != "" {
 		cursor = q.Get(pg.CursorParam)
 	}
+	unknown := "" // a cursor that names no item of the list, or a token not given
 	switch pg.Style {
 	case Cursor:
 		if cursor != "" {
 			start = items.indexOf(cursor) + 1
+			if start == 0 {
+				unknown = pg.CursorParam + "=" + cursor
+			}
 		} else if before := q.Get(pg.BeforeParam); pg.BeforeParam != "" && before != "" {
 			end := items.indexOf(before)
 			if end < 0 {
+				unknown = pg.BeforeParam + "=" + before
 				end = 0
 			}
 			start = max(end-size, 0)
@@ -62,9 +67,30 @@ func (a *answering) list() *Result {
 			start = n
 		}
 	case NextCursor, PageToken, NextURL:
-		start = fromToken(cursor)
+		n, ok := fromToken(cursor)
+		if p, err := strconv.Atoi(cursor); err == nil && pageNumbered(pg.CursorParam) {
+			// A next-page URL numbers its pages where the parameter is a
+			// page's number: see pageURL.
+			n, ok = max(p-1, 0)*size, p > 0
+		}
+		if cursor != "" && !ok {
+			unknown = pg.CursorParam + "=" + cursor
+		}
+		start = n
 	case Single:
 		size = items.len()
+	}
+	if unknown != "" {
+		// Starting again from the first page would loop a client that
+		// pages until the end: the vendor refuses the cursor (Stripe
+		// answers 400 for a starting_after it does not hold), and where
+		// the contract declares no refusal, the page is the empty last.
+		msg := fmt.Sprintf("%s names no item of this list (a deleted or evicted one, or another list's)", unknown)
+		a.notes = append(a.notes, Finding{RuleCursorUnknown, msg})
+		if a.c.Refuse != 0 {
+			return &Result{Status: a.c.Refuse, Refused: msg, Notes: a.notes}
+		}
+		start, backwards = items.len(), false
 	}
 	start = min(max(start, 0), items.len())
 	end := min(start+size, items.len())
@@ -384,11 +410,20 @@ func setPath(m map[string]any, path string, v any) {
 // token from another list is not taken for a number.
 func toToken(offset int) string { return "p" + strconv.Itoa(offset) }
 
-func fromToken(t string) int {
+// fromToken reads a page token; ok is false for one the list did not
+// give.
+func fromToken(t string) (offset int, ok bool) {
 	if n, err := strconv.Atoi(strings.TrimPrefix(t, "p")); err == nil && strings.HasPrefix(t, "p") && n >= 0 {
-		return n
+		return n, true
 	}
-	return 0
+	return 0, false
+}
+
+// pageNumbered says whether a cursor parameter holds a page's number
+// ("page", "Page") rather than a token.
+func pageNumbered(param string) bool {
+	p := strings.ToLower(param)
+	return strings.Contains(p, "page") && !strings.Contains(p, "token")
 }
 
 // pageURL is the URL of the page starting at offset: the request's own
@@ -397,7 +432,7 @@ func (a *answering) pageURL(pg *Pagination, offset, size, page int) string {
 	u := *a.c.URL
 	q := u.Query()
 	if pg.CursorParam != "" {
-		if strings.Contains(strings.ToLower(pg.CursorParam), "page") && !strings.Contains(strings.ToLower(pg.CursorParam), "token") {
+		if pageNumbered(pg.CursorParam) {
 			q.Set(pg.CursorParam, strconv.Itoa(page))
 		} else {
 			q.Set(pg.CursorParam, toToken(offset))

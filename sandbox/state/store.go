@@ -23,6 +23,13 @@ const DefaultCap = 64 << 20
 // remembers; the oldest is forgotten first.
 const DefaultIdempotencyKeys = 10000
 
+// MaxIdempotencyKey is the longest idempotency key, in bytes, the state
+// takes; a longer one is refused with the operation's error answer
+// ([Call.Refuse]), as vendors refuse it (Stripe's limit is 255
+// characters), rather than hashed: a connector that sends one would fail
+// against the vendor, and the sandbox should say so.
+const MaxIdempotencyKey = 255
+
 // StoreConfig configures a [Store].
 type StoreConfig struct {
 	// Seed makes generated identifiers the same from run to run; each
@@ -410,6 +417,11 @@ type Call struct {
 	// Valid says whether an answer body with the status is one the
 	// contract allows; nil means every answer is taken as valid.
 	Valid func(status int, body []byte) []contracts.Finding
+	// Refuse is the status the operation declares for a request it
+	// refuses (400, else 404, else a default answer's 400); 0 when it
+	// declares none, and then a list asked for a page after an item it
+	// does not hold answers an empty last page.
+	Refuse int
 }
 
 // Result is an answer built from state.
@@ -425,6 +437,10 @@ type Result struct {
 	// Replayed is set when the answer is the first one for the call's
 	// idempotency key.
 	Replayed bool
+	// Refused, when not empty, asks the caller to answer the vendor's
+	// error with status Status ([Call.Refuse]), and says why: a page
+	// cursor naming no item of the list, an idempotency key too long.
+	Refused string
 	// Notes say what the journal should record of this answer.
 	Notes []Finding
 
@@ -509,6 +525,12 @@ const (
 	// RuleIdempotencyConflict: an idempotency key came again with another
 	// request.
 	RuleIdempotencyConflict = "idempotency-key-reused"
+	// RuleIdempotencyKeyLong: an idempotency key is longer than
+	// [MaxIdempotencyKey]; the request is refused.
+	RuleIdempotencyKeyLong = "idempotency-key-too-long"
+	// RuleCursorUnknown: a list was asked for the page after (or before)
+	// an item it does not hold, or with a page token it did not give.
+	RuleCursorUnknown = "page-cursor-unknown"
 )
 
 // Stateful says whether the store answers op: an operation of a resource
@@ -610,6 +632,10 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 	if c.Op.Method != http.MethodGet && c.Op.Method != http.MethodHead && ref.op.Kind != List && ref.op.Kind != Read {
 		idemKey = c.Header.Get(s.idempotencyHeader(ref))
 	}
+	if len(idemKey) > MaxIdempotencyKey {
+		return &Result{Status: refusal(c.Refuse), Refused: fmt.Sprintf("the idempotency key is %d bytes long; the vendor takes at most %d", len(idemKey), MaxIdempotencyKey),
+			Notes: []Finding{{RuleIdempotencyKeyLong, fmt.Sprintf("the idempotency key is %d bytes long, past the %d the vendor takes; the request is refused", len(idemKey), MaxIdempotencyKey)}}}, true
+	}
 	var sum [32]byte
 	if idemKey != "" {
 		h := sha256.New()
@@ -683,6 +709,14 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 		}
 	}
 	return res, true
+}
+
+// refusal is the status of a refused request: the declared one, else 400.
+func refusal(declared int) int {
+	if declared == 0 {
+		return http.StatusBadRequest
+	}
+	return declared
 }
 
 // template is the call's declared success body, decoded once per
