@@ -274,3 +274,26 @@ func (s *Store) Reset(tenants ...string) {
 		delete(s.tenants, t)
 	}
 }
+
+// Usage is what one tenant's state holds, as its cap counts it.
+type Usage struct {
+	Bytes           int64 // what the cap counts: objects' JSON, tombstones, buckets, idempotency answers
+	Buckets         int   // resources' collections, one per parent
+	Objects         int
+	Tombstones      int // deleted identifiers, remembered so that a read is not found
+	IdempotencyKeys int
+}
+
+// Usage is what tenant's state holds now; a tenant not seen yet holds its
+// seeds.
+func (s *Store) Usage(tenant string) Usage {
+	tn := s.tenant(tenant)
+	tn.mu.RLock()
+	defer tn.mu.RUnlock()
+	u := Usage{Bytes: tn.size, Buckets: len(tn.buckets), IdempotencyKeys: len(tn.idem)}
+	for _, b := range tn.buckets {
+		u.Objects += len(b.objs)
+		u.Tombstones += len(b.deleted)
+	}
+	return u
+}
