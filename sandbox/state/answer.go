@@ -281,17 +281,22 @@ func (a *answering) prepareCreate(g *Generator) *prepared {
 	for _, f := range a.defaultFilters() {
 		obj[f.field] = f.value
 	}
-	base := maps.Clone(obj)
 	merged := a.merge(obj)
 	id := g.Next()
 	if n, ok := id.(int64); ok {
 		id = json.Number(strconv.FormatInt(n, 10))
 	}
 	obj[a.r.IDField] = id
-	base[a.r.IDField] = id
 	if a.plainCreate(obj, merged, g) {
 		return &prepared{newObject(a.r, a.keys, a.idOf(obj), obj, a.like), true}
 	}
+	// The item before the request's fields, for those that break the
+	// contract to take again.
+	base, _ := a.base()
+	for _, f := range a.defaultFilters() {
+		base[f.field] = f.value
+	}
+	base[a.r.IDField] = id
 	o, keep := a.settle(obj, base, merged)
 	return &prepared{o, keep}
 }

@@ -2,9 +2,9 @@ package state
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -15,6 +15,7 @@ type itemEncoding struct {
 	once sync.Once
 	src  map[string]any
 	enc  map[string][]byte // `"name":value`, as encoding/json writes it
+	keys []string          // src's, sorted
 }
 
 // fields writes src's fields, once.
@@ -26,6 +27,7 @@ func (e *itemEncoding) fields() map[string][]byte {
 				e.enc[k] = b
 			}
 		}
+		e.keys = slices.Sorted(maps.Keys(e.src))
 	})
 	return e.enc
 }
@@ -52,13 +54,23 @@ func encodeObject(obj map[string]any, like *itemEncoding) ([]byte, error) {
 		return json.Marshal(obj)
 	}
 	done := like.fields()
-	keys := make([]string, 0, len(obj))
+	// Most items have the template's fields, whose order is known.
+	keys := like.keys
 	n := 2
-	for k := range obj {
-		keys = append(keys, k)
+	for _, k := range keys {
+		if _, ok := obj[k]; !ok {
+			keys = nil
+			break
+		}
 		n += len(done[k]) + 1
 	}
-	slices.SortFunc(keys, strings.Compare)
+	if len(keys) != len(obj) {
+		keys = slices.Sorted(maps.Keys(obj))
+		n = 2
+		for _, k := range keys {
+			n += len(done[k]) + 1
+		}
+	}
 	out := make([]byte, 1, n+64)
 	out[0] = '{'
 	for i, k := range keys {
