@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/json"
 	"maps"
+	"regexp"
 	"testing"
 )
 
@@ -34,6 +35,42 @@ func TestEncodeObjectLikeMarshal(t *testing.T) {
 		want, _ := json.Marshal(obj)
 		if string(got) != string(want) {
 			t.Errorf("%s: wrote %s\nwant %s", tc.reason, got, want)
+		}
+	}
+}
+
+// An identifier pattern of a prefix and one repeated class is drawn
+// directly; every string drawn matches it, and other forms are left to
+// the pattern's generator.
+func TestSimplePatternDraw(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, prefix string
+		n               int
+		reason          string
+	}{
+		{"^MG[0-9a-fA-F]{32}$", "MG", 32, "Twilio's service ids"},
+		{"^[a-z]{8}$", "", 8, "no prefix"},
+		{"^cus_[A-Za-z0-9]{14}$", "cus_", 14, "a prefix with a mark"},
+		{"^MG[0-9a-f]{32}", "", 0, "no end anchor"},
+		{"^(MG|SV)[0-9]{4}$", "", 0, "an alternation"},
+		{"^MG[0-9]{2,4}$", "", 0, "a length range"},
+		{"^MG[^a]{4}$", "", 0, "a negated class reaches past ASCII"},
+	} {
+		sp := simpleOf(tc.pattern)
+		if sp.n != tc.n || sp.prefix != tc.prefix {
+			t.Errorf("%s: %q read as %+v, want prefix %q and %d", tc.reason, tc.pattern, sp, tc.prefix, tc.n)
+			continue
+		}
+		if sp.n == 0 {
+			continue
+		}
+		g := IDShape{Type: "string", Pattern: tc.pattern}.Generator(7)
+		g.simple = sp
+		re := regexp.MustCompile(tc.pattern)
+		for i := range 200 {
+			if s := g.shapeDraw(g.rng); !re.MatchString(s) {
+				t.Fatalf("%s: draw %d %q does not match %s", tc.reason, i, s, tc.pattern)
+			}
 		}
 	}
 }

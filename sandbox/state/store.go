@@ -68,8 +68,9 @@ type Store struct {
 }
 
 type opRef struct {
-	r  *Resource
-	op Op
+	r      *Resource
+	op     Op
+	params []string // the path's parameter names, in order
 }
 
 // NewStore makes the state of the vendor whose contract is c, with the
@@ -87,7 +88,7 @@ func NewStore(c *contracts.Contract, m *Model, cfg StoreConfig) *Store {
 	}
 	for _, r := range m.Resources {
 		for _, op := range r.Ops {
-			s.ops[op.Method+" "+op.Path] = opRef{r, op}
+			s.ops[op.Method+" "+op.Path] = opRef{r, op, paramsOf(shapeOf(op.Path).segs)}
 		}
 	}
 	return s
@@ -764,9 +765,8 @@ func (s *Store) idempotencyHeader(ref opRef) string {
 // from the request's path parameters, by position: the operation's own
 // names may differ from the resource's.
 func (s *Store) pathKeys(ref opRef, params map[string]string) (keys []string, id string) {
-	names := paramsOf(shapeOf(ref.op.Path).segs)
 	n := len(ref.r.Keys)
-	for i, name := range names {
+	for i, name := range ref.params {
 		switch {
 		case i < n:
 			keys = append(keys, params[name])
