@@ -134,3 +134,29 @@ func TestPagingCursorUnknown(t *testing.T) {
 		}
 	}
 }
+
+// An object that keeps only its JSON (its list filters by no field) is
+// updated and snapshotted from that JSON: the update keeps the fields it
+// does not name, and the snapshot holds what the last answer said.
+func TestStateLeanObjectUpdate(t *testing.T) {
+	c := loadContract(t, "lean_update.yaml")
+	s := startVendors(t, []Vendor{{Name: "notes", Contract: c}})
+	resp, v := fetch(t, s, c, "notes", "POST", "/notes", "application/json", `{"text":"first","pinned":true}`)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %v", resp.StatusCode, v)
+	}
+	id := v.(map[string]any)["id"].(string)
+	resp, v = fetch(t, s, c, "notes", "PATCH", "/notes/"+id, "application/json", `{"text":"second"}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("update: %d %v", resp.StatusCode, v)
+	}
+	_, v = fetch(t, s, c, "notes", "GET", "/notes/"+id, "", "")
+	got := v.(map[string]any)
+	if got["text"] != "second" || got["pinned"] != true || got["id"] != id {
+		t.Errorf("after the update the note is %v, want text second, still pinned, id %s", got, id)
+	}
+	snap := s.vendors["notes"].store.Snapshot(DefaultTenant)["notes"]
+	if len(snap) != 1 || snap[0].Object["text"] != "second" || snap[0].Object["pinned"] != true {
+		t.Errorf("the snapshot holds %v, want the updated note", snap)
+	}
+}

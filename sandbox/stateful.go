@@ -145,12 +145,15 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 		}
 		return a
 	}
-	h := decl.success.header.Clone()
-	for k, vs := range res.Header {
-		h[k] = vs
-	}
-	if res.Replayed {
-		h.Set("Idempotent-Replayed", "true")
+	h := decl.success.header // shared, as the answer without state shares it
+	if len(res.Header) > 0 || res.Replayed {
+		h = h.Clone()
+		for k, vs := range res.Header {
+			h[k] = vs
+		}
+		if res.Replayed {
+			h.Set("Idempotent-Replayed", "true")
+		}
 	}
 	return &answer{status: res.Status, header: h, body: res.Body, source: SourceState}
 }

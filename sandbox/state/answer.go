@@ -66,20 +66,20 @@ func (a *answering) base() (map[string]any, string) {
 }
 
 // render puts an item in the operation's template.
-func (a *answering) render(obj map[string]any) *Result { return a.renderJSON(obj, obj) }
+func (a *answering) render(obj map[string]any) *Result { return a.renderJSON(obj) }
 
 // renderObject puts a stored object in the operation's template, as the
 // JSON it was stored with.
 func (a *answering) renderObject(o *object) *Result {
 	if o.raw != nil {
-		return a.renderJSON(o.v, json.RawMessage(o.raw))
+		return a.renderJSON(json.RawMessage(o.raw))
 	}
 	return a.render(o.v)
 }
 
 // renderJSON puts an item in the operation's template; enc is the item
 // as it is to be written (the item, or its JSON).
-func (a *answering) renderJSON(obj map[string]any, enc any) *Result {
+func (a *answering) renderJSON(enc any) *Result {
 	if a.tmpl == nil {
 		return &Result{Status: a.c.Status, Notes: a.notes}
 	}
@@ -137,7 +137,18 @@ func (a *answering) settle(obj, prior map[string]any, merged []string) (o *objec
 	if obj[a.r.IDField] != want {
 		return &object{res: a.r, keys: a.keys, id: a.idOf(obj), v: obj}, false
 	}
-	return newObject(a.r, a.keys, a.idOf(obj), obj, a.like), true
+	return a.lean(newObject(a.r, a.keys, a.idOf(obj), obj, a.like)), true
+}
+
+// lean lets a new object keep only its JSON where no list filters its
+// resource by a field: its decoded form is read again from the JSON on the
+// rare calls that need it (an update, a snapshot), and the heap holds
+// bytes instead of a map per object, which a collection would scan.
+func (a *answering) lean(o *object) *object {
+	if o.raw != nil && !a.s.filterable[a.r] {
+		o.v = nil
+	}
+	return o
 }
 
 // keep stores o in the tenant's state, under the tenant's lock.
@@ -288,7 +299,7 @@ func (a *answering) prepareCreate(g *Generator) *prepared {
 	}
 	obj[a.r.IDField] = id
 	if a.plainCreate(obj, merged, g) {
-		return &prepared{newObject(a.r, a.keys, a.idOf(obj), obj, a.like), true}
+		return &prepared{a.lean(newObject(a.r, a.keys, a.idOf(obj), obj, a.like)), true}
 	}
 	// The item before the request's fields, for those that break the
 	// contract to take again.
@@ -470,10 +481,11 @@ func (a *answering) update() *Result {
 	if o == nil {
 		return &Result{NotFound: true, Notes: a.notes}
 	}
-	obj := jsonvalue.Clone(o.v).(map[string]any)
+	prior := o.value()
+	obj := jsonvalue.Clone(prior).(map[string]any)
 	merged := a.merge(obj)
-	obj[a.r.IDField] = o.v[a.r.IDField]
-	kept := a.store(obj, o.v, merged)
+	obj[a.r.IDField] = prior[a.r.IDField]
+	kept := a.store(obj, prior, merged)
 	return a.renderObject(kept)
 }
 

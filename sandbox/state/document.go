@@ -228,7 +228,7 @@ func (s *Store) Snapshot(tenant string) Document {
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, o := range tn.buckets[k].order {
-			e := Entry{Object: jsonvalue.Clone(o.v).(map[string]any)}
+			e := Entry{Object: jsonvalue.Clone(o.value()).(map[string]any)}
 			if len(o.keys) > 0 {
 				e.Keys = map[string]string{}
 				for i, name := range o.res.Keys {

@@ -28,7 +28,7 @@ func (a *answering) list() *Result {
 	} else {
 		items.order = make([]*object, 0, len(b.order))
 		for _, o := range b.order {
-			if matches(o.v, filters) {
+			if matches(o.value(), filters) {
 				items.order = append(items.order, o)
 			}
 		}

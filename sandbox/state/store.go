@@ -61,6 +61,9 @@ type Store struct {
 	// defaults are each resource's default list filters, which new items
 	// take; their values are never changed.
 	defaults sync.Map // *Resource -> []filter
+	// filterable are the resources a list may filter by a field, whose
+	// objects keep their decoded form; read only.
+	filterable map[*Resource]bool
 
 	mu      sync.RWMutex // every call looks its tenant up; few add one
 	tenants map[string]*tenant
@@ -86,9 +89,18 @@ func NewStore(c *contracts.Contract, m *Model, cfg StoreConfig) *Store {
 	for _, op := range c.Operations() {
 		s.cops[op.Method+" "+op.Path] = op
 	}
+	s.filterable = map[*Resource]bool{}
 	for _, r := range m.Resources {
 		for _, op := range r.Ops {
 			s.ops[op.Method+" "+op.Path] = opRef{r, op, paramsOf(shapeOf(op.Path).segs)}
+			if op.Kind != List || s.cops[op.Method+" "+op.Path] == nil {
+				continue
+			}
+			for _, p := range s.cops[op.Method+" "+op.Path].Parameters() {
+				if fs := property(r.item, p.Name); p.In == "query" && fs != nil && scalar(fs) {
+					s.filterable[r] = true
+				}
+			}
 		}
 	}
 	return s
@@ -111,6 +123,19 @@ type object struct {
 	size int64
 	seq  uint64
 	gone bool // a tombstone: the identifier was deleted, and a read is not found
+}
+
+// value is the object decoded: v, or (for an object that keeps only its
+// JSON) a fresh decoding of raw, which the caller may change.
+func (o *object) value() map[string]any {
+	if o.v != nil || o.raw == nil {
+		return o.v
+	}
+	var v map[string]any
+	if decode(o.raw, &v) != nil || v == nil {
+		return map[string]any{}
+	}
+	return v
 }
 
 // bucket is the items of one resource under one parent.
