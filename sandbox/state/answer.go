@@ -24,6 +24,7 @@ type answering struct {
 	r    *Resource
 	op   Op
 	c    Call
+	dt   *decodedTemplate
 	tmpl any           // the declared success body, decoded
 	like *itemEncoding // the item tmpl holds, written field by field
 	keys []string

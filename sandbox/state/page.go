@@ -109,7 +109,7 @@ func (a *answering) list() *Result {
 	}
 
 	// The items are written into the body by Result.encode, as the JSON
-	// they were stored with.
+	// they were stored with, within the envelope of the template.
 	res := &Result{Status: a.c.Status, items: page}
 	body := a.tmpl
 	if pg.ItemsField == "" {
@@ -125,29 +125,44 @@ func (a *answering) list() *Result {
 		if field == "" {
 			return nil // no place for the items: answered as without state
 		}
-		// The template is shared: the envelope copies the objects it
-		// changes, and its items' example is left out, not copied.
-		m := maps.Clone(t)
-		body = m
-		m[field] = itemsMark
+		var moreVal, nextVal any
 		if pg.MoreField != "" {
 			if strings.Contains(strings.ToLower(pg.MoreField), "total") {
-				setPath(m, pg.MoreField, json.Number(strconv.Itoa(items.len())))
+				moreVal = json.Number(strconv.Itoa(items.len()))
 			} else {
-				setPath(m, pg.MoreField, more)
+				moreVal = more
 			}
 		}
 		if pg.NextField != "" {
-			var next any
 			switch {
 			case !more:
-				next = a.lastValue(pg.NextField)
+				nextVal = a.lastValue(pg.NextField)
 			case pg.Style == NextURL:
-				next = a.pageURL(pg, end, size, start/max(size, 1)+2)
+				nextVal = a.pageURL(pg, end, size, start/max(size, 1)+2)
 			default:
-				next = toToken(end)
+				nextVal = toToken(end)
 			}
-			setPath(m, pg.NextField, next)
+		}
+		// The envelope is the same for every page with the same values in
+		// it: written once, the pages after copy it.
+		key := fmt.Sprintf("%s\x00%T:%v\x00%T:%v", field, moreVal, moreVal, nextVal, nextVal)
+		if e := a.dt.envelope(key); e != nil {
+			res.env = e
+			res.Notes = a.notes
+			body = nil
+		} else {
+			// The template is shared: the envelope copies the objects it
+			// changes, and its items' example is left out, not copied.
+			m := maps.Clone(t)
+			body = m
+			m[field] = itemsMark
+			if pg.MoreField != "" {
+				setPath(m, pg.MoreField, moreVal)
+			}
+			if pg.NextField != "" {
+				setPath(m, pg.NextField, nextVal)
+			}
+			res.envKey, res.envOf = key, a.dt
 		}
 	}
 	if pg.Style == Link || pg.LinkHeader != "" {
@@ -160,7 +175,9 @@ func (a *answering) list() *Result {
 			res.Header.Set(name, link)
 		}
 	}
-	res.value, res.Notes = body, a.notes
+	if res.env == nil {
+		res.value, res.Notes = body, a.notes
+	}
 	return res
 }
 

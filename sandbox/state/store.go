@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetherkit/tether/contracts"
 )
@@ -472,6 +473,11 @@ type Result struct {
 
 	value any   // the body before it is written: see encode
 	items []any // a list's items, written where value holds itemsMark
+	// env is the list's envelope written already; else, once value is
+	// written, it is kept under envKey in envOf.
+	env    *envelope
+	envKey string
+	envOf  *decodedTemplate
 }
 
 // itemsMark stands for a list's items in a body until it is written.
@@ -481,6 +487,14 @@ const itemsMark = "\x00tether:items\x00"
 // already written as JSON, are copied in as they are: encoding/json would
 // check and compact each again.
 func (r *Result) encode() error {
+	if r.env != nil {
+		b, err := r.env.wrapItems(r.items)
+		if err != nil {
+			return err
+		}
+		r.Body, r.items, r.env = b, nil, nil
+		return nil
+	}
 	if r.value == nil {
 		return nil
 	}
@@ -499,33 +513,72 @@ func (r *Result) encode() error {
 		if i < 0 {
 			return fmt.Errorf("the list's body has no place for its items")
 		}
-		// Each item is written once, into a body of its final size.
-		enc := make([][]byte, len(r.items))
-		n := len(b) - len(mark) + 2 + len(r.items)
-		for j, it := range r.items {
-			raw, ok := it.(json.RawMessage)
-			if !ok {
-				e, err := json.Marshal(it)
-				if err != nil {
-					return err
-				}
-				raw = e
-			}
-			enc[j] = raw
-			n += len(raw)
+		e := &envelope{prefix: b[:i], suffix: b[i+len(mark):]}
+		if r.envOf != nil {
+			r.envOf.keepEnvelope(r.envKey, e)
 		}
-		out := make([]byte, 0, n)
-		out = append(append(out, b[:i]...), '[')
-		for j, e := range enc {
-			if j > 0 {
-				out = append(out, ',')
-			}
-			out = append(out, e...)
+		b, err = e.wrapItems(r.items)
+		if err != nil {
+			return err
 		}
-		b = append(append(out, ']'), b[i+len(mark):]...)
 	}
-	r.Body, r.value, r.items = b, nil, nil
+	r.Body, r.value, r.items, r.envOf = b, nil, nil, nil
 	return nil
+}
+
+// envelope is a list answer written around its items: prefix, then the
+// items as an array, then suffix. It is never changed once written.
+type envelope struct{ prefix, suffix []byte }
+
+// wrapItems writes each item once, into a body of its final size.
+func (e *envelope) wrapItems(items []any) ([]byte, error) {
+	enc := make([][]byte, len(items))
+	n := len(e.prefix) + len(e.suffix) + 2 + len(items)
+	for j, it := range items {
+		raw, ok := it.(json.RawMessage)
+		if !ok {
+			w, err := json.Marshal(it)
+			if err != nil {
+				return nil, err
+			}
+			raw = w
+		}
+		enc[j] = raw
+		n += len(raw)
+	}
+	out := make([]byte, 0, n)
+	out = append(append(out, e.prefix...), '[')
+	for j, w := range enc {
+		if j > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, w...)
+	}
+	return append(append(out, ']'), e.suffix...), nil
+}
+
+// maxEnvelopes bounds the envelopes kept per operation: a next-page URL
+// in an envelope carries the request's query, which clients choose.
+const maxEnvelopes = 64
+
+// envelope is the envelope kept under key, or nil.
+func (t *decodedTemplate) envelope(key string) *envelope {
+	if t == nil {
+		return nil
+	}
+	if e, ok := t.envelopes.Load(key); ok {
+		return e.(*envelope)
+	}
+	return nil
+}
+
+func (t *decodedTemplate) keepEnvelope(key string, e *envelope) {
+	if t.envCount.Load() >= maxEnvelopes {
+		return
+	}
+	if _, loaded := t.envelopes.LoadOrStore(key, e); !loaded {
+		t.envCount.Add(1)
+	}
 }
 
 // Finding is something the store noticed while answering, for the journal.
@@ -597,7 +650,7 @@ func (s *Store) Serve(c Call) (res *Result, ok bool) {
 	}
 	keys, id := s.pathKeys(ref, c.Params)
 	tn := s.tenant(c.Tenant)
-	a := &answering{s: s, tn: tn, r: ref.r, op: ref.op, c: c, tmpl: tmpl, like: like, keys: keys, id: id}
+	a := &answering{s: s, tn: tn, r: ref.r, op: ref.op, c: c, dt: dt, tmpl: tmpl, like: like, keys: keys, id: id}
 	if ref.op.Kind == List && c.Op.Method == http.MethodGet {
 		// A list changes nothing and shares the lock; a page asked again
 		// before its bucket changed is sent as it was written.
@@ -772,6 +825,10 @@ type decodedTemplate struct {
 	src  []byte
 	v    any
 	item *itemEncoding // the item v holds, for writing new items like it
+	// envelopes are list answers written around their items, by the
+	// values set in them; at most maxEnvelopes.
+	envelopes sync.Map // string -> *envelope
+	envCount  atomic.Int32
 }
 
 // idempotencyHeader is the header the operation, else its resource,
