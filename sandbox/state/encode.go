@@ -12,22 +12,31 @@ import (
 // field: a new item is mostly the template's fields, and those are copied
 // in as written instead of being encoded again for every create.
 type itemEncoding struct {
-	once sync.Once
-	src  map[string]any
-	enc  map[string][]byte // `"name":value`, as encoding/json writes it
-	keys []string          // src's, sorted
+	once   sync.Once
+	src    map[string]any
+	enc    map[string][]byte // `"name":value`, as encoding/json writes it
+	sorted []fieldEncoding   // src's fields in key order
+	size   int               // the bytes of sorted's encodings
+}
+
+type fieldEncoding struct {
+	name string
+	val  any
+	enc  []byte // nil where encoding/json cannot write val
 }
 
 // fields writes src's fields, once.
 func (e *itemEncoding) fields() map[string][]byte {
 	e.once.Do(func() {
 		e.enc = make(map[string][]byte, len(e.src))
-		for k, v := range e.src {
-			if b, err := encodeField(nil, k, v); err == nil {
+		for _, k := range slices.Sorted(maps.Keys(e.src)) {
+			b, err := encodeField(nil, k, e.src[k])
+			if err == nil {
 				e.enc[k] = b
 			}
+			e.sorted = append(e.sorted, fieldEncoding{k, e.src[k], b})
+			e.size += len(b) + 1
 		}
-		e.keys = slices.Sorted(maps.Keys(e.src))
 	})
 	return e.enc
 }
@@ -54,22 +63,16 @@ func encodeObject(obj map[string]any, like *itemEncoding) ([]byte, error) {
 		return json.Marshal(obj)
 	}
 	done := like.fields()
-	// Most items have the template's fields, whose order is known.
-	keys := like.keys
+	if len(obj) == len(like.sorted) {
+		// Most items have the template's fields, whose order is known.
+		if out, ok := encodeLike(obj, like); ok {
+			return out, nil
+		}
+	}
+	keys := slices.Sorted(maps.Keys(obj))
 	n := 2
 	for _, k := range keys {
-		if _, ok := obj[k]; !ok {
-			keys = nil
-			break
-		}
 		n += len(done[k]) + 1
-	}
-	if len(keys) != len(obj) {
-		keys = slices.Sorted(maps.Keys(obj))
-		n = 2
-		for _, k := range keys {
-			n += len(done[k]) + 1
-		}
 	}
 	out := make([]byte, 1, n+64)
 	out[0] = '{'
@@ -103,4 +106,29 @@ func sameValue(a, b any) bool {
 		return a == b
 	}
 	return false
+}
+
+// encodeLike writes obj in the order of its template's fields; ok is false
+// where obj lacks one of them.
+func encodeLike(obj map[string]any, like *itemEncoding) (out []byte, ok bool) {
+	out = make([]byte, 1, like.size+256)
+	out[0] = '{'
+	for i, f := range like.sorted {
+		v, has := obj[f.name]
+		if !has {
+			return nil, false
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		if f.enc != nil && sameValue(v, f.val) {
+			out = append(out, f.enc...)
+			continue
+		}
+		var err error
+		if out, err = encodeField(out, f.name, v); err != nil {
+			return nil, false
+		}
+	}
+	return append(out, '}'), true
 }

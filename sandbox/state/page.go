@@ -145,7 +145,7 @@ func (a *answering) list() *Result {
 		}
 		// The envelope is the same for every page with the same values in
 		// it: written once, the pages after copy it.
-		key := fmt.Sprintf("%s\x00%T:%v\x00%T:%v", field, moreVal, moreVal, nextVal, nextVal)
+		key := field + "\x00" + envelopeValue(moreVal) + "\x00" + envelopeValue(nextVal)
 		if e := a.dt.envelope(key); e != nil {
 			res.env = e
 			res.Notes = a.notes
@@ -179,6 +179,22 @@ func (a *answering) list() *Result {
 		res.value, res.Notes = body, a.notes
 	}
 	return res
+}
+
+// envelopeValue is a value set in a list's envelope, as a key: its type
+// and its text.
+func envelopeValue(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return strconv.FormatBool(t)
+	case json.Number:
+		return "n" + string(t)
+	case string:
+		return "s" + t
+	}
+	return fmt.Sprintf("%T:%v", v, v)
 }
 
 // lastValue is what a next-page field holds on the last page: null where
