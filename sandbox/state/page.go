@@ -94,14 +94,9 @@ func (a *answering) list() *Result {
 	}
 	start = min(max(start, 0), items.len())
 	end := min(start+size, items.len())
-	page := make([]any, 0, end-start)
+	page := make([]*object, 0, end-start)
 	for i := start; i < end; i++ {
-		o := items.at(i)
-		if o.raw != nil {
-			page = append(page, json.RawMessage(o.raw))
-		} else {
-			page = append(page, o.v)
-		}
+		page = append(page, items.at(i))
 	}
 	more := end < items.len()
 	if backwards {

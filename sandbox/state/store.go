@@ -471,8 +471,8 @@ type Result struct {
 	// Notes say what the journal should record of this answer.
 	Notes []Finding
 
-	value any   // the body before it is written: see encode
-	items []any // a list's items, written where value holds itemsMark
+	value any       // the body before it is written: see encode
+	items []*object // a list's items, written where value holds itemsMark
 	// env is the list's envelope written already; else, once value is
 	// written, it is kept under envKey in envOf.
 	env    *envelope
@@ -531,13 +531,13 @@ func (r *Result) encode() error {
 type envelope struct{ prefix, suffix []byte }
 
 // wrapItems writes each item once, into a body of its final size.
-func (e *envelope) wrapItems(items []any) ([]byte, error) {
+func (e *envelope) wrapItems(items []*object) ([]byte, error) {
 	enc := make([][]byte, len(items))
 	n := len(e.prefix) + len(e.suffix) + 2 + len(items)
 	for j, it := range items {
-		raw, ok := it.(json.RawMessage)
-		if !ok {
-			w, err := json.Marshal(it)
+		raw := it.raw
+		if raw == nil {
+			w, err := json.Marshal(it.v)
 			if err != nil {
 				return nil, err
 			}
