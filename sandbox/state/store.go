@@ -15,9 +15,15 @@ import (
 	"github.com/tetherkit/tether/contracts"
 )
 
-// DefaultCap is how many bytes of objects one tenant's state holds unless
-// [StoreConfig.Cap] says otherwise. At the cap the oldest objects go first,
-// and each answer that evicted some says so.
+// DefaultCap is how many bytes one tenant's state holds unless
+// [StoreConfig.Cap] says otherwise. The cap counts each object (four
+// times its JSON, for its decoded form), each bucket (the items of one
+// resource under one parent), each tombstone (an identifier deleted) and
+// each remembered idempotency key with its answer. At the cap the oldest
+// of these go first, whatever their kind, and each answer that evicted
+// objects says so (state-evicted). Beside the cap, a tenant keeps at most
+// 1 MiB (an eighth of a smaller cap) of written list pages, which any
+// change of their bucket makes stale.
 const DefaultCap = 64 << 20
 
 // DefaultIdempotencyKeys is how many idempotency keys one tenant's state
@@ -36,8 +42,8 @@ type StoreConfig struct {
 	// Seed makes generated identifiers the same from run to run; each
 	// tenant's generators start from it.
 	Seed uint64
-	// Cap bounds one tenant's objects, in bytes of their JSON; 0 means
-	// [DefaultCap].
+	// Cap bounds what one tenant's state holds, in bytes as
+	// [DefaultCap] counts them; 0 means [DefaultCap].
 	Cap int64
 	// Strict answers a read of an identifier the state has never seen as
 	// not found, instead of synthesising the object and keeping it.
@@ -55,7 +61,8 @@ type Store struct {
 	model *Model
 	c     *contracts.Contract
 	cfg   StoreConfig
-	ops   map[string]opRef // by "METHOD /template"
+	ops   map[string]opRef               // by "METHOD /template"
+	byOp  map[*contracts.Operation]opRef // the same, by the contract's operation; read only
 	cops  map[string]*contracts.Operation
 	tmpls sync.Map // *contracts.Operation -> *decodedTemplate
 	items sync.Map // *contracts.Operation -> answerItem
@@ -90,10 +97,14 @@ func NewStore(c *contracts.Contract, m *Model, cfg StoreConfig) *Store {
 	for _, op := range c.Operations() {
 		s.cops[op.Method+" "+op.Path] = op
 	}
+	s.byOp = map[*contracts.Operation]opRef{}
 	s.filterable = map[*Resource]bool{}
 	for _, r := range m.Resources {
 		for _, op := range r.Ops {
 			s.ops[op.Method+" "+op.Path] = opRef{r, op, paramsOf(shapeOf(op.Path).segs)}
+			if cop := s.cops[op.Method+" "+op.Path]; cop != nil {
+				s.byOp[cop] = s.ops[op.Method+" "+op.Path]
+			}
 			if op.Kind != List || s.cops[op.Method+" "+op.Path] == nil {
 				continue
 			}
@@ -612,10 +623,20 @@ const (
 	RuleCursorUnknown = "page-cursor-unknown"
 )
 
+// ref is the resource and kind of op: looked up by the operation itself
+// where it is the contract's own, else by its method and path.
+func (s *Store) ref(op *contracts.Operation) (opRef, bool) {
+	if r, ok := s.byOp[op]; ok {
+		return r, true
+	}
+	r, ok := s.ops[op.Method+" "+op.Path]
+	return r, ok
+}
+
 // Stateful says whether the store answers op: an operation of a resource
 // whose items have an identifier field.
 func (s *Store) Stateful(op *contracts.Operation) bool {
-	ref, ok := s.ops[op.Method+" "+op.Path]
+	ref, ok := s.ref(op)
 	if !ok || ref.r.IDField == "" {
 		return false
 	}
@@ -630,7 +651,7 @@ func (s *Store) Stateful(op *contracts.Operation) bool {
 // the store answers ([Store.Stateful]) or its declared answer is not JSON
 // the store can shape; the caller answers it as it would without state.
 func (s *Store) Serve(c Call) (res *Result, ok bool) {
-	ref, found := s.ops[c.Op.Method+" "+c.Op.Path]
+	ref, found := s.ref(c.Op)
 	if !found || !s.Stateful(c.Op) {
 		return nil, false
 	}
