@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,21 +86,16 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 	if v.store == nil || decl.success == nil || !v.store.Stateful(op) {
 		return nil
 	}
-	ct := decl.success.header.Get("Content-Type")
-	if mt, _, _ := mime.ParseMediaType(ct); ct != "" && !isJSON(mt) {
+	if !decl.jsonSuccess {
 		return nil
 	}
-	self := &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: withoutCredentials(r.URL.Query(), v.schemes).Encode()}
-	refuse := 0
-	switch {
-	case decl.byStatus[http.StatusBadRequest] != nil:
-		refuse = http.StatusBadRequest
-	case decl.byStatus[http.StatusNotFound] != nil:
-		refuse = http.StatusNotFound
-	case decl.deflt != nil:
-		refuse = http.StatusBadRequest
+	query, selfQuery := url.Values{}, ""
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+		selfQuery = withoutCredentials(r.URL.Query(), v.schemes).Encode()
 	}
-	call := state.Call{Tenant: tenant, Refuse: refuse, Op: op, Params: m.Params, Query: r.URL.Query(), Header: r.Header, Body: body, URL: self,
+	self := &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: selfQuery}
+	call := state.Call{Tenant: tenant, Refuse: decl.refuse, Op: op, Params: m.Params, Query: query, Header: r.Header, Body: body, URL: self,
 		Status: decl.success.status, Template: decl.success.body,
 		Valid: func(status int, b []byte) []contracts.Finding {
 			// Only the body is built from state; the headers are the
