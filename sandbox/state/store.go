@@ -19,9 +19,10 @@ import (
 // [StoreConfig.Cap] says otherwise. The cap counts each object (four
 // times its JSON, for its decoded form), each bucket (the items of one
 // resource under one parent), each tombstone (an identifier deleted) and
-// each remembered idempotency key with its answer. At the cap the oldest
-// of these go first, whatever their kind, and each answer that evicted
-// objects says so (state-evicted). Beside the cap, a tenant keeps at most
+// each remembered idempotency key with its answer. Past the cap the
+// oldest of these go first, whatever their kind, until the tenant is a
+// 64th below it, and each answer that evicted objects says so
+// (state-evicted). Beside the cap, a tenant keeps at most
 // 1 MiB (an eighth of a smaller cap) of written list pages, which any
 // change of their bucket makes stale.
 const DefaultCap = 64 << 20
@@ -301,11 +302,15 @@ func (tn *tenant) bury(capacity int64, b *bucket, r *Resource, keys []string, id
 }
 
 // trim forgets the oldest of what the tenant holds (objects, tombstones,
-// idempotency keys) while it is over capacity, all but keep. It returns
-// how many objects it forgot.
+// idempotency keys) once it is over capacity, all but keep, until it is a
+// 64th below: a tenant at its cap then makes room every so many calls,
+// not on every call. It returns how many objects it forgot.
 func (tn *tenant) trim(capacity int64, keep *object) int {
+	if tn.size <= capacity {
+		return 0
+	}
 	evicted := 0
-	for tn.size > capacity {
+	for tn.size > capacity-capacity/64 {
 		var oldest *object
 		for _, o := range tn.fifo[:min(len(tn.fifo), 2)] {
 			if o != keep {
