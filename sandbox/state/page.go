@@ -121,6 +121,7 @@ func (a *answering) list() *Result {
 			return nil // no place for the items: answered as without state
 		}
 		var moreVal, nextVal any
+		nextKey := ""
 		if pg.MoreField != "" {
 			if strings.Contains(strings.ToLower(pg.MoreField), "total") {
 				moreVal = json.Number(strconv.Itoa(items.len()))
@@ -133,14 +134,20 @@ func (a *answering) list() *Result {
 			case !more:
 				nextVal = a.lastValue(pg.NextField)
 			case pg.Style == NextURL:
-				nextVal = a.pageURL(pg, end, size, start/max(size, 1)+2)
+				// The URL is made only for an envelope not written yet;
+				// the key holds all it is made from.
+				u := a.c.URL
+				nextKey = "u" + strconv.Itoa(end) + "," + strconv.Itoa(size) + "," + strconv.Itoa(start/max(size, 1)+2) + "," + u.Host + u.EscapedPath() + "?" + u.RawQuery
 			default:
 				nextVal = toToken(end)
 			}
 		}
 		// The envelope is the same for every page with the same values in
 		// it: written once, the pages after copy it.
-		key := field + "\x00" + envelopeValue(moreVal) + "\x00" + envelopeValue(nextVal)
+		if nextKey == "" {
+			nextKey = envelopeValue(nextVal)
+		}
+		key := field + "\x00" + envelopeValue(moreVal) + "\x00" + nextKey
 		if e := a.dt.envelope(key); e != nil {
 			res.env = e
 			res.Notes = a.notes
@@ -155,6 +162,9 @@ func (a *answering) list() *Result {
 				setPath(m, pg.MoreField, moreVal)
 			}
 			if pg.NextField != "" {
+				if more && pg.Style == NextURL {
+					nextVal = a.pageURL(pg, end, size, start/max(size, 1)+2)
+				}
 				setPath(m, pg.NextField, nextVal)
 			}
 			res.envKey, res.envOf = key, a.dt
