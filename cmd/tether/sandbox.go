@@ -32,6 +32,7 @@ const sandboxHelp = `Usage:
                        [--strict] [--seed N] [--quiet] [--ref-root DIR]
                        [--state FILE] [--samples [NAME=]FILE...] [--overrides [NAME=]FILE...]
                        [--state-cap SIZE] [--strict-state] [--stateless]
+                       [--token-ttl DURATION] [--refresh-rotation]
 
 sandbox model prints the resources the sandbox infers from a contract
 (collections, items, ids, operations, pagination) and what it could not
@@ -74,7 +75,24 @@ only at an IP address, localhost or an --admin-host name, refuses
 cross-site browser requests, and takes only JSON or YAML bodies.
 
 With no --tenant, any credential of the right shape is accepted; a missing
-one gets 401. The journal and the lines printed hold no credential: each
+one gets 401.
+
+Each vendor whose contract declares oauth2 flows gets an authorization
+server at the paths of the flows' URLs, under the vendor's name
+(https://discord.com/api/oauth2/token is served at
+http://HOST:PORT/discord/api/oauth2/token; a relative URL resolves against
+the server URL); the start-up lines print them. It grants
+client_credentials, authorization_code (with PKCE; the authorize endpoint
+redirects at once to the client's redirect_uri with a code, as a
+consenting user would) and refresh_token to the clients of --tenant
+NAME=oauth2:..., and answers errors as RFC 6749 says. Where the token URL
+is an operation of the contract (Slack's oauth.access) its answers keep
+that operation's shape. The admin API can, for a tenant, expire its
+access tokens (POST /__tether/credentials/expire {"tenant": T}), revoke
+its refresh tokens (.../revoke-refresh), take a scope away
+(.../remove-scope, with "scope") and rotate a key or client secret
+(.../rotate, with "old" and "new"; a new one is made when "new" is
+empty). The journal and the lines printed hold no credential: each
 is replaced by a placeholder, REDACTED- and a keyed digest, followed by
 (TENANT/KIND) for a registered one.
 
@@ -99,11 +117,20 @@ is replaced by a placeholder, REDACTED- and a keyed digest, followed by
                           register a credential of tenant NAME; repeat for
                           more credentials or tenants. CREDENTIAL is
                           bearer:TOKEN[;SCOPE,SCOPE...] (also for OAuth2),
-                          api-key:KEY or basic:USER:PASSWORD. A call is
-                          answered as the tenant whose credential it
-                          carries; an unknown one gets 401, a token without
-                          a scope the operation needs 403. These are the
-                          sandbox's own test credentials, never real ones
+                          api-key:KEY, basic:USER:PASSWORD, or
+                          oauth2:CLIENT_ID:CLIENT_SECRET[;SCOPE,SCOPE...], a
+                          client of the vendors' authorization servers. A
+                          call is answered as the tenant whose credential
+                          it carries; an unknown one gets 401, a token
+                          without a scope the operation needs 403. These
+                          are the sandbox's own test credentials, never
+                          real ones
+  --token-ttl DURATION    how long issued access tokens last, such as 90s
+                          (default 1h); an expired one gets 401 with
+                          WWW-Authenticate: Bearer error="invalid_token"
+  --refresh-rotation      each use of a refresh token retires it; the
+                          answer carries a new one (default: a refresh
+                          token stays valid until revoked)
   --port N                the port to listen on (default 8787; 0 for any)
   --host ADDR             the address to listen on (default 127.0.0.1;
                           0.0.0.0 in a container)
@@ -223,6 +250,8 @@ func runSandboxServe(env *environ, args []string) int {
 	seedText := fl.String("seed", "", "")
 	quiet := fl.Bool("quiet", false, "")
 	refRoot := fl.String("ref-root", "", "")
+	tokenTTL := fl.Duration("token-ttl", sandbox.DefaultTokenTTL, "")
+	refreshRotation := fl.Bool("refresh-rotation", false, "")
 	if err := fl.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(env.stdout, sandboxHelp)
@@ -237,6 +266,8 @@ func runSandboxServe(env *environ, args []string) int {
 		return fail(env, usageError{fmt.Sprintf("sandbox serve: --port %d is not a port", *port)})
 	case fl.NArg() > 0:
 		return fail(env, usageError{fmt.Sprintf("sandbox serve: unexpected argument %q", fl.Arg(0))})
+	case *tokenTTL < time.Second:
+		return fail(env, usageError{fmt.Sprintf("sandbox serve: --token-ttl %s: give at least 1s", *tokenTTL)})
 	case *stateless && (*stateFile != "" || *strictState || stateCap.n != 0 || len(sampleArgs) > 0 || len(overrideArgs) > 0):
 		return fail(env, usageError{"sandbox serve: --stateless turns state off; --state, --samples, --overrides, --state-cap and --strict-state are about state, so give one or the other"})
 	}
@@ -290,6 +321,10 @@ func runSandboxServe(env *environ, args []string) int {
 		return fail(env, err)
 	}
 	opts = append(opts, tenantOpts...)
+	opts = append(opts, sandbox.WithTokenTTL(*tokenTTL))
+	if *refreshRotation {
+		opts = append(opts, sandbox.WithRefreshRotation())
+	}
 	if *strict {
 		opts = append(opts, sandbox.Strict())
 	}
@@ -338,6 +373,15 @@ func runSandboxServe(env *environ, args []string) int {
 		}
 		fmt.Fprintf(env.stdout, "  %s: state on, %s (%d stored), %s\n", v.Name, counted(v.State.Resources, "resource"), v.State.Stored, counted(v.State.Seeded, "seeded object"))
 	}
+	for _, v := range sb.Health().Vendors {
+		for _, ep := range v.OAuth2 {
+			line := fmt.Sprintf("  %s: oauth2 %-9s %s%s", v.Name, ep.Kind, sb.URL(), ep.Path)
+			if ep.Operation != "" {
+				line += "  (operation " + ep.Operation + ")"
+			}
+			fmt.Fprintln(env.stdout, line)
+		}
+	}
 	fmt.Fprintf(env.stdout, "  %-16s %s%s\n", "admin", sb.URL(), sandbox.AdminPrefix)
 	if tokenFromEnv != "" {
 		fmt.Fprintf(env.stdout, "  %-16s from %s\n", "admin token", adminTokenEnv)
@@ -370,34 +414,9 @@ func tenantOptions(args []string) ([]sandbox.Option, error) {
 	var names []string
 	creds := map[string][]sandbox.Credential{}
 	for _, arg := range args {
-		name, cred, ok := strings.Cut(arg, "=")
-		if !ok || name == "" {
-			return nil, usageError{fmt.Sprintf("sandbox serve: --tenant %q: write NAME=CREDENTIAL, such as acme=bearer:TOKEN", arg)}
-		}
-		kind, secret, _ := strings.Cut(cred, ":")
-		var c sandbox.Credential
-		switch kind {
-		case "bearer":
-			token, scopes, _ := strings.Cut(secret, ";")
-			var list []string
-			if scopes != "" {
-				list = strings.Split(scopes, ",")
-			}
-			c = sandbox.Bearer(token, list...)
-			secret = token
-		case "api-key":
-			c = sandbox.APIKey(secret)
-		case "basic":
-			user, pass, ok := strings.Cut(secret, ":")
-			if !ok {
-				return nil, usageError{fmt.Sprintf("sandbox serve: --tenant %s: basic needs USER:PASSWORD", name)}
-			}
-			c = sandbox.Basic(user, pass)
-		default:
-			return nil, usageError{fmt.Sprintf("sandbox serve: --tenant %s: the credential must start with bearer:, api-key: or basic:", name)}
-		}
-		if secret == "" {
-			return nil, usageError{fmt.Sprintf("sandbox serve: --tenant %s: the %s credential is empty", name, kind)}
+		name, c, err := parseTenant(arg)
+		if err != nil {
+			return nil, err
 		}
 		if _, seen := creds[name]; !seen {
 			names = append(names, name)
@@ -409,6 +428,74 @@ func tenantOptions(args []string) ([]sandbox.Option, error) {
 		opts = append(opts, sandbox.WithTenant(n, creds[n]...))
 	}
 	return opts, nil
+}
+
+// parseTenant reads one --tenant NAME=CREDENTIAL. Its errors never repeat
+// the secret.
+func parseTenant(arg string) (string, sandbox.Credential, error) {
+	name, cred, ok := strings.Cut(arg, "=")
+	if !ok || name == "" {
+		return "", sandbox.Credential{}, usageError{"sandbox serve: --tenant: write NAME=CREDENTIAL, such as acme=bearer:TOKEN or acme=oauth2:CLIENT_ID:CLIENT_SECRET"}
+	}
+	shown := quoteName(name)
+	kind, secret, _ := strings.Cut(cred, ":")
+	scopeList := func(scopes string) ([]string, error) {
+		if scopes == "" {
+			return nil, nil
+		}
+		list := strings.Split(scopes, ",")
+		for _, sc := range list {
+			if sc == "" || strings.ContainsAny(sc, " \t\r\n\"") {
+				return nil, usageError{fmt.Sprintf("sandbox serve: --tenant %s: scopes are a comma-separated list of names without spaces or quotes, as in ;read,write", shown)}
+			}
+		}
+		return list, nil
+	}
+	var c sandbox.Credential
+	switch kind {
+	case "bearer":
+		token, scopes, _ := strings.Cut(secret, ";")
+		list, err := scopeList(scopes)
+		if err != nil {
+			return "", c, err
+		}
+		c = sandbox.Bearer(token, list...)
+		secret = token
+	case "api-key":
+		c = sandbox.APIKey(secret)
+	case "basic":
+		user, pass, ok := strings.Cut(secret, ":")
+		if !ok {
+			return "", c, usageError{fmt.Sprintf("sandbox serve: --tenant %s: basic needs USER:PASSWORD", shown)}
+		}
+		c = sandbox.Basic(user, pass)
+	case "oauth2":
+		id, rest, ok := strings.Cut(secret, ":")
+		if !ok || id == "" {
+			return "", c, usageError{fmt.Sprintf("sandbox serve: --tenant %s: oauth2 needs CLIENT_ID:CLIENT_SECRET[;SCOPE,...]", shown)}
+		}
+		clientSecret, scopes, _ := strings.Cut(rest, ";")
+		list, err := scopeList(scopes)
+		if err != nil {
+			return "", c, err
+		}
+		c = sandbox.OAuth2Client(id, clientSecret, list...)
+		secret = clientSecret
+	default:
+		return "", c, usageError{fmt.Sprintf("sandbox serve: --tenant %s: the credential must start with bearer:, api-key:, basic: or oauth2:", shown)}
+	}
+	if secret == "" {
+		return "", c, usageError{fmt.Sprintf("sandbox serve: --tenant %s: the %s credential is empty", shown, kind)}
+	}
+	return name, c, nil
+}
+
+// quoteName shows a tenant's name in a message, bounded and printable.
+func quoteName(n string) string {
+	if len(n) > 64 {
+		n = n[:64] + "..."
+	}
+	return strconv.Quote(strings.ToValidUTF8(n, "?"))
 }
 
 // callLine is the line printed for one journaled call or delivery.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -261,4 +262,121 @@ func TestSandboxServeOverlay(t *testing.T) {
 	if !strings.Contains(errb.String(), "crm.overlay.yaml:6:") || !strings.Contains(errb.String(), "warning [overlay-target-unmatched]") {
 		t.Errorf("stderr does not name the unmatched action:\n%s", errb.String())
 	}
+}
+
+func TestSandboxServeOAuth2(t *testing.T) {
+	var out, errb syncBuffer
+	stop := make(chan struct{})
+	env := &environ{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }, interrupted: stop}
+	done := make(chan int)
+	go func() {
+		done <- run(env, []string{"sandbox", "serve", "--contract", "widgets=../../sandbox/testdata/widgets_oauth.yaml", "--port", "0",
+			"--tenant", "acme=oauth2:acme-app:acme-secret-1;widgets:read", "--token-ttl", "90s", "--refresh-rotation"})
+	}()
+	defer func() { close(stop); <-done }()
+	tokenURL := waitFor(t, &out, regexp.MustCompile(`widgets: oauth2 token +(http://127\.0\.0\.1:\d+/widgets/oauth/token)\n`))[1]
+	waitFor(t, &out, regexp.MustCompile(`widgets: oauth2 authorize +http://127\.0\.0\.1:\d+/widgets/authorize\n`))
+	base := waitFor(t, &out, regexp.MustCompile(`widgets +(http://127\.0\.0\.1:\d+/widgets/v1) `))[1]
+
+	req, _ := http.NewRequest("POST", tokenURL, strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("acme-app", "acme-secret-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.AccessToken == "" || tok.ExpiresIn != 90 {
+		t.Fatalf("client credentials: %d %+v, want a token for 90s", resp.StatusCode, tok)
+	}
+	req, _ = http.NewRequest("GET", base+"/widgets", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /widgets with the token: %d", resp.StatusCode)
+	}
+	waitFor(t, &out, regexp.MustCompile(`widgets POST /oauth/token 200 oauth2 [0-9.]+ms tenant=acme`))
+	if strings.Contains(out.String(), tok.AccessToken) || strings.Contains(out.String(), "acme-secret-1") {
+		t.Errorf("the output shows the token or the client secret:\n%s", out.String())
+	}
+}
+
+func TestSandboxServeTenantSyntax(t *testing.T) {
+	for _, tc := range []struct{ arg, want string }{
+		{"acme", "write NAME=CREDENTIAL"},
+		{"=bearer:x", "write NAME=CREDENTIAL"},
+		{"acme=oauth2:", "oauth2 needs CLIENT_ID:CLIENT_SECRET"},
+		{"acme=oauth2:app", "oauth2 needs CLIENT_ID:CLIENT_SECRET"},
+		{"acme=oauth2::secret-123", "oauth2 needs CLIENT_ID:CLIENT_SECRET"},
+		{"acme=oauth2:app:", "oauth2 credential is empty"},
+		{"acme=oauth2:app:;read", "oauth2 credential is empty"},
+		{"acme=oauth2:app:secret-123;read,,write", "comma-separated list"},
+		{"acme=oauth2:app:secret-123;read write", "comma-separated list"},
+		{"acme=bearer:tok-123;a,", "comma-separated list"},
+		{"acme=oauth:app:secret-123", "must start with bearer:, api-key:, basic: or oauth2:"},
+	} {
+		_, _, err := parseTenant(tc.arg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--tenant %s: %v, want %q", tc.arg, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret-123") {
+			t.Errorf("--tenant %s: the error shows the secret: %v", tc.arg, err)
+		}
+	}
+	name, c, err := parseTenant("acme=oauth2:acme-app:s3cr:et;read,write")
+	if err != nil || name != "acme" || c.String() != `oauth2-client "acme-app" [read write]` {
+		t.Errorf("a good oauth2 credential: %q %v %v", name, c, err)
+	}
+	// A start with a bad one stops with exit 2 naming the flag.
+	code, _, errs := runCLI("sandbox", "serve", "--contract", "../../sandbox/testdata/widgets_oauth.yaml", "--tenant", "acme=oauth2:app")
+	if code != exitCannot || !strings.Contains(errs, "--tenant") {
+		t.Errorf("a bad --tenant: exit %d, %s", code, errs)
+	}
+	code, _, errs = runCLI("sandbox", "serve", "--contract", "../../sandbox/testdata/widgets_oauth.yaml", "--token-ttl", "10ms")
+	if code != exitCannot || !strings.Contains(errs, "--token-ttl") {
+		t.Errorf("a token TTL under a second: exit %d, %s", code, errs)
+	}
+	code, out, _ := runCLI("sandbox", "serve", "--help")
+	if code != exitOK || !strings.Contains(out, "--token-ttl") || !strings.Contains(out, "--refresh-rotation") || !strings.Contains(out, "oauth2:CLIENT_ID:CLIENT_SECRET") {
+		t.Errorf("--help does not document the OAuth2 flags:\n%s", out)
+	}
+}
+
+// FuzzParseTenant feeds --tenant values to the parser: it must never
+// panic, never show a secret in an error, and what it accepts has the
+// name before the first '='.
+func FuzzParseTenant(f *testing.F) {
+	for _, s := range []string{"acme=bearer:tok;a,b", "acme=api-key:k", "acme=basic:u:p", "acme=oauth2:app:sec;read,write",
+		"acme=oauth2:app:sec", "acme=oauth2::", "=", "a=b", "acme=oauth2:a:b:c;;", "x=bearer:;", "\xff=oauth2:\x00:\x01"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		name, c, err := parseTenant(arg)
+		if err != nil {
+			if name != "" {
+				t.Errorf("an error with a name %q", name)
+			}
+			before, cred, _ := strings.Cut(arg, "=")
+			_, secret, _ := strings.Cut(cred, ":")
+			if len(secret) >= 16 && !strings.Contains(before, secret) && !strings.Contains(sandboxHelp, secret) && strings.Contains(err.Error(), secret) {
+				t.Errorf("%q: the error shows the secret: %v", arg, err)
+			}
+			return
+		}
+		if before, _, _ := strings.Cut(arg, "="); before != name || name == "" {
+			t.Errorf("%q: name %q, want %q", arg, name, before)
+		}
+		if c.String() == "" {
+			t.Errorf("%q: a credential with no kind", arg)
+		}
+	})
 }
