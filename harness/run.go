@@ -115,7 +115,7 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 	// The sandbox: every vendor, the scenario's cassettes and faults, and
 	// the tenant's credentials with the manifest's scopes.
 	spec := SandboxSpec{Vendors: slices.Sorted(maps.Keys(m.Vendors)), Cassettes: map[string][]Cassette{}, Tenant: sc.Tenant,
-		Tokens: map[string]string{}, Scopes: m.Scopes, Seed: o.seed, State: sc.State, Stateless: map[string]bool{}}
+		Credentials: map[string]TestCredential{}, Seed: o.seed, State: sc.State, Stateless: map[string]bool{}}
 	for name, v := range m.Vendors {
 		if v.Stateless {
 			spec.Stateless[name] = true
@@ -132,9 +132,10 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 	}
 	secrets := map[string]string{}
 	for _, name := range spec.Vendors {
-		if secret := m.Vendors[name].Secret; secret != "" {
-			spec.Tokens[name] = tokenFor(sc.Tenant, name)
-			secrets[secret] = spec.Tokens[name]
+		if c := m.Vendors[name].Credential; c != nil {
+			tc := testCredential(sc.Tenant, name, *c, m.Scopes)
+			spec.Credentials[name] = tc
+			maps.Copy(secrets, tc.Values)
 		}
 	}
 	if a, ok := o.target.(SandboxAddresser); ok {

@@ -43,9 +43,9 @@ type SandboxSpec struct {
 	Vendors   []string              // the vendors' names, sorted
 	Cassettes map[string][]Cassette // the scenario's cassettes, by vendor
 	Tenant    string
-	Tokens    map[string]string // the tenant's bearer token, by vendor
-	Scopes    []string          // the scopes the tokens carry
-	Seed      uint64
+	// Credentials are the tenant's, by vendor, with their scopes.
+	Credentials map[string]TestCredential
+	Seed        uint64
 	Addr      string // where to listen; empty means a free port of the loopback interface
 	// State seeds the vendors' state, by vendor, beside what the
 	// cassettes' answers seed.
@@ -54,14 +54,14 @@ type SandboxSpec struct {
 	Stateless map[string]bool
 }
 
-// credentials are the tenant's: a bearer token for each vendor that has
-// one, in the order of Vendors, which is the order a sandbox registers
-// them in (in this process, and as --tenant flags for a container).
+// credentials are the tenant's: one for each vendor that has one, in the
+// order of Vendors, which is the order a sandbox registers them in (in
+// this process, and as --tenant flags for a container).
 func (s SandboxSpec) credentials() []sandbox.Credential {
 	var creds []sandbox.Credential
 	for _, name := range s.Vendors {
-		if tok := s.Tokens[name]; tok != "" {
-			creds = append(creds, sandbox.Bearer(tok, s.Scopes...))
+		if tc, ok := s.Credentials[name]; ok {
+			creds = append(creds, tc.Sandbox())
 		}
 	}
 	return creds
