@@ -477,6 +477,8 @@ func (x *execution) negativeCases(bs *scenarioRun) []negCase {
 		}
 	}
 
+	cases = append(cases, x.credentialCases(bs, ops)...)
+
 	// Transport failures on the first operation, once each: the connector
 	// must retry and end handled (or give up safely).
 	if len(ops) > 0 {
