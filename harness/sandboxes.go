@@ -46,7 +46,7 @@ type SandboxSpec struct {
 	// Credentials are the tenant's, by vendor, with their scopes.
 	Credentials map[string]TestCredential
 	Seed        uint64
-	Addr      string // where to listen; empty means a free port of the loopback interface
+	Addr        string // where to listen; empty means a free port of the loopback interface
 	// State seeds the vendors' state, by vendor, beside what the
 	// cassettes' answers seed.
 	State map[string]state.Document
