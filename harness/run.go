@@ -49,6 +49,10 @@ type ScenarioResult struct {
 	// GoldenUpdated is true when an update run rewrote the golden file.
 	GoldenUpdated bool
 	Took          time.Duration
+
+	// credentials are the tenant's test credentials, by vendor, with
+	// what the sandbox issued during the run (refresh tokens).
+	credentials map[string]TestCredential
 }
 
 // Failed reports whether the result has an error finding.
@@ -152,6 +156,35 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 		}
 	}
 
+	res.credentials = spec.Credentials
+
+	// OAuth2 vendors: the connector is told the token endpoint, and where
+	// it holds a refresh token, the harness consents for it first.
+	tokenURLs := map[string]string{}
+	for _, name := range spec.Vendors {
+		tc, ok := spec.Credentials[name]
+		if !ok || !tc.IsOAuth2() {
+			continue
+		}
+		az, ok := sb.(authorizer)
+		if !ok {
+			return nil, fmt.Errorf("vendor %s takes OAuth2, and the %s sandbox serves no authorization server", name, o.sandboxes.Name())
+		}
+		token, authorize, err := az.OAuth2Endpoints(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("vendor %s: %w", name, err)
+		}
+		tokenURLs[name] = token
+		if tc.Grant == manifest.GrantAuthorizationCode {
+			rt, err := consent(ctx, authorize, token, tc.value(tc.ClientID), tc.value(tc.ClientSecret), tc.Scopes)
+			if err != nil {
+				return nil, fmt.Errorf("vendor %s: %w", name, err)
+			}
+			tc.Values[tc.RefreshToken] = rt
+			secrets[tc.RefreshToken] = rt
+		}
+	}
+
 	// The signature: the manifest's, with a test key.
 	signature := m.Events.Signature.Signature
 	if signature.Scheme != "" {
@@ -167,8 +200,9 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 	rc := &connectors.RunConfig{
 		Vendors:  map[string]string{},
 		Config:   sc.Config,
-		Secrets:  secrets,
-		StateDir: filepath.Join(work, "state"),
+		Secrets:   secrets,
+		TokenURLs: tokenURLs,
+		StateDir:  filepath.Join(work, "state"),
 	}
 	for _, name := range spec.Vendors {
 		u, err := sb.VendorURL(ctx, name)

@@ -38,6 +38,14 @@ type VendorSandbox interface {
 	Close() error
 }
 
+// authorizer is a running sandbox that serves its vendors' authorization
+// servers.
+type authorizer interface {
+	// OAuth2Endpoints are the token and authorize endpoints of vendor's
+	// authorization server, as the connector reaches them.
+	OAuth2Endpoints(ctx context.Context, vendor string) (token, authorize string, err error)
+}
+
 // SandboxSpec is what a scenario's sandbox impersonates.
 type SandboxSpec struct {
 	Vendors   []string              // the vendors' names, sorted

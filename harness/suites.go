@@ -237,10 +237,13 @@ func (x *execution) scopeFindings(used map[string]bool) []report.Finding {
 // secret in the connector's logs.
 func (x *execution) secretFindings(r *ScenarioResult) []report.Finding {
 	m := x.c.Manifest
-	creds := map[string]TestCredential{}
-	for name, v := range m.Vendors {
-		if v.Credential != nil {
-			creds[name] = testCredential(r.Scenario.Tenant, name, *v.Credential, m.Scopes)
+	creds := r.credentials
+	if creds == nil {
+		creds = map[string]TestCredential{}
+		for name, v := range m.Vendors {
+			if v.Credential != nil {
+				creds[name] = testCredential(r.Scenario.Tenant, name, *v.Credential, m.Scopes)
+			}
 		}
 	}
 	owners := secretValues(creds) // secret -> vendor it belongs to
