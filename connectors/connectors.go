@@ -1,6 +1,6 @@
 // Package connectors is the small SDK a tether connector is written
-// against. It uses the standard library only, so a connector built on it
-// pulls in nothing heavy.
+// against. It uses the standard library only, and golang.org/x/oauth2 for
+// its [TokenSource], so a connector built on it pulls in nothing heavy.
 //
 // A connector turns one vendor's event into calls to other vendors: a CRM's
 // deal.updated becomes a chat message. Writing one takes four steps.
@@ -28,6 +28,12 @@
 //  4. Test it with the harness: a directory with connector.yaml, the
 //     vendors' contracts, cassettes and scenarios, and a test of one call,
 //     harness.Test(t, ".", harness.Drive(harness.InProcess(Setup))).
+//
+// A vendor whose API takes OAuth2 tokens gets a [TokenSource] from a
+// [Grant] ([ClientCredentials], [RefreshToken], [FromTokenSource]), and a
+// client that sends them: NewVendor(name, baseURL, ts.Transport(nil)). It
+// refreshes tokens ahead of expiry, mends one refused token per call, and
+// turns a revoked grant or a missing scope into a permanent [AuthError].
 //
 // Every outbound call carries the event's correlation ID (X-Correlation-ID
 // and a W3C traceparent) and so does every log line ([CorrelatingTransport],

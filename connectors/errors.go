@@ -167,12 +167,16 @@ type errReader struct{ err error }
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // excerpt returns the start of b on one line, cut at a character.
-func excerpt(b []byte) string {
-	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " ")
-	if len(s) <= responseShowLimit {
+func excerpt(b []byte) string { return excerptN(string(b), responseShowLimit) }
+
+// excerptN returns the start of s on one line, cut at a character to at
+// most n bytes and an ellipsis.
+func excerptN(s string, n int) string {
+	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
+	if len(s) <= n {
 		return s
 	}
-	cut := responseShowLimit
+	cut := n
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

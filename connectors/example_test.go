@@ -13,6 +13,9 @@ import (
 	"net/http/httptest"
 	"strings"
 
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
 	"github.com/tetherkit/tether/connectors"
 )
 
@@ -90,4 +93,52 @@ func Example() {
 	// 200 {"outcome":"handled","event_id":"evt_1","correlation_id":"corr-1"}
 	// 200 {"outcome":"duplicate","event_id":"evt_1","correlation_id":"corr-1"}
 	// dealnotify/acme: handled 1, duplicates 1
+}
+
+// A vendor whose API takes OAuth2 tokens of the client-credentials grant.
+// The vendor revokes the first token early; the client gets a new one and
+// sends the call again, once.
+func ExampleNewTokenSource() {
+	issued := 0
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		issued++
+		fmt.Printf("token endpoint: grant_type=%s\n", r.PostFormValue("grant_type"))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"tok-%d","token_type":"Bearer","expires_in":3600}`, issued)
+	}))
+	defer auth.Close()
+	crmAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Printf("crm: %s %s with %s\n", r.Method, r.URL.Path, r.Header.Get("Authorization"))
+		if r.Header.Get("Authorization") == "Bearer tok-1" {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="revoked"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, `{"id":42}`)
+	}))
+	defer crmAPI.Close()
+
+	ts := connectors.NewTokenSource(connectors.ClientCredentials(clientcredentials.Config{
+		ClientID:     "connector",
+		ClientSecret: "from Env.Secrets",
+		TokenURL:     auth.URL + "/oauth/token",
+		AuthStyle:    oauth2.AuthStyleInHeader,
+	}))
+	crm := connectors.NewVendor("crm", crmAPI.URL, ts.Transport(nil))
+
+	resp, err := crm.Client.Get(crm.BaseURL + "/deals/42")
+	if err != nil {
+		fmt.Println(err, "permanent:", connectors.IsPermanent(err))
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Printf("%s %s\n", resp.Status, body)
+
+	// Output:
+	// token endpoint: grant_type=client_credentials
+	// crm: GET /deals/42 with Bearer tok-1
+	// token endpoint: grant_type=client_credentials
+	// crm: GET /deals/42 with Bearer tok-2
+	// 200 OK {"id":42}
 }

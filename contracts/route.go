@@ -553,11 +553,25 @@ type SecurityScheme struct {
 	In     string   // for apiKey: "header", "query" or "cookie"
 	Param  string   // for apiKey: the header, query parameter or cookie name
 	Scopes []string // for oauth2: every scope any flow declares, sorted
+	// Flows are an oauth2 scheme's flows, in the order implicit, password,
+	// clientCredentials, authorizationCode (Swagger 2.0's implicit,
+	// password, application and accessCode).
+	Flows []OAuthFlow
 	// TokenParam, from the scheme's ExtTokenParam extension, names the
 	// argument (query parameter, form field or header) that may carry the
 	// token of an http bearer, oauth2 or openIdConnect scheme instead of
 	// the Authorization header.
 	TokenParam string
+}
+
+// OAuthFlow is one flow of an oauth2 security scheme. Its URLs are as the
+// contract writes them, so they may be relative to the server URL.
+type OAuthFlow struct {
+	Kind             string   // "implicit", "password", "clientCredentials" or "authorizationCode"
+	AuthorizationURL string   // for implicit and authorizationCode
+	TokenURL         string   // for password, clientCredentials and authorizationCode
+	RefreshURL       string   // optional
+	Scopes           []string // the scopes the flow declares, sorted
 }
 
 // ExtTokenParam, on a security scheme (usually set by an overlay), names an
@@ -585,16 +599,23 @@ func (c *Contract) SecuritySchemes() map[string]SecurityScheme {
 		}
 		if f := s.Flows; f != nil {
 			seen := map[string]bool{}
-			for _, flow := range []*v3.OAuthFlow{f.Implicit, f.Password, f.ClientCredentials, f.AuthorizationCode} {
-				if flow == nil || flow.Scopes == nil {
+			kinds := []string{"implicit", "password", "clientCredentials", "authorizationCode"}
+			for i, flow := range []*v3.OAuthFlow{f.Implicit, f.Password, f.ClientCredentials, f.AuthorizationCode} {
+				if flow == nil {
 					continue
 				}
-				for sc := flow.Scopes.First(); sc != nil; sc = sc.Next() {
-					if !seen[sc.Key()] {
-						seen[sc.Key()] = true
-						ss.Scopes = append(ss.Scopes, sc.Key())
+				of := OAuthFlow{Kind: kinds[i], AuthorizationURL: flow.AuthorizationUrl, TokenURL: flow.TokenUrl, RefreshURL: flow.RefreshUrl}
+				if flow.Scopes != nil {
+					for sc := flow.Scopes.First(); sc != nil; sc = sc.Next() {
+						of.Scopes = append(of.Scopes, sc.Key())
+						if !seen[sc.Key()] {
+							seen[sc.Key()] = true
+							ss.Scopes = append(ss.Scopes, sc.Key())
+						}
 					}
 				}
+				sort.Strings(of.Scopes)
+				ss.Flows = append(ss.Flows, of)
 			}
 			sort.Strings(ss.Scopes)
 		}

@@ -121,7 +121,10 @@ func TestSecuritySchemes(t *testing.T) {
 		"basic":    {Name: "basic", Type: "http", Scheme: "basic"},
 		"key":      {Name: "key", Type: "apiKey", In: "header", Param: "X-Api-Key"},
 		"querykey": {Name: "querykey", Type: "apiKey", In: "query", Param: "api_key"},
-		"oauth":    {Name: "oauth", Type: "oauth2", Scopes: []string{"admin", "things:read", "things:write"}},
+		"oauth": {Name: "oauth", Type: "oauth2", Scopes: []string{"admin", "things:read", "things:write"}, Flows: []OAuthFlow{
+			{Kind: "clientCredentials", TokenURL: "https://auth.example.com/token", Scopes: []string{"things:read", "things:write"}},
+			{Kind: "authorizationCode", AuthorizationURL: "https://auth.example.com/authorize", TokenURL: "https://auth.example.com/token", Scopes: []string{"admin", "things:read"}},
+		}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("SecuritySchemes() mismatch (-want +got):\n%s", diff)
@@ -129,5 +132,33 @@ func TestSecuritySchemes(t *testing.T) {
 	op, _ := c.Operation("listThings")
 	if len(op.Security) != 2 || len(op.Security[0]["oauth"]) != 1 {
 		t.Errorf("listThings security = %v, want the oauth and key alternatives", op.Security)
+	}
+}
+
+// A Swagger 2.0 oauth2 definition keeps its flow and URLs through the
+// conversion: accessCode is OpenAPI 3's authorizationCode, application its
+// clientCredentials.
+func TestSecuritySchemesSwaggerFlows(t *testing.T) {
+	c, err := Parse("swagger.json", []byte(`{
+  "swagger": "2.0", "info": {"title": "t", "version": "1"}, "host": "api.example.com", "basePath": "/v1",
+  "paths": {"/a": {"get": {"operationId": "a", "responses": {"200": {"description": "ok"}}}}},
+  "securityDefinitions": {
+    "code": {"type": "oauth2", "flow": "accessCode", "authorizationUrl": "https://example.com/oauth/authorize",
+             "tokenUrl": "https://api.example.com/v1/oauth.access", "scopes": {"read": "r", "write": "w"}},
+    "app": {"type": "oauth2", "flow": "application", "tokenUrl": "/token", "scopes": {"read": "r"}}
+  }
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.SecuritySchemes()
+	want := map[string][]OAuthFlow{
+		"code": {{Kind: "authorizationCode", AuthorizationURL: "https://example.com/oauth/authorize", TokenURL: "https://api.example.com/v1/oauth.access", Scopes: []string{"read", "write"}}},
+		"app":  {{Kind: "clientCredentials", TokenURL: "/token", Scopes: []string{"read"}}},
+	}
+	for name, flows := range want {
+		if diff := cmp.Diff(flows, got[name].Flows); diff != "" {
+			t.Errorf("%s flows mismatch (-want +got):\n%s", name, diff)
+		}
 	}
 }

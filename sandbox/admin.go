@@ -42,6 +42,9 @@ type VendorInfo struct {
 	// State is what the vendor's state models; nil when it is served
 	// without state.
 	State *StateInfo `json:"state,omitempty"`
+	// OAuth2 lists the endpoints of the vendor's authorization server,
+	// derived from its contract's oauth2 flows.
+	OAuth2 []OAuthEndpoint `json:"oauth2,omitempty"`
 }
 
 // StateInfo says what a vendor's state models and starts with.
@@ -58,7 +61,7 @@ func (s *Sandbox) Health() Health {
 		h.Vendors = append(h.Vendors, VendorInfo{
 			Name: v.Name, BasePath: "/" + v.Name + v.basePath, Contract: filepath.Base(v.Contract.File()),
 			Title: v.Contract.Title(), Version: v.Contract.OpenAPIVersion(), Operations: len(v.Contract.Operations()),
-			Cassettes: len(v.Cassettes), State: v.stateInfo,
+			Cassettes: len(v.Cassettes), State: v.stateInfo, OAuth2: v.auth.endpointList(),
 		})
 	}
 	h.Journal = s.journal.query(JournalFilter{Limit: 1, After: ^uint64(0)})
@@ -80,6 +83,10 @@ func (s *Sandbox) Health() Health {
 //	GET    /__tether/state     ?tenant=T[&vendor=V]: the tenant's state, {vendor: document}
 //	PUT    /__tether/state     ?tenant=T: replace it (YAML or JSON, as a state file)
 //	DELETE /__tether/state     ?tenant=T: return it to its seeds; without a tenant, every tenant's
+//	POST   /__tether/credentials/expire          {"tenant"}: end the tenant's access tokens now
+//	POST   /__tether/credentials/revoke-refresh  {"tenant"}: forget its refresh tokens
+//	POST   /__tether/credentials/remove-scope    {"tenant", "scope"}: take a scope from it
+//	POST   /__tether/credentials/rotate          {"tenant", "old", "new"}: replace a secret; "new" is made when empty
 //
 // Every request passes [Sandbox.checkAdmin] first. The admin token may do
 // everything; a tenant's credential may read health and its own journal
@@ -96,6 +103,10 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	route := strings.Trim(strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(AdminPrefix, "/")), "/")
 	if !who.admin && route != "health" && route != "" && route != "journal" && route != "state" {
 		adminError(w, http.StatusForbidden, fmt.Sprintf("a tenant's credential may read health, its own journal and its own state; %s needs the admin token", route))
+		return
+	}
+	if action, ok := strings.CutPrefix(route, "credentials/"); ok {
+		s.serveCredentials(w, r, action)
 		return
 	}
 	switch route {
@@ -165,7 +176,7 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case "state":
 		s.serveState(w, r, who)
 	default:
-		adminError(w, http.StatusNotFound, fmt.Sprintf("no admin endpoint %q; there are health, journal, faults, reset, deliver, targets and state under %s", route, AdminPrefix))
+		adminError(w, http.StatusNotFound, fmt.Sprintf("no admin endpoint %q; there are health, journal, faults, reset, deliver, targets, state and credentials/... under %s", route, AdminPrefix))
 	}
 }
 

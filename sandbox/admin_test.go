@@ -52,7 +52,7 @@ func TestAdminOverHTTP(t *testing.T) {
 		contains                   string
 	}{
 		{"health", "GET", "/__tether/health", "", 200, `"base_path":"/crm/v2"`},
-		{"an unknown endpoint names the real ones", "GET", "/__tether/nope", "", 404, "health, journal, faults, reset, deliver, targets and state"},
+		{"an unknown endpoint names the real ones", "GET", "/__tether/nope", "", 404, "health, journal, faults, reset, deliver, targets, state and credentials"},
 		{"a wrong method", "POST", "/__tether/health", "", 405, "use GET"},
 		{"an unknown journal filter", "GET", "/__tether/journal?colour=red", "", 400, `\"colour\" is unknown`},
 		{"a bad status filter", "GET", "/__tether/journal?status=abc", "", 400, "status"},

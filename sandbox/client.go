@@ -225,3 +225,29 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, in, o
 	}
 	return nil
 }
+
+// ExpireTokens ends tenant's access tokens now, as [Sandbox.ExpireTokens]
+// does.
+func (c *Client) ExpireTokens(ctx context.Context, tenant string) error {
+	return c.do(ctx, http.MethodPost, "credentials/expire", "application/json", CredentialRequest{Tenant: tenant}, nil)
+}
+
+// RevokeRefreshTokens forgets tenant's refresh tokens, as
+// [Sandbox.RevokeRefreshTokens] does.
+func (c *Client) RevokeRefreshTokens(ctx context.Context, tenant string) error {
+	return c.do(ctx, http.MethodPost, "credentials/revoke-refresh", "application/json", CredentialRequest{Tenant: tenant}, nil)
+}
+
+// RemoveScope takes scope from tenant, as [Sandbox.RemoveScope] does.
+func (c *Client) RemoveScope(ctx context.Context, tenant, scope string) error {
+	return c.do(ctx, http.MethodPost, "credentials/remove-scope", "application/json", CredentialRequest{Tenant: tenant, Scope: scope}, nil)
+}
+
+// RotateKey replaces tenant's secret oldSecret by newSecret, as
+// [Sandbox.RotateKey] does; newSecret must be given.
+func (c *Client) RotateKey(ctx context.Context, tenant, oldSecret, newSecret string) error {
+	if newSecret == "" {
+		return fmt.Errorf("sandbox rotate key: give the new secret")
+	}
+	return c.do(ctx, http.MethodPost, "credentials/rotate", "application/json", CredentialRequest{Tenant: tenant, Old: oldSecret, New: newSecret}, nil)
+}

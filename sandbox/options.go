@@ -31,6 +31,9 @@ type config struct {
 	strictState bool
 	stateFile   *stateFile
 	problems    []string
+
+	tokenTTL        time.Duration
+	refreshRotation bool
 }
 
 // DefaultJournalCap is how many entries the journal keeps unless
@@ -40,7 +43,7 @@ const DefaultJournalCap = 10000
 
 func configure(opts []Option) (*config, error) {
 	c := &config{addr: "127.0.0.1:0", seed: 1, journalCap: DefaultJournalCap, now: time.Now,
-		bodyBudget: DefaultBodyBudget, bodyTimeout: DefaultBodyTimeout}
+		bodyBudget: DefaultBodyBudget, bodyTimeout: DefaultBodyTimeout, tokenTTL: DefaultTokenTTL}
 	for _, o := range opts {
 		if o.apply == nil {
 			return nil, errors.New("start sandbox: a zero sandbox.Option; make options with sandbox.With... or sandbox.Strict")
@@ -215,9 +218,40 @@ func WithBodyTimeout(d time.Duration) Option {
 	}}
 }
 
-// withClock replaces the clock, for tests of time windows.
-func withClock(now func() time.Time) Option {
-	return Option{func(c *config) { c.now = now }}
+// WithClock replaces the sandbox's clock, for tests of time windows: the
+// expiry of the access tokens it issues and the fault plan's windows
+// follow now. The journal's timestamps and timings, and what fosite
+// checks of codes, keep the wall clock.
+func WithClock(now func() time.Time) Option {
+	return Option{func(c *config) {
+		if now == nil {
+			c.problems = append(c.problems, "WithClock(nil): pass a function")
+			return
+		}
+		c.now = now
+	}}
+}
+
+// WithTokenTTL sets how long the access tokens the vendors' authorization
+// servers issue last, by the sandbox's clock ([WithClock]); the default
+// is [DefaultTokenTTL]. A call with an expired token is answered 401 with
+// WWW-Authenticate: Bearer error="invalid_token".
+func WithTokenTTL(d time.Duration) Option {
+	return Option{func(c *config) {
+		if d < time.Second {
+			c.problems = append(c.problems, fmt.Sprintf("WithTokenTTL(%s): give at least a second, the unit of expires_in", d))
+		}
+		c.tokenTTL = d
+	}}
+}
+
+// WithRefreshRotation makes each use of a refresh token retire it: the
+// answer carries a new refresh token and the old one is refused with
+// invalid_grant from then on. Without it a refresh token stays valid until
+// revoked ([Sandbox.RevokeRefreshTokens]), as at vendors that do not
+// rotate.
+func WithRefreshRotation() Option {
+	return Option{func(c *config) { c.refreshRotation = true }}
 }
 
 // Stateless turns the sandbox's state off for every vendor: each call is

@@ -24,6 +24,10 @@ type answer struct {
 	header http.Header
 	body   []byte
 	source string
+	// secrets are credentials the call carried or was given that the
+	// journal must not show, beyond those redaction finds on its own:
+	// what an authorization server took and issued.
+	secrets []string
 }
 
 // ServeHTTP runs the pipeline described in the package documentation.
@@ -52,7 +56,11 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		schemes = v.schemes
 	}
 	boundFindings(e)
-	reqBody, scrub := s.redactor.redactCall(e, schemes, reqBody)
+	var secrets []string
+	if ans != nil {
+		secrets = ans.secrets
+	}
+	reqBody, scrub := s.redactor.redactCall(e, schemes, reqBody, secrets...)
 	var respBody []byte
 	if ans != nil {
 		e.Status, e.Source = ans.status, ans.source
@@ -96,6 +104,11 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answ
 		return problemAnswer(http.StatusNotFound, SourceRoute, msg, nil), body, false
 	}
 	e.Vendor = v.Name
+	if v.auth != nil {
+		if a, ok := v.auth.serve(r, rest, body, e); ok {
+			return a, body, false
+		}
+	}
 
 	// Route and validate. A HEAD the contract does not declare is
 	// answered as its GET would be, without the body, as servers do.
@@ -127,11 +140,15 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answ
 		// within the budget already.
 		cr.PostForm, _ = url.ParseQuery(string(body))
 	}
-	auth := s.tenants.authenticate(v.schemes, op, cr)
+	var issued *ledger
+	if v.auth != nil {
+		issued = v.auth.issued
+	}
+	auth := s.tenants.authenticate(v.schemes, op, cr, issued, s.cfg.now())
 	e.Tenant = auth.tenant
 	if auth.status != 0 {
 		a := errorAnswer(decl, auth.status, SourceAuth, auth.reason)
-		if auth.challenge != "" && auth.status == http.StatusUnauthorized {
+		if auth.challenge != "" {
 			a.header.Set("WWW-Authenticate", auth.challenge)
 		}
 		return a, body, false

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/fixtures"
@@ -42,6 +43,7 @@ const minEchoedSecret = 8
 // look.
 type redactor struct {
 	key   []byte
+	mu    sync.RWMutex      // names grows when a key is rotated
 	names map[string]string // mac of a registered credential -> "tenant/kind"
 }
 
@@ -78,10 +80,22 @@ func (r *redactor) mac(secret string) string {
 	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
+// rename labels newSecret as oldSecret was, for a rotated key.
+func (r *redactor) rename(oldSecret, newSecret string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if label := r.names[r.mac(oldSecret)]; label != "" {
+		r.names[r.mac(newSecret)] = label
+	}
+}
+
 // placeholder is what the journal shows in place of secret.
 func (r *redactor) placeholder(secret string) string {
 	m := r.mac(secret)
-	if label := r.names[m]; label != "" {
+	r.mu.RLock()
+	label := r.names[m]
+	r.mu.RUnlock()
+	if label != "" {
 		return PlaceholderPrefix + m + "(" + label + ")"
 	}
 	return PlaceholderPrefix + m
@@ -119,8 +133,14 @@ var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie
 // is the request body as journaled; the returned one is redacted. The
 // request's own header map is left alone: e gets a copy when anything
 // changes.
-func (r *redactor) redactCall(e *Entry, schemes map[string]contracts.SecurityScheme, body []byte) ([]byte, *scrub) {
+//
+// extra are further credentials to replace wherever they appear, such as
+// the codes and tokens an authorization server took and issued.
+func (r *redactor) redactCall(e *Entry, schemes map[string]contracts.SecurityScheme, body []byte, extra ...string) ([]byte, *scrub) {
 	s := &scrub{r: r}
+	for _, x := range extra {
+		s.replace(x)
+	}
 	var header http.Header
 	own := func() http.Header {
 		if header == nil {
@@ -317,6 +337,7 @@ func (s *scrub) echoes(e *Entry, body []byte) []byte {
 	for i := range e.Findings {
 		e.Findings[i].Message = rep.Replace(e.Findings[i].Message)
 	}
+	e.Query = rep.Replace(e.Query)
 	return body
 }
 

@@ -138,6 +138,8 @@ type vendor struct {
 
 	store     *state.Store // nil when stateless
 	stateInfo *StateInfo   // what store models, counted once at start
+
+	auth *authServer // nil when the contract declares no oauth2 flow
 }
 
 // opAnswers is what the contract declares an operation answers, rendered
@@ -246,6 +248,11 @@ func newSandbox(vendors []Vendor, opts []Option) (*Sandbox, error) {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
 	s.tenants = ts
+	for _, v := range s.order {
+		if v.auth, err = newAuthServer(v, ts, cfg); err != nil {
+			return nil, fmt.Errorf("start sandbox: vendor %q: %w", v.Name, err)
+		}
+	}
 	if err := s.SetFaults(&FaultPlan{Seed: cfg.seed, Faults: cfg.faults}); err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
