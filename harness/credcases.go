@@ -79,7 +79,9 @@ func (x *execution) credentialCases(bs *scenarioRun, ops []opRef) []negCase {
 			}
 			continue
 		}
-		if c.Static() {
+		if c.Kind == manifest.KindBearer || (c.Kind == manifest.KindAPIKey && c.In != "body") {
+			// A key in a body field is no scheme's, so the sandbox
+			// never refuses it, rotated or not.
 			name := CheckKeyRotated + "/" + vendor
 			sc := derive(bs, name, manifest.OutcomeDeadLettered, manifest.OutcomeRejected)
 			sc.Faults = on(sandbox.KeyRotated())
@@ -148,7 +150,7 @@ func judgeTokenExpired(r *ScenarioResult, vendor, where string) []report.Finding
 // requests included) after its credential was revoked: more than
 // [loopBound] refused calls.
 func judgeRefusedAfter(r *ScenarioResult, vendor, rule, what string) []report.Finding {
-	n, firstSeq := 0, 0
+	n, firstSeq := 0, uint64(0)
 	for _, e := range r.Journal {
 		if e.Vendor != vendor || (e.Status != http.StatusUnauthorized && e.Status != http.StatusBadRequest && e.Status != http.StatusForbidden) {
 			continue

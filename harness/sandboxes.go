@@ -140,3 +140,7 @@ func (s inProcessSandbox) Calls(context.Context) ([]sandbox.Entry, error) {
 }
 func (s inProcessSandbox) Close() error          { return s.sb.Close() }
 func (s inProcessSandbox) Reach(u string) string { return u }
+
+func (s inProcessSandbox) OAuth2Endpoints(_ context.Context, vendor string) (string, string, error) {
+	return s.sb.OAuth2Endpoints(vendor)
+}

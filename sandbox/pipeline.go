@@ -172,6 +172,17 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answ
 			e.Fault += "; "
 		}
 		e.Fault += f.String()
+		if isCredentialFault(f.Kind) {
+			// The credential changes, and the call is checked again.
+			e.Fault += s.credentialFault(v, f, auth.tenant, op, cr)
+			if auth = s.tenants.authenticate(v.schemes, op, cr, issued, s.cfg.now()); auth.status != 0 {
+				a := errorAnswer(decl, auth.status, SourceAuth, auth.reason)
+				if auth.challenge != "" {
+					a.header.Set("WWW-Authenticate", auth.challenge)
+				}
+				return a, body, false
+			}
+		}
 		switch f.Kind {
 		case "status":
 			return errorAnswer(decl, f.Status, SourceFault, "the fault plan answers "+strconv.Itoa(f.Status)), body, false

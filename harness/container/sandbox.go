@@ -120,6 +120,9 @@ func (s containerSandbox) SetState(ctx context.Context, docs map[string]state.Do
 func (s containerSandbox) VendorURL(ctx context.Context, name string) (string, error) {
 	return s.sb.Client.VendorURL(ctx, name)
 }
+func (s containerSandbox) OAuth2Endpoints(ctx context.Context, vendor string) (string, string, error) {
+	return s.sb.Client.OAuth2Endpoints(ctx, vendor)
+}
 func (s containerSandbox) SetFaults(ctx context.Context, p *sandbox.FaultPlan) error {
 	return s.sb.Client.SetFaults(ctx, p)
 }
