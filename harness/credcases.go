@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/http"
@@ -151,7 +152,8 @@ func judgeTokenExpired(r *ScenarioResult, vendor, where string) []report.Finding
 // [loopBound] refused calls.
 func judgeRefusedAfter(r *ScenarioResult, vendor, rule, what string) []report.Finding {
 	n, firstSeq := 0, uint64(0)
-	for _, e := range r.Journal {
+	calls := slices.SortedFunc(slices.Values(slices.Concat(r.Journal, r.TokenCalls)), func(a, b sandbox.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, e := range calls {
 		if e.Vendor != vendor || (e.Status != http.StatusUnauthorized && e.Status != http.StatusBadRequest && e.Status != http.StatusForbidden) {
 			continue
 		}

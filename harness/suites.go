@@ -248,7 +248,7 @@ func (x *execution) secretFindings(r *ScenarioResult) []report.Finding {
 	}
 	owners := secretValues(creds) // secret -> vendor it belongs to
 	var out []report.Finding
-	for _, e := range r.Journal {
+	for _, e := range slices.Concat(r.Journal, r.TokenCalls) {
 		text := e.Query + "\n" + e.RequestBody
 		for name, vs := range e.RequestHeader {
 			text += "\n" + name + ": " + strings.Join(vs, ", ")
