@@ -80,9 +80,10 @@ func (x *execution) credentialCases(bs *scenarioRun, ops []opRef) []negCase {
 			}
 			continue
 		}
-		if c.Kind == manifest.KindBearer || (c.Kind == manifest.KindAPIKey && c.In != "body") {
-			// A key in a body field is no scheme's, so the sandbox
-			// never refuses it, rotated or not.
+		if (c.Kind == manifest.KindBearer || (c.Kind == manifest.KindAPIKey && c.In != "body")) && x.secured(vendor, op) {
+			// A key in a body field is no scheme's, and an operation
+			// without security takes any: the sandbox would refuse
+			// neither, rotated or not.
 			name := CheckKeyRotated + "/" + vendor
 			sc := derive(bs, name, manifest.OutcomeDeadLettered, manifest.OutcomeRejected)
 			sc.Faults = on(sandbox.KeyRotated())
@@ -188,4 +189,14 @@ func judgeRefusedAgain(r *ScenarioResult, vendor, op string, status int, rule, w
 		}
 	}
 	return nil
+}
+
+// secured says whether op of vendor needs a credential.
+func (x *execution) secured(vendor, op string) bool {
+	ct := x.c.Contracts[vendor]
+	if ct == nil {
+		return false
+	}
+	o, ok := ct.Operation(op)
+	return ok && len(o.Security) > 0
 }

@@ -127,6 +127,10 @@ func checkCredential(v Vendor) (field, problem string) {
 			return "credential", fmt.Sprintf("an api-key credential says where the key goes: in: header, query, cookie or body (not %q)", c.In)
 		}
 	}
+	label := "kind: " + c.Kind
+	if c.Kind == KindOAuth2 {
+		label += ", grant: " + c.Grant
+	}
 	keys, ok := credentialKeys[key]
 	if !ok {
 		return "credential", fmt.Sprintf("credential kind %q: use bearer, api-key, basic or oauth2", c.Kind)
@@ -138,14 +142,14 @@ func checkCredential(v Vendor) (field, problem string) {
 			if !slices.Contains(secretKeys, k) {
 				what = "the header, parameter, cookie or body field the key goes in, such as X-Api-Key"
 			}
-			return "credential", fmt.Sprintf("a %s credential needs %s: %s", key, k, what)
+			return "credential", fmt.Sprintf("credential {%s} needs %s: %s", label, k, what)
 		case slices.Contains(secretKeys, k) && !secretPattern.MatchString(values[k]):
 			return "credential", fmt.Sprintf("%s %q: a secret's name uses letters, digits and underscores", k, values[k])
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(values)) {
 		if values[k] != "" && !slices.Contains(keys, k) {
-			return "credential", fmt.Sprintf("a %s credential has no %s", key, k)
+			return "credential", fmt.Sprintf("credential {%s} has no %s", label, k)
 		}
 	}
 	return "", ""
