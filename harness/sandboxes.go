@@ -97,6 +97,16 @@ func (inProcessSandboxes) Start(_ context.Context, c *manifest.Connector, spec S
 	var vendors []sandbox.Vendor
 	for _, name := range spec.Vendors {
 		v := sandbox.Vendor{Name: name, Contract: c.Contracts[name], Stateless: spec.Stateless[name], State: spec.State[name]}
+		// Corrections of the inferred resource model live beside the
+		// contract, as `tether sandbox model` and `serve` read them.
+		rel := state.OverridesFile(c.Manifest.Vendors[name].Contract)
+		if data, ok := c.File(rel); ok && !spec.Stateless[name] {
+			ov, err := state.ParseOverrides(rel, data)
+			if err != nil {
+				return nil, err
+			}
+			v.Overrides = ov
+		}
 		for _, cas := range spec.Cassettes[name] {
 			v.Cassettes = append(v.Cassettes, cas.Cassette)
 		}
