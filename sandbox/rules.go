@@ -23,6 +23,8 @@ const (
 	RuleStateIDUnfit        = state.RuleStateIDUnfit
 	RuleIdempotentReplay    = state.RuleIdempotentReplay
 	RuleIdempotencyConflict = state.RuleIdempotencyConflict
+	RuleIdempotencyKeyLong  = state.RuleIdempotencyKeyLong
+	RuleCursorUnknown       = state.RuleCursorUnknown
 )
 
 // Rules lists the rules of the findings the sandbox journals itself; the
@@ -55,6 +57,10 @@ func Rules() []contracts.Rule {
 			Hint: "nothing to do: this is how a safe retry is answered"},
 		{ID: RuleIdempotencyConflict, Level: contracts.LevelError, Summary: "an idempotency key came again with a different request; the vendor refuses it",
 			Hint: "use a new idempotency key for each distinct request, and the same key only to retry the same one"},
+		{ID: RuleIdempotencyKeyLong, Level: contracts.LevelError, Summary: "an idempotency key is longer than the vendor takes; the request was refused with the operation's error answer",
+			Hint: "use keys of at most 255 bytes, such as a UUID"},
+		{ID: RuleCursorUnknown, Level: contracts.LevelWarning, Summary: "a list was asked for the page after an item it does not hold (deleted, evicted, or another list's), or with a page token it did not give; the vendor's refusal was answered, else an empty last page",
+			Hint: "page with the cursor the previous page gave; an item deleted meanwhile cannot be paged from"},
 		{ID: RuleFindingsCut, Level: contracts.LevelInfo, Summary: "the call had more findings than the journal keeps of one call",
 			Hint: "fix the first findings; the rest often repeat them"},
 	}

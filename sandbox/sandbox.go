@@ -50,6 +50,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -149,6 +150,12 @@ type opAnswers struct {
 	byStatus map[int]*answer
 	deflt    *answer // the default response, for a status not declared on its own
 	err      error
+	// jsonSuccess says whether the success answer is JSON (or has no
+	// content type), which state can shape.
+	jsonSuccess bool
+	// refuse is the status the operation declares for a request it
+	// refuses: 400, else 404, else its default answer's 400; 0 for none.
+	refuse int
 }
 
 // Start makes a sandbox for vendors and starts serving it, on a free port of
@@ -488,6 +495,19 @@ func (v *vendor) declared(op *contracts.Operation, seed uint64) *opAnswers {
 				break
 			}
 		}
+	}
+	if a.success != nil {
+		ct := a.success.header.Get("Content-Type")
+		mt, _, _ := mime.ParseMediaType(ct)
+		a.jsonSuccess = ct == "" || isJSON(mt)
+	}
+	switch {
+	case a.byStatus[http.StatusBadRequest] != nil:
+		a.refuse = http.StatusBadRequest
+	case a.byStatus[http.StatusNotFound] != nil:
+		a.refuse = http.StatusNotFound
+	case a.deflt != nil:
+		a.refuse = http.StatusBadRequest
 	}
 	prev, _ := v.answers.LoadOrStore(op.ID, a)
 	return prev.(*opAnswers)

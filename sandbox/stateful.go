@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,12 +86,16 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 	if v.store == nil || decl.success == nil || !v.store.Stateful(op) {
 		return nil
 	}
-	ct := decl.success.header.Get("Content-Type")
-	if mt, _, _ := mime.ParseMediaType(ct); ct != "" && !isJSON(mt) {
+	if !decl.jsonSuccess {
 		return nil
 	}
-	self := &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: withoutCredentials(r.URL.Query(), v.schemes).Encode()}
-	call := state.Call{Tenant: tenant, Op: op, Params: m.Params, Query: r.URL.Query(), Header: r.Header, Body: body, URL: self,
+	query, selfQuery := url.Values{}, ""
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+		selfQuery = withoutCredentials(r.URL.Query(), v.schemes).Encode()
+	}
+	self := &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: selfQuery}
+	call := state.Call{Tenant: tenant, Refuse: decl.refuse, Op: op, Params: m.Params, Query: query, Header: r.Header, Body: body, URL: self,
 		Status: decl.success.status, Template: decl.success.body,
 		Valid: func(status int, b []byte) []contracts.Finding {
 			// Only the body is built from state; the headers are the
@@ -114,6 +117,8 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 		e.Findings = append(e.Findings, finding(n.Rule, op.ID, n.Message))
 	}
 	switch {
+	case res.Refused != "":
+		return errorAnswer(decl, res.Status, SourceState, res.Refused)
 	case res.NotFound:
 		if decl.byStatus[http.StatusNotFound] == nil && decl.deflt == nil {
 			e.Findings = append(e.Findings, finding(RuleNotFoundUndeclared, op.ID,
@@ -134,12 +139,15 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 		}
 		return a
 	}
-	h := decl.success.header.Clone()
-	for k, vs := range res.Header {
-		h[k] = vs
-	}
-	if res.Replayed {
-		h.Set("Idempotent-Replayed", "true")
+	h := decl.success.header // shared, as the answer without state shares it
+	if len(res.Header) > 0 || res.Replayed {
+		h = h.Clone()
+		for k, vs := range res.Header {
+			h[k] = vs
+		}
+		if res.Replayed {
+			h.Set("Idempotent-Replayed", "true")
+		}
 	}
 	return &answer{status: res.Status, header: h, body: res.Body, source: SourceState}
 }

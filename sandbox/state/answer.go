@@ -24,7 +24,9 @@ type answering struct {
 	r    *Resource
 	op   Op
 	c    Call
-	tmpl any // the declared success body, decoded
+	dt   *decodedTemplate
+	tmpl any           // the declared success body, decoded
+	like *itemEncoding // the item tmpl holds, written field by field
 	keys []string
 	id   string
 	// notes gathered on the way
@@ -52,36 +54,40 @@ func itemIn(v any, idField string) (obj map[string]any, wrap string) {
 
 // base is a fresh copy of the item the template holds, and the wrapper
 // it sits in.
+//
+// The copy is of the item's fields only: what they hold is shared with
+// the template, and no answer changes a value within a field, only sets
+// fields.
 func (a *answering) base() (map[string]any, string) {
-	obj, wrap := itemIn(jsonvalue.Clone(a.tmpl), a.r.IDField)
+	obj, wrap := itemIn(a.tmpl, a.r.IDField)
 	if obj == nil {
-		obj = map[string]any{}
+		return map[string]any{}, wrap
 	}
-	return obj, wrap
+	return maps.Clone(obj), wrap
 }
 
 // render puts an item in the operation's template.
-func (a *answering) render(obj map[string]any) *Result { return a.renderJSON(obj, obj) }
+func (a *answering) render(obj map[string]any) *Result { return a.renderJSON(obj) }
 
 // renderObject puts a stored object in the operation's template, as the
 // JSON it was stored with.
 func (a *answering) renderObject(o *object) *Result {
 	if o.raw != nil {
-		return a.renderJSON(o.v, json.RawMessage(o.raw))
+		return a.renderJSON(json.RawMessage(o.raw))
 	}
 	return a.render(o.v)
 }
 
 // renderJSON puts an item in the operation's template; enc is the item
 // as it is to be written (the item, or its JSON).
-func (a *answering) renderJSON(obj map[string]any, enc any) *Result {
+func (a *answering) renderJSON(enc any) *Result {
 	if a.tmpl == nil {
 		return &Result{Status: a.c.Status, Notes: a.notes}
 	}
 	var body any = enc
 	if t, ok := a.tmpl.(map[string]any); ok {
 		if _, wrap := itemIn(t, a.r.IDField); wrap != "" {
-			t = jsonvalue.Clone(t).(map[string]any)
+			t = maps.Clone(t)
 			t[wrap] = enc
 			body = t
 		}
@@ -132,15 +138,29 @@ func (a *answering) settle(obj, prior map[string]any, merged []string) (o *objec
 	if obj[a.r.IDField] != want {
 		return &object{res: a.r, keys: a.keys, id: a.idOf(obj), v: obj}, false
 	}
-	return newObject(a.r, a.keys, a.idOf(obj), obj), true
+	return a.lean(newObject(a.r, a.keys, a.idOf(obj), obj, a.like)), true
+}
+
+// lean lets a new object keep only its JSON where no list filters its
+// resource by a field: its decoded form is read again from the JSON on the
+// rare calls that need it (an update, a snapshot), and the heap holds
+// bytes instead of a map per object, which a collection would scan.
+func (a *answering) lean(o *object) *object {
+	if o.raw != nil && !a.s.filterable[a.r] {
+		o.v = nil
+	}
+	return o
 }
 
 // keep stores o in the tenant's state, under the tenant's lock.
 func (a *answering) keep(o *object) {
 	if n := a.tn.put(a.s.cfg.Cap, o); n > 0 {
-		a.notes = append(a.notes, Finding{RuleStateEvicted, fmt.Sprintf(
-			"the tenant's state reached its cap of %d bytes; the %d oldest objects were forgotten", a.s.cfg.Cap, n)})
+		a.notes = append(a.notes, evictedNote(a.s.cfg.Cap, n))
 	}
+}
+
+func evictedNote(capacity int64, n int) Finding {
+	return Finding{RuleStateEvicted, fmt.Sprintf("the tenant's state reached its cap of %d bytes; the %d oldest objects were forgotten", capacity, n)}
 }
 
 func (a *answering) idOf(obj map[string]any) string {
@@ -234,9 +254,9 @@ func (a *answering) create() *Result {
 	for _, f := range a.defaultFilters() {
 		obj[f.field] = f.value
 	}
-	base := jsonvalue.Clone(obj).(map[string]any)
+	base := maps.Clone(obj)
 	merged := a.merge(obj)
-	b := a.tn.bucket(a.r, a.keys)
+	b := a.tn.peek(a.r, a.keys)
 	var id any
 	if a.id != "" { // PUT on an item creates it under the path's identifier
 		id = a.idValue(a.id, obj[a.r.IDField])
@@ -273,17 +293,22 @@ func (a *answering) prepareCreate(g *Generator) *prepared {
 	for _, f := range a.defaultFilters() {
 		obj[f.field] = f.value
 	}
-	base := jsonvalue.Clone(obj).(map[string]any)
 	merged := a.merge(obj)
 	id := g.Next()
 	if n, ok := id.(int64); ok {
 		id = json.Number(strconv.FormatInt(n, 10))
 	}
 	obj[a.r.IDField] = id
-	base[a.r.IDField] = id
 	if a.plainCreate(obj, merged, g) {
-		return &prepared{newObject(a.r, a.keys, a.idOf(obj), obj), true}
+		return &prepared{a.lean(newObject(a.r, a.keys, a.idOf(obj), obj, a.like)), true}
 	}
+	// The item before the request's fields, for those that break the
+	// contract to take again.
+	base, _ := a.base()
+	for _, f := range a.defaultFilters() {
+		base[f.field] = f.value
+	}
+	base[a.r.IDField] = id
 	o, keep := a.settle(obj, base, merged)
 	return &prepared{o, keep}
 }
@@ -397,7 +422,7 @@ func plainValue(v any, s *base.Schema, depth int) bool {
 // commit keeps a prepared item, under the tenant's lock. An identifier
 // taken meanwhile (by a seed or a PUT) is made again, as create does.
 func (a *answering) commit(p *prepared) *Result {
-	if p.keep && a.tn.bucket(a.r, a.keys).objs[p.o.id] != nil {
+	if p.keep && a.tn.peek(a.r, a.keys).objs[p.o.id] != nil {
 		a.notes = nil
 		return a.create()
 	}
@@ -410,15 +435,17 @@ func (a *answering) commit(p *prepared) *Result {
 // existing is the stored item the path names, or one synthesised for an
 // identifier the state has not seen (nil when strict, or deleted).
 func (a *answering) existing() *object {
-	b := a.tn.bucket(a.r, a.keys)
+	// Only a kept object makes a bucket: a read of an unknown parent
+	// leaves nothing behind.
+	b := a.tn.peek(a.r, a.keys)
 	if o := b.objs[a.id]; o != nil {
 		return o
 	}
-	if b.deleted[a.id] || a.s.cfg.Strict || a.id == "" {
+	if b.deleted[a.id] != nil || a.s.cfg.Strict || a.id == "" {
 		return nil
 	}
 	obj, _ := a.base()
-	base := jsonvalue.Clone(obj).(map[string]any)
+	base := maps.Clone(obj)
 	obj[a.r.IDField] = a.idValue(a.id, obj[a.r.IDField])
 	if bad := a.invalid(obj); len(bad) > 0 {
 		// The identifier does not fit the schema: the object cannot be
@@ -455,23 +482,26 @@ func (a *answering) update() *Result {
 	if o == nil {
 		return &Result{NotFound: true, Notes: a.notes}
 	}
-	obj := jsonvalue.Clone(o.v).(map[string]any)
+	prior := o.value()
+	obj := jsonvalue.Clone(prior).(map[string]any)
 	merged := a.merge(obj)
-	obj[a.r.IDField] = o.v[a.r.IDField]
-	kept := a.store(obj, o.v, merged)
+	obj[a.r.IDField] = prior[a.r.IDField]
+	kept := a.store(obj, prior, merged)
 	return a.renderObject(kept)
 }
 
 func (a *answering) delete() *Result {
-	b := a.tn.bucket(a.r, a.keys)
+	b := a.tn.peek(a.r, a.keys)
 	o := b.objs[a.id]
-	if o == nil && (b.deleted[a.id] || a.s.cfg.Strict) {
+	if o == nil && (b.deleted[a.id] != nil || a.s.cfg.Strict) {
 		return &Result{NotFound: true}
 	}
 	if o != nil {
 		a.tn.remove(o, true)
-	} else if len(b.deleted) < 100000 {
-		b.deleted[a.id] = true
+	}
+	// The tombstone is counted in the cap, and goes at it as objects do.
+	if n := a.tn.bury(a.s.cfg.Cap, a.tn.bucket(a.r, a.keys), a.r, a.keys, a.id); n > 0 {
+		a.notes = append(a.notes, evictedNote(a.s.cfg.Cap, n))
 	}
 	if a.tmpl == nil {
 		return &Result{Status: a.c.Status}

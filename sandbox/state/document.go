@@ -228,7 +228,7 @@ func (s *Store) Snapshot(tenant string) Document {
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, o := range tn.buckets[k].order {
-			e := Entry{Object: jsonvalue.Clone(o.v).(map[string]any)}
+			e := Entry{Object: jsonvalue.Clone(o.value()).(map[string]any)}
 			if len(o.keys) > 0 {
 				e.Keys = map[string]string{}
 				for i, name := range o.res.Keys {
@@ -253,6 +253,7 @@ func (s *Store) Replace(tenant string, d Document) error {
 	tn.mu.Lock()
 	defer tn.mu.Unlock()
 	tn.buckets, tn.fifo, tn.size = map[string]*bucket{}, nil, 0
+	tn.pages.clear()
 	tn.idem, tn.idemFIF = map[string]idemEntry{}, nil
 	for _, o := range objs {
 		tn.put(s.cfg.Cap, o)
@@ -272,4 +273,27 @@ func (s *Store) Reset(tenants ...string) {
 	for _, t := range tenants {
 		delete(s.tenants, t)
 	}
+}
+
+// Usage is what one tenant's state holds, as its cap counts it.
+type Usage struct {
+	Bytes           int64 // what the cap counts: objects' JSON, tombstones, buckets, idempotency answers
+	Buckets         int   // resources' collections, one per parent
+	Objects         int
+	Tombstones      int // deleted identifiers, remembered so that a read is not found
+	IdempotencyKeys int
+}
+
+// Usage is what tenant's state holds now; a tenant not seen yet holds its
+// seeds.
+func (s *Store) Usage(tenant string) Usage {
+	tn := s.tenant(tenant)
+	tn.mu.RLock()
+	defer tn.mu.RUnlock()
+	u := Usage{Bytes: tn.size, Buckets: len(tn.buckets), IdempotencyKeys: len(tn.idem)}
+	for _, b := range tn.buckets {
+		u.Objects += len(b.objs)
+		u.Tombstones += len(b.deleted)
+	}
+	return u
 }

@@ -3,10 +3,12 @@ package state
 import (
 	"fmt"
 	"math/rand/v2"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/pb33f/go-yaml"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
@@ -95,6 +97,11 @@ type Generator struct {
 
 	patOnce sync.Once
 	pat     *contracts.Pattern // the id's pattern compiled once; nil when it does not compile
+	// drawers are more compilations of the pattern, one per concurrent
+	// draw: a Pattern draws one string at a time, and a tenant's creates
+	// would queue on it.
+	drawers sync.Pool
+	simple  simplePattern // the pattern, where it is a prefix and one repeated class
 }
 
 // Generator returns a generator of identifiers of this shape.
@@ -148,7 +155,10 @@ func (g *Generator) remember(id string) {
 // byPattern draws a string of the id's pattern and length bounds, from
 // the pattern compiled once, else through the contract's synthesis.
 func (g *Generator) byPattern(seed uint64) (string, bool) {
-	g.patOnce.Do(func() { g.pat, _ = contracts.CompilePattern(g.shape.Pattern) })
+	g.patOnce.Do(func() {
+		g.pat, _ = contracts.CompilePattern(g.shape.Pattern)
+		g.simple = simpleOf(g.shape.Pattern)
+	})
 	ps := g.shape.schema
 	if g.pat != nil && ps.Format == "" && len(ps.Enum) == 0 {
 		lo, hi := 0, -1
@@ -158,12 +168,98 @@ func (g *Generator) byPattern(seed uint64) (string, bool) {
 		if ps.MaxLength != nil {
 			hi = int(*ps.MaxLength)
 		}
-		str, err := g.pat.String(rand.New(rand.NewPCG(seed, seed^0x9e3779b9)), lo, hi)
+		rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b9))
+		if str := g.shapeDraw(rng); str != "" {
+			if n := utf8.RuneCountInString(str); n >= lo && (hi < 0 || n <= hi) && g.pat.Match(str) {
+				return str, true
+			}
+			rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b9))
+		}
+		p, _ := g.drawers.Get().(*contracts.Pattern)
+		if p == nil {
+			if p, _ = contracts.CompilePattern(g.shape.Pattern); p == nil {
+				p = g.pat
+			}
+		}
+		str, err := p.String(rng, lo, hi)
+		g.drawers.Put(p)
 		return str, err == nil
 	}
 	v, err := g.shape.c.SchemaValue(ps, seed)
 	str, ok := v.(string)
 	return str, err == nil && ok
+}
+
+// shapeDraw is a string of the pattern's literal prefix and its one
+// repeated class, drawn with rng, or "" for a pattern of another form.
+// Most patterns of identifiers are just that (^MG[0-9a-fA-F]{32}$), and
+// drawing them so costs a fraction of making them from the pattern.
+func (g *Generator) shapeDraw(rng *rand.Rand) string {
+	sp := g.simple
+	if sp.n == 0 {
+		return ""
+	}
+	b := make([]byte, len(sp.prefix)+sp.n)
+	copy(b, sp.prefix)
+	for i := len(sp.prefix); i < len(b); i++ {
+		b[i] = sp.chars[rng.IntN(len(sp.chars))]
+	}
+	return string(b)
+}
+
+// simplePattern is a pattern of the form ^prefix[class]{n}$, with an
+// ASCII prefix and class.
+type simplePattern struct {
+	prefix, chars string
+	n             int
+}
+
+// simpleOf reads pattern as a simplePattern; n is 0 for any other form.
+func simpleOf(pattern string) simplePattern {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return simplePattern{}
+	}
+	if re.Op != syntax.OpConcat || len(re.Sub) < 3 || len(re.Sub) > 4 {
+		return simplePattern{}
+	}
+	subs := re.Sub
+	if subs[0].Op != syntax.OpBeginText || subs[len(subs)-1].Op != syntax.OpEndText {
+		return simplePattern{}
+	}
+	subs = subs[1 : len(subs)-1]
+	var sp simplePattern
+	if len(subs) == 2 {
+		if subs[0].Op != syntax.OpLiteral || subs[0].Flags&syntax.FoldCase != 0 {
+			return simplePattern{}
+		}
+		for _, r := range subs[0].Rune {
+			if r > 0x7e || r < 0x20 {
+				return simplePattern{}
+			}
+		}
+		sp.prefix = string(subs[0].Rune)
+		subs = subs[1:]
+	}
+	rep := subs[0]
+	if rep.Op != syntax.OpRepeat || rep.Min != rep.Max || rep.Min < 1 || rep.Min > 256 || len(rep.Sub) != 1 || rep.Sub[0].Op != syntax.OpCharClass {
+		return simplePattern{}
+	}
+	var chars []byte
+	cls := rep.Sub[0].Rune
+	for i := 0; i+1 < len(cls); i += 2 {
+		if cls[i] < 0x21 || cls[i+1] > 0x7e {
+			return simplePattern{}
+		}
+		for r := cls[i]; r <= cls[i+1]; r++ {
+			chars = append(chars, byte(r))
+		}
+	}
+	if len(chars) == 0 {
+		return simplePattern{}
+	}
+	sp.chars, sp.n = string(chars), rep.Min
+	return sp
 }
 
 func (g *Generator) nextByPattern() any {

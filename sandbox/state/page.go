@@ -11,8 +11,6 @@ import (
 
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
-
-	"github.com/tetherkit/tether/internal/jsonvalue"
 )
 
 // list answers a list operation from the bucket: filtered by the query
@@ -30,7 +28,7 @@ func (a *answering) list() *Result {
 	} else {
 		items.order = make([]*object, 0, len(b.order))
 		for _, o := range b.order {
-			if matches(o.v, filters) {
+			if matches(o.value(), filters) {
 				items.order = append(items.order, o)
 			}
 		}
@@ -42,13 +40,18 @@ func (a *answering) list() *Result {
 	if pg.CursorParam != "" {
 		cursor = q.Get(pg.CursorParam)
 	}
+	unknown := "" // a cursor that names no item of the list, or a token not given
 	switch pg.Style {
 	case Cursor:
 		if cursor != "" {
 			start = items.indexOf(cursor) + 1
+			if start == 0 {
+				unknown = pg.CursorParam + "=" + cursor
+			}
 		} else if before := q.Get(pg.BeforeParam); pg.BeforeParam != "" && before != "" {
 			end := items.indexOf(before)
 			if end < 0 {
+				unknown = pg.BeforeParam + "=" + before
 				end = 0
 			}
 			start = max(end-size, 0)
@@ -64,20 +67,36 @@ func (a *answering) list() *Result {
 			start = n
 		}
 	case NextCursor, PageToken, NextURL:
-		start = fromToken(cursor)
+		n, ok := fromToken(cursor)
+		if p, err := strconv.Atoi(cursor); err == nil && pageNumbered(pg.CursorParam) {
+			// A next-page URL numbers its pages where the parameter is a
+			// page's number: see pageURL.
+			n, ok = max(p-1, 0)*size, p > 0
+		}
+		if cursor != "" && !ok {
+			unknown = pg.CursorParam + "=" + cursor
+		}
+		start = n
 	case Single:
 		size = items.len()
 	}
+	if unknown != "" {
+		// Starting again from the first page would loop a client that
+		// pages until the end: the vendor refuses the cursor (Stripe
+		// answers 400 for a starting_after it does not hold), and where
+		// the contract declares no refusal, the page is the empty last.
+		msg := fmt.Sprintf("%s names no item of this list (a deleted or evicted one, or another list's)", unknown)
+		a.notes = append(a.notes, Finding{RuleCursorUnknown, msg})
+		if a.c.Refuse != 0 {
+			return &Result{Status: a.c.Refuse, Refused: msg, Notes: a.notes}
+		}
+		start, backwards = items.len(), false
+	}
 	start = min(max(start, 0), items.len())
 	end := min(start+size, items.len())
-	page := make([]any, 0, end-start)
+	page := make([]*object, 0, end-start)
 	for i := start; i < end; i++ {
-		o := items.at(i)
-		if o.raw != nil {
-			page = append(page, json.RawMessage(o.raw))
-		} else {
-			page = append(page, o.v)
-		}
+		page = append(page, items.at(i))
 	}
 	more := end < items.len()
 	if backwards {
@@ -85,41 +104,70 @@ func (a *answering) list() *Result {
 	}
 
 	// The items are written into the body by Result.encode, as the JSON
-	// they were stored with.
-	res := &Result{Status: a.c.Status, Header: http.Header{}, items: page}
-	body := jsonvalue.Clone(a.tmpl)
+	// they were stored with, within the envelope of the template.
+	res := &Result{Status: a.c.Status, items: page}
+	body := a.tmpl
 	if pg.ItemsField == "" {
 		if _, isArray := body.([]any); isArray || body == nil {
 			body = itemsMark
 		}
 	}
-	if m, ok := body.(map[string]any); ok {
+	if t, ok := body.(map[string]any); ok {
 		field := pg.ItemsField
 		if field == "" {
-			field = arrayField(m)
+			field = arrayField(t)
 		}
 		if field == "" {
 			return nil // no place for the items: answered as without state
 		}
-		m[field] = itemsMark
+		var moreVal, nextVal any
+		nextKey := ""
 		if pg.MoreField != "" {
 			if strings.Contains(strings.ToLower(pg.MoreField), "total") {
-				setPath(m, pg.MoreField, json.Number(strconv.Itoa(items.len())))
+				moreVal = json.Number(strconv.Itoa(items.len()))
 			} else {
-				setPath(m, pg.MoreField, more)
+				moreVal = more
 			}
 		}
 		if pg.NextField != "" {
-			var next any
 			switch {
 			case !more:
-				next = a.lastValue(pg.NextField)
+				nextVal = a.lastValue(pg.NextField)
 			case pg.Style == NextURL:
-				next = a.pageURL(pg, end, size, start/max(size, 1)+2)
+				// The URL is made only for an envelope not written yet;
+				// the key holds all it is made from.
+				u := a.c.URL
+				nextKey = "u" + strconv.Itoa(end) + "," + strconv.Itoa(size) + "," + strconv.Itoa(start/max(size, 1)+2) + "," + u.Host + u.EscapedPath() + "?" + u.RawQuery
 			default:
-				next = toToken(end)
+				nextVal = toToken(end)
 			}
-			setPath(m, pg.NextField, next)
+		}
+		// The envelope is the same for every page with the same values in
+		// it: written once, the pages after copy it.
+		if nextKey == "" {
+			nextKey = envelopeValue(nextVal)
+		}
+		key := field + "\x00" + envelopeValue(moreVal) + "\x00" + nextKey
+		if e := a.dt.envelope(key); e != nil {
+			res.env = e
+			res.Notes = a.notes
+			body = nil
+		} else {
+			// The template is shared: the envelope copies the objects it
+			// changes, and its items' example is left out, not copied.
+			m := maps.Clone(t)
+			body = m
+			m[field] = itemsMark
+			if pg.MoreField != "" {
+				setPath(m, pg.MoreField, moreVal)
+			}
+			if pg.NextField != "" {
+				if more && pg.Style == NextURL {
+					nextVal = a.pageURL(pg, end, size, start/max(size, 1)+2)
+				}
+				setPath(m, pg.NextField, nextVal)
+			}
+			res.envKey, res.envOf = key, a.dt
 		}
 	}
 	if pg.Style == Link || pg.LinkHeader != "" {
@@ -128,11 +176,30 @@ func (a *answering) list() *Result {
 			if name == "" {
 				name = "Link"
 			}
+			res.Header = http.Header{}
 			res.Header.Set(name, link)
 		}
 	}
-	res.value, res.Notes = body, a.notes
+	if res.env == nil {
+		res.value, res.Notes = body, a.notes
+	}
 	return res
+}
+
+// envelopeValue is a value set in a list's envelope, as a key: its type
+// and its text.
+func envelopeValue(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return strconv.FormatBool(t)
+	case json.Number:
+		return "n" + string(t)
+	case string:
+		return "s" + t
+	}
+	return fmt.Sprintf("%T:%v", v, v)
 }
 
 // lastValue is what a next-page field holds on the last page: null where
@@ -359,15 +426,19 @@ func arrayField(m map[string]any) string {
 	return found
 }
 
-// setPath sets a dotted field, making the objects on the way.
+// setPath sets a dotted field of m, a copy of its top level: the objects
+// on the way are copied (or made), never changed, as they may be a
+// template's.
 func setPath(m map[string]any, path string, v any) {
 	parts := strings.Split(path, ".")
 	for _, p := range parts[:len(parts)-1] {
 		next, ok := m[p].(map[string]any)
-		if !ok {
+		if ok {
+			next = maps.Clone(next)
+		} else {
 			next = map[string]any{}
-			m[p] = next
 		}
+		m[p] = next
 		m = next
 	}
 	m[parts[len(parts)-1]] = v
@@ -377,11 +448,20 @@ func setPath(m map[string]any, path string, v any) {
 // token from another list is not taken for a number.
 func toToken(offset int) string { return "p" + strconv.Itoa(offset) }
 
-func fromToken(t string) int {
+// fromToken reads a page token; ok is false for one the list did not
+// give.
+func fromToken(t string) (offset int, ok bool) {
 	if n, err := strconv.Atoi(strings.TrimPrefix(t, "p")); err == nil && strings.HasPrefix(t, "p") && n >= 0 {
-		return n
+		return n, true
 	}
-	return 0
+	return 0, false
+}
+
+// pageNumbered says whether a cursor parameter holds a page's number
+// ("page", "Page") rather than a token.
+func pageNumbered(param string) bool {
+	p := strings.ToLower(param)
+	return strings.Contains(p, "page") && !strings.Contains(p, "token")
 }
 
 // pageURL is the URL of the page starting at offset: the request's own
@@ -390,7 +470,7 @@ func (a *answering) pageURL(pg *Pagination, offset, size, page int) string {
 	u := *a.c.URL
 	q := u.Query()
 	if pg.CursorParam != "" {
-		if strings.Contains(strings.ToLower(pg.CursorParam), "page") && !strings.Contains(strings.ToLower(pg.CursorParam), "token") {
+		if pageNumbered(pg.CursorParam) {
 			q.Set(pg.CursorParam, strconv.Itoa(page))
 		} else {
 			q.Set(pg.CursorParam, toToken(offset))

@@ -1,0 +1,134 @@
+package state
+
+import (
+	"encoding/json"
+	"maps"
+	"reflect"
+	"slices"
+	"sync"
+)
+
+// itemEncoding is an operation's template item written once, field by
+// field: a new item is mostly the template's fields, and those are copied
+// in as written instead of being encoded again for every create.
+type itemEncoding struct {
+	once   sync.Once
+	src    map[string]any
+	enc    map[string][]byte // `"name":value`, as encoding/json writes it
+	sorted []fieldEncoding   // src's fields in key order
+	size   int               // the bytes of sorted's encodings
+}
+
+type fieldEncoding struct {
+	name string
+	val  any
+	enc  []byte // nil where encoding/json cannot write val
+}
+
+// fields writes src's fields, once.
+func (e *itemEncoding) fields() map[string][]byte {
+	e.once.Do(func() {
+		e.enc = make(map[string][]byte, len(e.src))
+		for _, k := range slices.Sorted(maps.Keys(e.src)) {
+			b, err := encodeField(nil, k, e.src[k])
+			if err == nil {
+				e.enc[k] = b
+			}
+			e.sorted = append(e.sorted, fieldEncoding{k, e.src[k], b})
+			e.size += len(b) + 1
+		}
+	})
+	return e.enc
+}
+
+// encodeField appends `"name":value` to dst.
+func encodeField(dst []byte, name string, v any) ([]byte, error) {
+	k, err := json.Marshal(name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dst = append(append(dst, k...), ':')
+	return append(dst, b...), nil
+}
+
+// encodeObject writes obj as encoding/json does (keys sorted, the same
+// escaping), copying in the template's encoding of each field that still
+// holds the template's own value. like may be nil.
+func encodeObject(obj map[string]any, like *itemEncoding) ([]byte, error) {
+	if like == nil {
+		return json.Marshal(obj)
+	}
+	done := like.fields()
+	if len(obj) == len(like.sorted) {
+		// Most items have the template's fields, whose order is known.
+		if out, ok := encodeLike(obj, like); ok {
+			return out, nil
+		}
+	}
+	keys := slices.Sorted(maps.Keys(obj))
+	n := 2
+	for _, k := range keys {
+		n += len(done[k]) + 1
+	}
+	out := make([]byte, 1, n+64)
+	out[0] = '{'
+	for i, k := range keys {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		if b, ok := done[k]; ok && sameValue(obj[k], like.src[k]) {
+			out = append(out, b...)
+			continue
+		}
+		var err error
+		if out, err = encodeField(out, k, obj[k]); err != nil {
+			return nil, err
+		}
+	}
+	return append(out, '}'), nil
+}
+
+// sameValue says whether a and b are the same decoded JSON value: equal
+// scalars, or the very same object or array (not an equal copy).
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		return ok && x != nil && y != nil && reflect.ValueOf(x).UnsafePointer() == reflect.ValueOf(y).UnsafePointer()
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == len(y) && (x == nil) == (y == nil) && (len(x) == 0 || &x[0] == &y[0])
+	case nil, string, bool, json.Number, float64, int64, int:
+		return a == b
+	}
+	return false
+}
+
+// encodeLike writes obj in the order of its template's fields; ok is false
+// where obj lacks one of them.
+func encodeLike(obj map[string]any, like *itemEncoding) (out []byte, ok bool) {
+	out = make([]byte, 1, like.size+256)
+	out[0] = '{'
+	for i, f := range like.sorted {
+		v, has := obj[f.name]
+		if !has {
+			return nil, false
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		if f.enc != nil && sameValue(v, f.val) {
+			out = append(out, f.enc...)
+			continue
+		}
+		var err error
+		if out, err = encodeField(out, f.name, v); err != nil {
+			return nil, false
+		}
+	}
+	return append(out, '}'), true
+}
