@@ -81,6 +81,9 @@ type Vendor struct {
 	Name    string
 	BaseURL string // no trailing slash
 	Client  *http.Client
+	// TokenURL is the token endpoint of the vendor's OAuth2
+	// authorization server; empty for a vendor that takes no OAuth2.
+	TokenURL string
 }
 
 // Env is what a connector may use besides the event.

@@ -52,6 +52,9 @@ type RunConfig struct {
 	// Secrets are credentials and signing keys, by name. They are never
 	// logged.
 	Secrets map[string]string `json:"secrets,omitempty"`
+	// TokenURLs maps each vendor that takes OAuth2 to its authorization
+	// server's token endpoint (Vendor.TokenURL).
+	TokenURLs map[string]string `json:"token_urls,omitempty"`
 	// StateDir holds the idempotency store (idempotency.keys) and the
 	// dead-letter file (dead-letters.jsonl), so both survive a restart.
 	// Empty keeps both in memory, which suits tests only.
@@ -100,6 +103,14 @@ func ParseRunConfig(name string, data []byte) (*RunConfig, error) {
 			return nil, fmt.Errorf("%s: vendor %q: base URL %q is not an http or https URL", name, v, rc.Vendors[v])
 		}
 	}
+	for _, v := range slices.Sorted(maps.Keys(rc.TokenURLs)) {
+		switch u := rc.TokenURLs[v]; {
+		case rc.Vendors[v] == "":
+			return nil, fmt.Errorf("%s: token_urls names vendor %q, which is not among the vendors", name, v)
+		case !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://"):
+			return nil, fmt.Errorf("%s: vendor %q: token URL %q is not an http or https URL", name, v, u)
+		}
+	}
 	return &rc, nil
 }
 
@@ -140,7 +151,9 @@ func runConfigError(name string, data []byte, offset int64, err error) error {
 func (rc *RunConfig) Env(logger *slog.Logger) (*Env, io.Closer, error) {
 	vendors := make([]*Vendor, 0, len(rc.Vendors))
 	for _, name := range slices.Sorted(maps.Keys(rc.Vendors)) {
-		vendors = append(vendors, NewVendor(name, rc.Vendors[name], nil))
+		v := NewVendor(name, rc.Vendors[name], nil)
+		v.TokenURL = rc.TokenURLs[name]
+		vendors = append(vendors, v)
 	}
 	env := NewEnv(logger, vendors...)
 	for k, v := range rc.Config {

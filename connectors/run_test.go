@@ -19,7 +19,8 @@ func TestParseRunConfig(t *testing.T) {
   "listen": "127.0.0.1:0",
   "vendors": {"crm": "https://api.crm.example/v2"},
   "config": {"stages": ["won"], "min_amount": 10000},
-  "secrets": {"crm_token": "t"}
+  "secrets": {"crm_token": "t"},
+  "token_urls": {"crm": "https://api.crm.example/oauth/token"}
 }`
 	rc, err := ParseRunConfig("run.json", []byte(good))
 	if err != nil {
@@ -28,6 +29,13 @@ func TestParseRunConfig(t *testing.T) {
 	if rc.Vendors["crm"] != "https://api.crm.example/v2" || rc.Secrets["crm_token"] != "t" || rc.Config["min_amount"] == nil {
 		t.Errorf("parsed %+v", rc)
 	}
+	env, _, err := rc.Env(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := env.Vendor("crm").TokenURL; got != "https://api.crm.example/oauth/token" {
+		t.Errorf("the CRM's token URL is %q", got)
+	}
 	bad := []struct{ name, data, want string }{
 		{"empty", "", "run.json: empty"},
 		{"syntax", "{\n  \"vendors\": {\"crm\": \"https://x\"},\n  oops\n}", "run.json:3:3: invalid character 'o'"},
@@ -35,6 +43,8 @@ func TestParseRunConfig(t *testing.T) {
 		{"wrong type", "{\"vendors\": {\"crm\": 7}}", "run.json:1:"},
 		{"no vendors", "{\"listen\": \":80\"}", "no vendors"},
 		{"not a URL", "{\"vendors\": {\"crm\": \"api.crm.example\"}}", `vendor "crm": base URL "api.crm.example" is not an http or https URL`},
+		{"token URL of no vendor", "{\"vendors\": {\"crm\": \"https://x\"}, \"token_urls\": {\"chat\": \"https://y/token\"}}", `token_urls names vendor "chat", which is not among the vendors`},
+		{"token URL not a URL", "{\"vendors\": {\"crm\": \"https://x\"}, \"token_urls\": {\"crm\": \"/token\"}}", `vendor "crm": token URL "/token" is not an http or https URL`},
 		{"two values", "{\"vendors\": {\"crm\": \"https://x\"}} {}", "more than one JSON value"},
 	}
 	for _, tc := range bad {

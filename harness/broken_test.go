@@ -1,10 +1,13 @@
 package harness
 
 import (
+	"sync"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"golang.org/x/oauth2/clientcredentials"
 	"io"
 	"net/http"
 	"os"
@@ -78,6 +81,9 @@ func wrapped(wrap func(c connectors.Connector) connectors.Connector, opts ...con
 		if err != nil {
 			return nil, err
 		}
+		if err := dealnotify.Authorize(env); err != nil {
+			return nil, err
+		}
 		c, err := dealnotify.New(cfg)
 		if err != nil {
 			return nil, err
@@ -135,6 +141,102 @@ func dropField(next http.RoundTripper, field string) http.RoundTripper {
 	})
 }
 
+// setAuthorization sends every request with the Authorization header
+// value, whatever the connector set.
+func setAuthorization(next http.RoundTripper, value string) http.RoundTripper {
+	return roundTripper(func(req *http.Request) (*http.Response, error) {
+		req = req.Clone(req.Context())
+		req.Header.Set("Authorization", value)
+		return next.RoundTrip(req)
+	})
+}
+
+// chatClient is the chat vendor's OAuth2 client, as dealnotify is given
+// it.
+func chatClient(env *connectors.Env) clientcredentials.Config {
+	return clientcredentials.Config{ClientID: env.Secrets[dealnotify.SecretChatClientID], ClientSecret: env.Secrets[dealnotify.SecretChatClientSecret],
+		TokenURL: env.Vendor("chat").TokenURL, Scopes: []string{"chat:write"}}
+}
+
+// onceTokened runs setup with a chat client that gets a token on its first
+// call and keeps it, expired or not.
+func onceTokened(setup connectors.Setup) connectors.Setup {
+	return func(env *connectors.Env) (http.Handler, error) {
+		h, err := setup(env)
+		if err != nil {
+			return nil, err
+		}
+		chat := env.Vendor("chat")
+		cfg := chatClient(env)
+		var once sync.Once
+		var tok string
+		chat.Client.Transport = roundTripper(func(req *http.Request) (*http.Response, error) {
+			once.Do(func() {
+				if t, err := cfg.Token(req.Context()); err == nil {
+					tok = t.AccessToken
+				}
+			})
+			req = req.Clone(req.Context())
+			req.Header.Set("Authorization", "Bearer "+tok)
+			return http.DefaultTransport.RoundTrip(req)
+		})
+		return h, nil
+	}
+}
+
+// loopTokened runs setup with a chat client that, whenever the call is
+// refused or no token comes, asks for a token again and calls again, up
+// to 30 times.
+func loopTokened(setup connectors.Setup) connectors.Setup {
+	return func(env *connectors.Env) (http.Handler, error) {
+		h, err := setup(env)
+		if err != nil {
+			return nil, err
+		}
+		chat := env.Vendor("chat")
+		cfg := chatClient(env)
+		chat.Client.Transport = roundTripper(func(req *http.Request) (*http.Response, error) {
+			var resp *http.Response
+			err := errors.New("no attempt")
+			for range 30 {
+				t, terr := cfg.Token(req.Context())
+				if terr != nil {
+					err = terr
+					continue
+				}
+				r := req.Clone(req.Context())
+				if req.GetBody != nil {
+					r.Body, _ = req.GetBody()
+				}
+				r.Header.Set("Authorization", "Bearer "+t.AccessToken)
+				if resp, err = http.DefaultTransport.RoundTrip(r); err == nil && resp.StatusCode != http.StatusUnauthorized {
+					return resp, nil
+				}
+				if resp != nil {
+					resp.Body.Close()
+				}
+			}
+			return nil, err
+		})
+		return h, nil
+	}
+}
+
+// retriesStatus makes a vendor's refusal with status retryable.
+func retriesStatus(status int) func(c connectors.Connector) connectors.Connector {
+	return func(c connectors.Connector) connectors.Connector {
+		return connectors.ConnectorFunc(func(ctx context.Context, env *connectors.Env, ev connectors.Event) error {
+			err := c.Handle(ctx, env, ev)
+			var se *connectors.StatusError
+			var ae *connectors.AuthError
+			if (errors.As(err, &se) && se.StatusCode == status) || (errors.As(err, &ae) && ae.StatusCode == status) {
+				return errors.New(err.Error())
+			}
+			return err
+		})
+	}
+}
+
 // checksChannel makes the connector look the channel up before posting,
 // an operation that needs channels:read, which the manifest does not ask
 // for; it carries on whatever the answer.
@@ -142,7 +244,6 @@ func checksChannel(c connectors.Connector) connectors.Connector {
 	return connectors.ConnectorFunc(func(ctx context.Context, env *connectors.Env, ev connectors.Event) error {
 		chat := env.Vendor("chat")
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, chat.BaseURL+"/conversations.info?channel="+env.Config["channel"].(string), nil)
-		req.Header.Set("Authorization", "Bearer "+env.Secrets[dealnotify.SecretChatToken])
 		if resp, err := chat.Client.Do(req); err == nil {
 			resp.Body.Close()
 		}
@@ -223,8 +324,17 @@ func TestBrokenVariantsAreCaught(t *testing.T) {
 		}), "contract/won/outbound-calls", "request-body-invalid"},
 		{"calls an operation outside its declared scopes", wrapped(checksChannel), "contract/scopes", "scope-missing"},
 		{"forwards the CRM token to the chat vendor", withEnv(func(env *connectors.Env) {
-			env.Secrets[dealnotify.SecretChatToken] = env.Secrets[dealnotify.SecretCRMToken]
+			chat := env.Vendor("chat")
+			chat.Client.Transport = setAuthorization(chat.Client.Transport, "Bearer "+env.Secrets[dealnotify.SecretCRMToken])
 		}), "contract/won/secrets", "secret-sent-to-wrong-vendor"},
+		{"keeps its first chat token for good", onceTokened(wrapped(func(c connectors.Connector) connectors.Connector { return c })),
+			"negative/token-expired/chat", "token-expired-not-refreshed"},
+		{"gets a new chat token whenever one is refused", loopTokened(wrapped(func(c connectors.Connector) connectors.Connector { return c })),
+			"negative/grant-revoked/chat", "refresh-loop"},
+		{"retries a call refused for a missing scope", wrapped(retriesStatus(http.StatusForbidden)),
+			"negative/scope-removed/chat", "insufficient-scope-retried"},
+		{"retries a call refused for a rotated key", wrapped(retriesStatus(http.StatusUnauthorized)),
+			"negative/key-rotated/crm", "rotated-key-retried"},
 		{"accepts a forged signature", wrapped(func(c connectors.Connector) connectors.Connector { return c }, connectors.WithVerifier(nil)),
 			"negative/forged-signature", "forged-signature-accepted"},
 		{"panics on an event missing an optional field", wrapped(needsPreviousStage),

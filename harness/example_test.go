@@ -40,6 +40,6 @@ func ExampleExecute() {
 	// Output:
 	// dealnotify 1.0.0 pass
 	// contract pass 18 checks
-	// negative pass 27 checks
+	// negative pass 31 checks
 	// replay pass 28 checks
 }

@@ -43,6 +43,10 @@ const (
 	RuleIdempotencyKeyMissing      = "idempotency-key-missing"
 	RuleForgedSignatureAccepted    = "forged-signature-accepted"
 	RuleExpiredSignatureAccepted   = "expired-signature-accepted"
+	RuleTokenExpiredNotRefreshed   = "token-expired-not-refreshed"
+	RuleRefreshLoop                = "refresh-loop"
+	RuleInsufficientScopeRetried   = "insufficient-scope-retried"
+	RuleRotatedKeyRetried          = "rotated-key-retried"
 	RuleNoBaseScenario             = "negative-no-base-scenario"
 	RuleNegativeBase               = "negative-base"
 	RuleNegativeCoverageReduced    = "negative-coverage-reduced"
@@ -77,6 +81,10 @@ var rules = ruleTable([]contracts.Rule{
 	{ID: RuleRetriesUnbounded, Level: contracts.LevelError, Summary: "the connector retried without bound", Hint: "bound retries by attempts and by a time budget"},
 	{ID: RuleIdempotencyKeyChanged, Level: contracts.LevelError, Summary: "a retried write changed its Idempotency-Key", Hint: "derive the key from the event and the action (connectors.IdempotencyKey), so a retry cannot act twice"},
 	{ID: RuleIdempotencyKeyMissing, Level: contracts.LevelWarning, Summary: "a retried write carried no Idempotency-Key", Hint: "send one derived from the event and the action (connectors.IdempotencyKey); where the vendor deduplicates by a field of the body instead (PagerDuty's dedup_key), waive this in the connector's policy.yaml with that reason"},
+	{ID: RuleTokenExpiredNotRefreshed, Level: contracts.LevelError, Summary: "an expired token was not replaced", Hint: "get a new token when the vendor answers 401 invalid_token, once, and call again (connectors.TokenSource)"},
+	{ID: RuleRefreshLoop, Level: contracts.LevelError, Summary: "the connector kept calling after its grant was revoked", Hint: "a refused refresh (invalid_grant, invalid_client) is permanent: dead-letter the event and report it; never refresh in a loop"},
+	{ID: RuleInsufficientScopeRetried, Level: contracts.LevelError, Summary: "a call refused for a missing scope was made again", Hint: "403 insufficient_scope lasts until an admin grants the scope: treat it as permanent"},
+	{ID: RuleRotatedKeyRetried, Level: contracts.LevelError, Summary: "a call refused for a rotated key was made again", Hint: "a static key refused with 401 stays refused until someone installs the new one: treat it as permanent"},
 	{ID: RuleForgedSignatureAccepted, Level: contracts.LevelError, Summary: "a delivery signed with another key was accepted", Hint: "verify the signature and its timestamp before anything else, and answer 401"},
 	{ID: RuleExpiredSignatureAccepted, Level: contracts.LevelError, Summary: "a delivery signed long ago was accepted", Hint: "verify the signature and its timestamp before anything else, and answer 401"},
 	{ID: RuleNoBaseScenario, Level: contracts.LevelWarning, Summary: "the negative suite has no scenario to derive its cases from", Hint: "add a happy-path scenario"},

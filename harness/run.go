@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ type ScenarioResult struct {
 	// Journal holds the sandbox's entries for those calls, with their
 	// answers and contract findings.
 	Journal []sandbox.Entry
+	// TokenCalls are the sandbox's entries for the connector's calls to
+	// the vendors' authorization servers (token requests), in order.
+	TokenCalls []sandbox.Entry
 	// State is what the vendors with state hold at the end, by vendor;
 	// nil when the sandbox keeps none.
 	State       map[string]state.Document
@@ -49,6 +53,10 @@ type ScenarioResult struct {
 	// GoldenUpdated is true when an update run rewrote the golden file.
 	GoldenUpdated bool
 	Took          time.Duration
+
+	// credentials are the tenant's test credentials, by vendor, with
+	// what the sandbox issued during the run (refresh tokens).
+	credentials map[string]TestCredential
 }
 
 // Failed reports whether the result has an error finding.
@@ -115,7 +123,7 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 	// The sandbox: every vendor, the scenario's cassettes and faults, and
 	// the tenant's credentials with the manifest's scopes.
 	spec := SandboxSpec{Vendors: slices.Sorted(maps.Keys(m.Vendors)), Cassettes: map[string][]Cassette{}, Tenant: sc.Tenant,
-		Tokens: map[string]string{}, Scopes: m.Scopes, Seed: o.seed, State: sc.State, Stateless: map[string]bool{}}
+		Credentials: map[string]TestCredential{}, Seed: o.seed, State: sc.State, Stateless: map[string]bool{}}
 	for name, v := range m.Vendors {
 		if v.Stateless {
 			spec.Stateless[name] = true
@@ -132,9 +140,10 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 	}
 	secrets := map[string]string{}
 	for _, name := range spec.Vendors {
-		if secret := m.Vendors[name].Secret; secret != "" {
-			spec.Tokens[name] = tokenFor(sc.Tenant, name)
-			secrets[secret] = spec.Tokens[name]
+		if c := m.Vendors[name].Credential; c != nil {
+			tc := testCredential(sc.Tenant, name, *c, m.Scopes)
+			spec.Credentials[name] = tc
+			maps.Copy(secrets, tc.Values)
 		}
 	}
 	if a, ok := o.target.(SandboxAddresser); ok {
@@ -151,6 +160,35 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 		}
 	}
 
+	res.credentials = spec.Credentials
+
+	// OAuth2 vendors: the connector is told the token endpoint, and where
+	// it holds a refresh token, the harness consents for it first.
+	tokenURLs := map[string]string{}
+	for _, name := range spec.Vendors {
+		tc, ok := spec.Credentials[name]
+		if !ok || !tc.IsOAuth2() {
+			continue
+		}
+		az, ok := sb.(authorizer)
+		if !ok {
+			return nil, fmt.Errorf("vendor %s takes OAuth2, and the %s sandbox serves no authorization server", name, o.sandboxes.Name())
+		}
+		token, authorize, err := az.OAuth2Endpoints(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("vendor %s: %w", name, err)
+		}
+		tokenURLs[name] = token
+		if tc.Grant == manifest.GrantAuthorizationCode {
+			rt, err := consent(ctx, authorize, token, tc.value(tc.ClientID), tc.value(tc.ClientSecret), tc.Scopes)
+			if err != nil {
+				return nil, fmt.Errorf("vendor %s: %w", name, err)
+			}
+			tc.Values[tc.RefreshToken] = rt
+			secrets[tc.RefreshToken] = rt
+		}
+	}
+
 	// The signature: the manifest's, with a test key.
 	signature := m.Events.Signature.Signature
 	if signature.Scheme != "" {
@@ -164,10 +202,11 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 
 	// The connector, pointed at the sandbox.
 	rc := &connectors.RunConfig{
-		Vendors:  map[string]string{},
-		Config:   sc.Config,
-		Secrets:  secrets,
-		StateDir: filepath.Join(work, "state"),
+		Vendors:   map[string]string{},
+		Config:    sc.Config,
+		Secrets:   secrets,
+		TokenURLs: tokenURLs,
+		StateDir:  filepath.Join(work, "state"),
 	}
 	for _, name := range spec.Vendors {
 		u, err := sb.VendorURL(ctx, name)
@@ -239,7 +278,20 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 	creds := spec.credentials()
 	for i := range journal {
 		journal[i] = sandbox.Reveal(journal[i], spec.Tenant, creds...)
+		if tc, ok := spec.Credentials[journal[i].Vendor]; ok && tc.IsOAuth2() {
+			journal[i].RequestHeader = stableTokens(journal[i].RequestHeader, tokenFor(spec.Tenant, journal[i].Vendor)+"-access-token")
+		}
 	}
+	// Calls to the vendors' authorization servers are kept apart: how
+	// often a connector gets a token is its own affair, so they are in
+	// no golden file, and judged only where a credential is at stake.
+	journal = slices.DeleteFunc(journal, func(e sandbox.Entry) bool {
+		if e.Source == sandbox.SourceOAuth2 {
+			res.TokenCalls = append(res.TokenCalls, e)
+			return true
+		}
+		return false
+	})
 	res.Journal = journal
 	if st, ok := sb.(stateful); ok {
 		if res.State, err = st.State(ctx); err != nil {
@@ -441,6 +493,27 @@ var goldenHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key"}
 
 // goldenCall is a journaled call as a golden file holds it: at the
 // vendor's own URL, with credentials redacted.
+// issuedToken is the journal's placeholder for an access token the
+// sandbox issued: registered credentials' placeholders name their tenant
+// in parentheses after it, and Reveal has put those back already.
+var issuedToken = regexp.MustCompile(regexp.QuoteMeta(sandbox.PlaceholderPrefix) + `[0-9a-f]{12}\b(?:[^(]|$)`)
+
+// stableTokens replaces, in the Authorization header of h, the placeholder
+// of an access token the sandbox issued (a new one each run) with stand,
+// so that golden files hold the same value run after run: they record
+// that the call carried the vendor's token, not which one.
+func stableTokens(h http.Header, stand string) http.Header {
+	v := h.Get("Authorization")
+	if v == "" || !issuedToken.MatchString(v) {
+		return h
+	}
+	h = h.Clone()
+	h.Set("Authorization", issuedToken.ReplaceAllStringFunc(v, func(m string) string {
+		return stand + strings.TrimPrefix(m, m[:len(sandbox.PlaceholderPrefix)+12])
+	}))
+	return h
+}
+
 func goldenCall(c *manifest.Connector, e sandbox.Entry) replay.Call {
 	base := "https://" + e.Vendor + ".invalid"
 	if ct := c.Contracts[e.Vendor]; ct != nil {

@@ -38,15 +38,23 @@ type VendorSandbox interface {
 	Close() error
 }
 
+// authorizer is a running sandbox that serves its vendors' authorization
+// servers.
+type authorizer interface {
+	// OAuth2Endpoints are the token and authorize endpoints of vendor's
+	// authorization server, as the connector reaches them.
+	OAuth2Endpoints(ctx context.Context, vendor string) (token, authorize string, err error)
+}
+
 // SandboxSpec is what a scenario's sandbox impersonates.
 type SandboxSpec struct {
 	Vendors   []string              // the vendors' names, sorted
 	Cassettes map[string][]Cassette // the scenario's cassettes, by vendor
 	Tenant    string
-	Tokens    map[string]string // the tenant's bearer token, by vendor
-	Scopes    []string          // the scopes the tokens carry
-	Seed      uint64
-	Addr      string // where to listen; empty means a free port of the loopback interface
+	// Credentials are the tenant's, by vendor, with their scopes.
+	Credentials map[string]TestCredential
+	Seed        uint64
+	Addr        string // where to listen; empty means a free port of the loopback interface
 	// State seeds the vendors' state, by vendor, beside what the
 	// cassettes' answers seed.
 	State map[string]state.Document
@@ -54,14 +62,14 @@ type SandboxSpec struct {
 	Stateless map[string]bool
 }
 
-// credentials are the tenant's: a bearer token for each vendor that has
-// one, in the order of Vendors, which is the order a sandbox registers
-// them in (in this process, and as --tenant flags for a container).
+// credentials are the tenant's: one for each vendor that has one, in the
+// order of Vendors, which is the order a sandbox registers them in (in
+// this process, and as --tenant flags for a container).
 func (s SandboxSpec) credentials() []sandbox.Credential {
 	var creds []sandbox.Credential
 	for _, name := range s.Vendors {
-		if tok := s.Tokens[name]; tok != "" {
-			creds = append(creds, sandbox.Bearer(tok, s.Scopes...))
+		if tc, ok := s.Credentials[name]; ok {
+			creds = append(creds, tc.Sandbox())
 		}
 	}
 	return creds
@@ -89,6 +97,16 @@ func (inProcessSandboxes) Start(_ context.Context, c *manifest.Connector, spec S
 	var vendors []sandbox.Vendor
 	for _, name := range spec.Vendors {
 		v := sandbox.Vendor{Name: name, Contract: c.Contracts[name], Stateless: spec.Stateless[name], State: spec.State[name]}
+		// Corrections of the inferred resource model live beside the
+		// contract, as `tether sandbox model` and `serve` read them.
+		rel := state.OverridesFile(c.Manifest.Vendors[name].Contract)
+		if data, ok := c.File(rel); ok && !spec.Stateless[name] {
+			ov, err := state.ParseOverrides(rel, data)
+			if err != nil {
+				return nil, err
+			}
+			v.Overrides = ov
+		}
 		for _, cas := range spec.Cassettes[name] {
 			v.Cassettes = append(v.Cassettes, cas.Cassette)
 		}
@@ -132,3 +150,7 @@ func (s inProcessSandbox) Calls(context.Context) ([]sandbox.Entry, error) {
 }
 func (s inProcessSandbox) Close() error          { return s.sb.Close() }
 func (s inProcessSandbox) Reach(u string) string { return u }
+
+func (s inProcessSandbox) OAuth2Endpoints(_ context.Context, vendor string) (string, string, error) {
+	return s.sb.OAuth2Endpoints(vendor)
+}

@@ -1,9 +1,12 @@
 package harness
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tetherkit/tether/connectors/escalate"
 	"github.com/tetherkit/tether/internal/jsonpath"
 	"github.com/tetherkit/tether/sandbox/state"
 )
@@ -50,4 +53,30 @@ func TestCompareItems(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.diff)
 		}
 	}
+}
+
+// The resource model's corrections beside a vendor's contract are read by
+// the harness's sandbox as by `tether sandbox serve`: a mistake in them
+// stops the run, naming the file and line.
+func TestModelOverridesBesideContract(t *testing.T) {
+	dir := copyDir(t, escalateDir)
+	bad := "resources:\n  incidents:\n    pagination: sideways\n"
+	if err := os.WriteFile(filepath.Join(dir, "contracts", "incident.openapi.yaml.model.yaml"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSession(t.Context(), dir, t.TempDir(), Drive(InProcess(escalate.Setup)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pc := range s.Checks() {
+		if !strings.HasPrefix(pc.Path(), "replay/urgent") {
+			continue
+		}
+		_, err := pc.Run(t.Context())
+		if err == nil || !strings.Contains(err.Error(), "incident.openapi.yaml.model.yaml:3") {
+			t.Fatalf("%s: %v, want an error at the overrides file's line 3", pc.Path(), err)
+		}
+		return
+	}
+	t.Fatal("no replay/urgent check planned")
 }

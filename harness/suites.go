@@ -232,37 +232,42 @@ func (x *execution) scopeFindings(used map[string]bool) []report.Finding {
 	return out
 }
 
-// secretFindings finds a vendor's token in a call to another vendor, and
-// any secret in the connector's logs.
+// secretFindings finds a secret of one vendor's credential (a token, a key,
+// a client's secret, a refresh token) in a call to another vendor, and any
+// secret in the connector's logs.
 func (x *execution) secretFindings(r *ScenarioResult) []report.Finding {
 	m := x.c.Manifest
-	tokens := map[string]string{} // token -> vendor it belongs to
-	for name, v := range m.Vendors {
-		if v.Secret != "" {
-			tokens[tokenFor(r.Scenario.Tenant, name)] = name
+	creds := r.credentials
+	if creds == nil {
+		creds = map[string]TestCredential{}
+		for name, v := range m.Vendors {
+			if v.Credential != nil {
+				creds[name] = testCredential(r.Scenario.Tenant, name, *v.Credential, m.Scopes)
+			}
 		}
 	}
+	owners := secretValues(creds) // secret -> vendor it belongs to
 	var out []report.Finding
-	for _, e := range r.Journal {
+	for _, e := range slices.Concat(r.Journal, r.TokenCalls) {
 		text := e.Query + "\n" + e.RequestBody
 		for name, vs := range e.RequestHeader {
 			text += "\n" + name + ": " + strings.Join(vs, ", ")
 		}
-		for _, tok := range slices.Sorted(maps.Keys(tokens)) {
-			if owner := tokens[tok]; owner != e.Vendor && strings.Contains(text, tok) {
-				out = append(out, newFinding(RuleSecretWrongVendor, at(r.Scenario.File), fmt.Sprintf("%s %s on %s carries the %s token (journal #%d)", e.Method, e.Path, e.Vendor, owner, e.Seq)))
+		for _, secret := range slices.Sorted(maps.Keys(owners)) {
+			if owner := owners[secret]; owner != e.Vendor && strings.Contains(text, secret) {
+				out = append(out, newFinding(RuleSecretWrongVendor, at(r.Scenario.File), fmt.Sprintf("%s %s on %s carries a secret of the %s credential (journal #%d)", e.Method, e.Path, e.Vendor, owner, e.Seq)))
 			}
 		}
 	}
-	secrets := slices.Sorted(maps.Keys(tokens))
+	secrets := slices.Sorted(maps.Keys(owners))
 	if sig := m.Events.Signature.Signature; sig.Scheme != "" {
 		secrets = append(secrets, signingKey(sig.Scheme, m.Name))
 	}
 	for _, s := range secrets {
 		if strings.Contains(r.Logs, s) {
-			what := "a vendor token"
-			if _, ok := tokens[s]; !ok {
-				what = "the webhook signing key"
+			what := "the webhook signing key"
+			if owner, ok := owners[s]; ok {
+				what = "a secret of the " + owner + " credential"
 			}
 			out = append(out, newFinding(RuleSecretInLogs, at(r.Scenario.File), "the connector's log holds "+what))
 		}
@@ -474,6 +479,8 @@ func (x *execution) negativeCases(bs *scenarioRun) []negCase {
 			}})
 		}
 	}
+
+	cases = append(cases, x.credentialCases(bs, ops)...)
 
 	// Transport failures on the first operation, once each: the connector
 	// must retry and end handled (or give up safely).

@@ -20,9 +20,17 @@ const (
 	kindReset     = "reset"
 	kindTruncate  = "truncate"
 	kindMalformed = "malformed"
+
+	// Credential faults: something happens to the calling tenant's
+	// credential as the call arrives, and the call is checked again.
+	kindTokenExpired = "token-expired"
+	kindGrantRevoked = "grant-revoked"
+	kindScopeRemoved = "scope-removed"
+	kindKeyRotated   = "key-rotated"
 )
 
-var faultKinds = []string{kindStatus, kindRateLimit, kindLatency, kindHang, kindReset, kindTruncate, kindMalformed}
+var faultKinds = []string{kindStatus, kindRateLimit, kindLatency, kindHang, kindReset, kindTruncate, kindMalformed,
+	kindTokenExpired, kindGrantRevoked, kindScopeRemoved, kindKeyRotated}
 
 // defaultHang is how long a hang fault holds a call when For is zero.
 const defaultHang = time.Minute
@@ -59,6 +67,18 @@ type Fault struct {
 	//   - truncate sends the answer's headers with its full Content-Length
 	//     and then only about half of its body before closing.
 	//   - malformed sends a body that no longer parses as its content type.
+	//
+	// Credential faults change the calling tenant's credential as the call
+	// arrives, then check the call again; what they change stays changed:
+	//   - token-expired ends the access tokens the vendor's authorization
+	//     server issued the tenant (401 invalid_token; a refresh mends it).
+	//   - grant-revoked does that, revokes the tenant's refresh tokens at
+	//     the vendor, and rotates away the secret of each client the
+	//     vendor issued the tenant tokens to: no refresh, no new grant.
+	//   - scope-removed takes Scope's scopes from the tenant (403
+	//     insufficient_scope for calls that need one).
+	//   - key-rotated replaces the API key or bearer token the call
+	//     carries with one the tenant is not given (401 from then on).
 	Kind string `json:"kind" yaml:"kind"`
 	// Vendor is the name of the vendor the fault applies to; empty means
 	// every vendor.
@@ -75,6 +95,7 @@ type Fault struct {
 	Min        Duration `json:"min,omitempty" yaml:"min,omitempty"`                 // latency: the shortest delay drawn
 	Max        Duration `json:"max,omitempty" yaml:"max,omitempty"`                 // latency: the longest delay drawn
 	For        Duration `json:"for,omitempty" yaml:"for,omitempty"`                 // hang: how long to hold the call
+	Scope      string   `json:"scope,omitempty" yaml:"scope,omitempty"`             // scope-removed: the scopes taken, separated by spaces
 
 	// First limits the fault to the first First calls it matches; later
 	// calls are left alone. Zero means no limit.
@@ -86,6 +107,26 @@ type Fault struct {
 
 // Status is a fault that answers every matching call with code, such as 503.
 func Status(code int) Fault { return Fault{Kind: kindStatus, Status: code} }
+
+// TokenExpired is a fault that ends the calling tenant's access tokens at
+// the vendor as a matching call arrives.
+func TokenExpired() Fault { return Fault{Kind: kindTokenExpired} }
+
+// GrantRevoked is a fault that, as a matching call arrives, ends the
+// calling tenant's access tokens at the vendor, revokes its refresh tokens
+// there, and rotates away the secrets of its clients the vendor issued
+// tokens to.
+func GrantRevoked() Fault { return Fault{Kind: kindGrantRevoked} }
+
+// ScopeRemoved is a fault that takes scopes from the calling tenant as a
+// matching call arrives.
+func ScopeRemoved(scopes ...string) Fault {
+	return Fault{Kind: kindScopeRemoved, Scope: strings.Join(scopes, " ")}
+}
+
+// KeyRotated is a fault that replaces the API key or bearer token a
+// matching call carries, so that it and every later call with it get 401.
+func KeyRotated() Fault { return Fault{Kind: kindKeyRotated} }
 
 // RateLimit is a fault that allows limit calls in each window of per and
 // answers the calls beyond it 429 with a Retry-After of the seconds left in
@@ -170,6 +211,14 @@ func (f Fault) String() string {
 		b.WriteString("truncated body")
 	case kindMalformed:
 		b.WriteString("malformed body")
+	case kindTokenExpired:
+		b.WriteString("access tokens expired")
+	case kindGrantRevoked:
+		b.WriteString("grant revoked")
+	case kindScopeRemoved:
+		fmt.Fprintf(&b, "scope %s removed", strings.Join(strings.Fields(f.Scope), ", "))
+	case kindKeyRotated:
+		b.WriteString("key rotated")
 	default:
 		fmt.Fprintf(&b, "fault of kind %q", f.Kind)
 	}
@@ -202,6 +251,11 @@ var fieldsOfKind = map[string]string{
 	kindReset:     "no other field",
 	kindTruncate:  "no other field",
 	kindMalformed: "no other field",
+
+	kindTokenExpired: "no other field",
+	kindGrantRevoked: "no other field",
+	kindScopeRemoved: "scope",
+	kindKeyRotated:   "no other field",
 }
 
 // Validate reports what is wrong with f, every problem at once and each
@@ -238,6 +292,7 @@ func (f Fault) Validate() error {
 		foreign("min", kindLatency, f.Min != 0)
 		foreign("max", kindLatency, f.Max != 0)
 		foreign("for", kindHang, f.For != 0)
+		foreign("scope", kindScopeRemoved, f.Scope != "")
 	}
 
 	switch f.Kind {
@@ -277,6 +332,12 @@ func (f Fault) Validate() error {
 			add("a latency fault needs a delay; set latency, such as 250ms, or min and max")
 		case f.Min > f.Max:
 			add("min %s is more than max %s; swap them", f.Min, f.Max)
+		}
+	case kindScopeRemoved:
+		if strings.TrimSpace(f.Scope) == "" {
+			add("a scope-removed fault needs a scope; set scope to those to take, separated by spaces, such as \"chat:write\"")
+		} else if !printable(f.Scope) {
+			add("scope %q holds characters a scope cannot have", f.Scope)
 		}
 	case kindHang:
 		if f.For < 0 {

@@ -276,7 +276,7 @@ func (as *authServer) token(r *http.Request, body []byte, op *contracts.Operatio
 	for _, s := range ar.GetGrantedScopes() {
 		scopes[s] = true
 	}
-	as.issued.record(tok, &issued{tenant: e.Tenant, scopes: scopes, expires: as.now().Add(as.ttl)})
+	as.issued.record(tok, &issued{tenant: e.Tenant, client: ar.GetClient().GetID(), scopes: scopes, expires: as.now().Add(as.ttl)})
 	secrets = append(secrets, tok)
 	if rt, _ := resp.GetExtra("refresh_token").(string); rt != "" {
 		secrets = append(secrets, rt)

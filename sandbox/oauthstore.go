@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"crypto/sha256"
+	"slices"
 	"sync"
 	"time"
 
@@ -257,6 +258,7 @@ type ledger struct {
 // issued is one access token the ledger knows.
 type issued struct {
 	tenant  string
+	client  string          // the ID of the client it was issued to
 	scopes  map[string]bool // never changed once recorded
 	expires time.Time
 }
@@ -286,6 +288,20 @@ func (l *ledger) check(token string) (issued, bool) {
 		return issued{}, false
 	}
 	return *it, true
+}
+
+// clients are the IDs of the clients that tenant's tokens were issued to.
+func (l *ledger) clients(tenant string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, it := range l.tokens.m {
+		if it.tenant == tenant && !slices.Contains(out, it.client) {
+			out = append(out, it.client)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // expire ends, at now, every access token of tenant still valid, and says

@@ -147,11 +147,7 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answ
 	auth := s.tenants.authenticate(v.schemes, op, cr, issued, s.cfg.now())
 	e.Tenant = auth.tenant
 	if auth.status != 0 {
-		a := errorAnswer(decl, auth.status, SourceAuth, auth.reason)
-		if auth.challenge != "" {
-			a.header.Set("WWW-Authenticate", auth.challenge)
-		}
-		return a, body, false
+		return authRefusal(decl, auth), body, false
 	}
 
 	// Fault plan.
@@ -172,6 +168,13 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request, e *Entry) (*answ
 			e.Fault += "; "
 		}
 		e.Fault += f.String()
+		if isCredentialFault(f.Kind) {
+			// The credential changes, and the call is checked again.
+			e.Fault += s.credentialFault(v, f, auth.tenant, op, cr)
+			if auth = s.tenants.authenticate(v.schemes, op, cr, issued, s.cfg.now()); auth.status != 0 {
+				return authRefusal(decl, auth), body, false
+			}
+		}
 		switch f.Kind {
 		case "status":
 			return errorAnswer(decl, f.Status, SourceFault, "the fault plan answers "+strconv.Itoa(f.Status)), body, false
@@ -461,4 +464,14 @@ func writeAnswer(w http.ResponseWriter, a *answer) {
 	h.Set("Content-Length", strconv.Itoa(len(a.body)))
 	w.WriteHeader(a.status)
 	w.Write(a.body)
+}
+
+// authRefusal is the answer to a call whose credentials auth refused: the
+// contract's declared error for the status, with the challenge.
+func authRefusal(decl *opAnswers, auth authResult) *answer {
+	a := errorAnswer(decl, auth.status, SourceAuth, auth.reason)
+	if auth.challenge != "" {
+		a.header.Set("WWW-Authenticate", auth.challenge)
+	}
+	return a
 }

@@ -39,6 +39,8 @@ import (
 	"text/template"
 	"time"
 
+	"golang.org/x/oauth2/clientcredentials"
+
 	"github.com/tetherkit/tether/connectors"
 )
 
@@ -47,9 +49,10 @@ const Name = "dealnotify"
 
 // Secrets the connector reads from its environment.
 const (
-	SecretCRMToken      = "crm_token"          // bearer token for the CRM API
-	SecretChatToken     = "chat_token"         // bearer token for the chat API
-	SecretWebhookSecret = "crm_webhook_secret" // the key the CRM signs webhooks with
+	SecretCRMToken         = "crm_token"          // bearer token for the CRM API
+	SecretChatClientID     = "chat_client_id"     // the chat API's OAuth2 client
+	SecretChatClientSecret = "chat_client_secret" // and its secret
+	SecretWebhookSecret    = "crm_webhook_secret" // the key the CRM signs webhooks with
 )
 
 // DefaultTemplate is the message when the configuration gives none.
@@ -116,7 +119,7 @@ func Setup(env *connectors.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := env.RequireSecrets(SecretCRMToken, SecretChatToken, SecretWebhookSecret); err != nil {
+	if err := Authorize(env); err != nil {
 		return nil, err
 	}
 	c, err := New(cfg)
@@ -129,6 +132,28 @@ func Setup(env *connectors.Env) (http.Handler, error) {
 		connectors.WithRetry(Retry),
 		connectors.WithDeadLetterExhausted(),
 	), nil
+}
+
+// Authorize readies env's vendors' clients with the connector's
+// credentials: the CRM's token is sent with each call, and the chat API's
+// tokens come from OAuth2 client credentials, got again before they expire
+// and once more if the chat API refuses one.
+func Authorize(env *connectors.Env) error {
+	if err := env.RequireSecrets(SecretCRMToken, SecretChatClientID, SecretChatClientSecret, SecretWebhookSecret); err != nil {
+		return err
+	}
+	chat := env.Vendor("chat")
+	if chat.TokenURL == "" {
+		return errors.New("the chat vendor takes OAuth2: give its token endpoint (token_urls.chat in the run configuration)")
+	}
+	tokens := connectors.NewTokenSource(connectors.ClientCredentials(clientcredentials.Config{
+		ClientID:     env.Secrets[SecretChatClientID],
+		ClientSecret: env.Secrets[SecretChatClientSecret],
+		TokenURL:     chat.TokenURL,
+		Scopes:       []string{"chat:write"},
+	}))
+	chat.Client.Transport = tokens.Transport(chat.Client.Transport)
+	return nil
 }
 
 // dealEvent is a deal webhook, as the CRM's contract describes it.
@@ -285,7 +310,6 @@ func (c *Connector) post(ctx context.Context, env *connectors.Env, eventID, text
 	if err != nil {
 		return connectors.Permanent(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+env.Secrets[SecretChatToken])
 	req.Header.Set("Content-Type", "application/json")
 	connectors.SetIdempotencyKey(req, connectors.IdempotencyKey(eventID, "post-message"))
 	resp, err := chat.Client.Do(req)

@@ -32,6 +32,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/oauth2"
+
 	"github.com/tetherkit/tether/connectors"
 )
 
@@ -40,9 +42,13 @@ const Name = "escalate"
 
 // Secrets the connector reads from its environment.
 const (
-	SecretIncidentToken = "incident_token"  // bearer token for the incident API
-	SecretChatToken     = "chat_token"      // bearer token for the chat API
-	SecretWebhookSecret = "helpdesk_secret" // the helpdesk's signing key, whsec_...
+	SecretIncidentToken = "incident_token" // bearer token for the incident API
+	// The chat app was installed with OAuth2's authorization code: the
+	// connector holds its client and the refresh token it was given.
+	SecretChatClientID     = "chat_client_id"
+	SecretChatClientSecret = "chat_client_secret"
+	SecretChatRefreshToken = "chat_refresh_token"
+	SecretWebhookSecret    = "helpdesk_secret" // the helpdesk's signing key, whsec_...
 )
 
 // DefaultNotice is the chat notice when the configuration gives none.
@@ -125,9 +131,23 @@ func Setup(env *connectors.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := env.RequireSecrets(SecretIncidentToken, SecretChatToken, SecretWebhookSecret); err != nil {
+	if err := env.RequireSecrets(SecretIncidentToken, SecretChatClientID, SecretChatClientSecret, SecretChatRefreshToken, SecretWebhookSecret); err != nil {
 		return nil, err
 	}
+	chat := env.Vendor("chat")
+	if chat.TokenURL == "" {
+		return nil, errors.New("the chat vendor takes OAuth2: give its token endpoint (token_urls.chat in the run configuration)")
+	}
+	// Chat tokens are redeemed from the refresh token, before they
+	// expire and once more if the chat API refuses one; a revoked refresh
+	// token is permanent, and the event is dead-lettered.
+	tokens := connectors.NewTokenSource(connectors.RefreshToken(oauth2.Config{
+		ClientID:     env.Secrets[SecretChatClientID],
+		ClientSecret: env.Secrets[SecretChatClientSecret],
+		Endpoint:     oauth2.Endpoint{TokenURL: chat.TokenURL},
+		Scopes:       []string{"chat:write"},
+	}, &oauth2.Token{RefreshToken: env.Secrets[SecretChatRefreshToken]}))
+	chat.Client.Transport = tokens.Transport(chat.Client.Transport)
 	verifier, err := connectors.VerifyStandardWebhooks(env.Secrets[SecretWebhookSecret], 5*time.Minute)
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: %w", SecretWebhookSecret, err)
@@ -269,7 +289,7 @@ func (c *Connector) Handle(ctx context.Context, env *connectors.Env, ev connecto
 		Error string `json:"error"`
 	}
 	msg := map[string]any{"channel": c.cfg.Channel, "text": text.String(), "unfurl_links": false}
-	if _, err := c.call(ctx, env, "chat", "/chat.postMessage", SecretChatToken, connectors.IdempotencyKey(ev.ID, "post-notice"), msg, &posted); err != nil {
+	if _, err := c.call(ctx, env, "chat", "/chat.postMessage", "", connectors.IdempotencyKey(ev.ID, "post-notice"), msg, &posted); err != nil {
 		return fmt.Errorf("post notice: %w", err)
 	}
 	if !posted.OK {
@@ -295,7 +315,9 @@ func (c *Connector) call(ctx context.Context, env *connectors.Env, vendor, path,
 	if err != nil {
 		return 0, connectors.Permanent(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+env.Secrets[secret])
+	if secret != "" { // else the vendor's client sends its own token
+		req.Header.Set("Authorization", "Bearer "+env.Secrets[secret])
+	}
 	req.Header.Set("Content-Type", "application/json")
 	connectors.SetIdempotencyKey(req, key)
 	resp, err := v.Client.Do(req)

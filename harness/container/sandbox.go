@@ -83,8 +83,8 @@ func (s *sandboxes) Start(ctx context.Context, c *manifest.Connector, spec harne
 	// In the order of the vendors, as the harness registers them in
 	// process: a journal's placeholder names a credential by its place.
 	for _, name := range spec.Vendors {
-		if tok := spec.Tokens[name]; tok != "" {
-			cs.Tenants = append(cs.Tenants, fmt.Sprintf("%s=bearer:%s;%s", spec.Tenant, tok, strings.Join(spec.Scopes, ",")))
+		if tc, ok := spec.Credentials[name]; ok {
+			cs.Tenants = append(cs.Tenants, tc.Flag(spec.Tenant))
 		}
 	}
 	sb, err := container.StartSandbox(ctx, cs, container.WithHostGateway(), container.WithStartupTimeout(2*time.Minute))
@@ -119,6 +119,9 @@ func (s containerSandbox) SetState(ctx context.Context, docs map[string]state.Do
 
 func (s containerSandbox) VendorURL(ctx context.Context, name string) (string, error) {
 	return s.sb.Client.VendorURL(ctx, name)
+}
+func (s containerSandbox) OAuth2Endpoints(ctx context.Context, vendor string) (string, string, error) {
+	return s.sb.Client.OAuth2Endpoints(ctx, vendor)
 }
 func (s containerSandbox) SetFaults(ctx context.Context, p *sandbox.FaultPlan) error {
 	return s.sb.Client.SetFaults(ctx, p)

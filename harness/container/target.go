@@ -82,6 +82,12 @@ func startContainer(ctx context.Context, image container.Image, rc *connectors.R
 	for name, u := range rc.Vendors {
 		inside.Vendors[name] = toHostGateway(u)
 	}
+	if len(rc.TokenURLs) > 0 {
+		inside.TokenURLs = map[string]string{}
+		for name, u := range rc.TokenURLs {
+			inside.TokenURLs[name] = toHostGateway(u)
+		}
+	}
 	runDir := filepath.Join(work, "run")
 	for _, d := range []string{runDir, rc.StateDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

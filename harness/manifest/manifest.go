@@ -72,8 +72,14 @@ type Vendor struct {
 	Overlays []string `yaml:"overlays"`
 	// Secret names the secret that holds the connector's bearer token for
 	// the vendor; the harness puts a test token there and registers it
-	// with the sandbox, with the manifest's scopes.
+	// with the sandbox, with the manifest's scopes. It is short for
+	// Credential {kind: bearer, secret: NAME}.
 	Secret string `yaml:"secret"`
+	// Credential is what the connector holds to call the vendor: a bearer
+	// token, an API key, basic credentials or an OAuth2 client. After
+	// [Parse] it is set wherever Secret is; nil when the vendor needs
+	// none.
+	Credential *Credential `yaml:"credential"`
 	// Stateless turns the sandbox's state off for the vendor: each call
 	// is answered on its own, and the negative suite judges duplicates and
 	// out-of-order deliveries by the calls alone.
@@ -182,6 +188,12 @@ func Parse(dir string, data []byte, exists func(rel string) bool) (m *Manifest, 
 	if err := m.check(); err != nil {
 		return nil, err
 	}
+	for name, v := range m.Vendors {
+		if v.Credential == nil && v.Secret != "" {
+			v.Credential = &Credential{Kind: KindBearer, Secret: v.Secret}
+			m.Vendors[name] = v
+		}
+	}
 	return m, nil
 }
 
@@ -275,8 +287,8 @@ func (m *Manifest) check() error {
 				return err
 			}
 		}
-		if v.Secret != "" && !secretPattern.MatchString(v.Secret) {
-			return m.fail(k("vendors", name, "secret"), "secret name %q: use letters, digits and underscores", v.Secret)
+		if field, problem := checkCredential(v); problem != "" {
+			return m.fail(k("vendors", name, field), "vendors.%s: %s", name, problem)
 		}
 	}
 	switch {
