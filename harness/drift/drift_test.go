@@ -325,4 +325,3 @@ func TestDriftRewrite(t *testing.T) {
 		}
 	}
 }
-
