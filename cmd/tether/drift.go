@@ -35,8 +35,7 @@ noise, not drift. Other requests are sent only with --allow-writes, once.
 
 The credential comes from the environment, never from a flag or a file:
 the manifest's vendors.NAME.secret names it, and the variable read is that
-name upper-cased, with every character other than a letter or a digit made
-an underscore (secret crm_token: CRM_TOKEN). It is sent as a bearer token.
+name upper-cased (secret crm_token: CRM_TOKEN). It is sent as a bearer token.
 A vendor with no secret is called without one; a secret whose variable is
 unset or empty stops the command.
 
@@ -150,18 +149,9 @@ func runDrift(env *environ, args []string) int {
 }
 
 // credentialVariable is the environment variable that holds the secret
-// named secret: upper case, anything but letters and digits an underscore.
-func credentialVariable(secret string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z':
-			return r - 'a' + 'A'
-		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-			return r
-		}
-		return '_'
-	}, secret)
-}
+// named secret: its name upper-cased. The manifest allows only letters,
+// digits and underscores in a secret's name, so this is a valid name.
+func credentialVariable(secret string) string { return strings.ToUpper(secret) }
 
 func writeDriftJSON(w io.Writer, res *drift.Result) error {
 	data, err := json.MarshalIndent(res, "", "  ")
