@@ -18,8 +18,9 @@ const maxDepth = 64
 // when it is a scalar (elements of an array merge, so a path under [*]
 // holds every type seen there).
 type leaf struct {
-	types []string
-	value string
+	types  []string
+	value  string
+	parent string // the path one step up; "" for the root
 }
 
 func (l leaf) typ() string {
@@ -85,11 +86,11 @@ func compareShapes(recorded, live, second []byte) []shapeDiff {
 // hidden reports whether a difference at p should not be reported: p is
 // noise, or its parent is missing from other (the parent's own finding
 // says so) or is noise.
-func hidden(p string, _, other map[string]leaf, noise func(string) bool) bool {
+func hidden(p string, own, other map[string]leaf, noise func(string) bool) bool {
 	if noise(p) {
 		return true
 	}
-	for q := parent(p); q != ""; q = parent(q) {
+	for q := own[p].parent; q != ""; q = own[q].parent {
 		if noise(q) {
 			return true
 		}
@@ -117,22 +118,6 @@ func names(l leaf) string {
 	return out
 }
 
-// parent is the path one step up, "" above the root.
-func parent(p string) string {
-	if p == "$" {
-		return ""
-	}
-	for i := len(p) - 1; i > 0; i-- {
-		switch p[i] {
-		case '.':
-			return p[:i]
-		case '[':
-			return p[:i]
-		}
-	}
-	return "$"
-}
-
 func sortedKeys(m map[string]leaf) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -155,13 +140,14 @@ func shapeOf(body []byte) (map[string]leaf, bool) {
 		return nil, false
 	}
 	out := map[string]leaf{}
-	walk(out, "$", v, 0)
+	walk(out, "$", "", v, 0)
 	return out, true
 }
 
-func walk(out map[string]leaf, p string, v any, depth int) {
+func walk(out map[string]leaf, p, up string, v any, depth int) {
 	add := func(t, val string) {
 		l := out[p]
+		l.parent = up
 		if !slices.Contains(l.types, t) {
 			l.types = append(l.types, t)
 		}
@@ -184,14 +170,14 @@ func walk(out map[string]leaf, p string, v any, depth int) {
 		add("array", strconv.Itoa(len(x)))
 		if depth < maxDepth {
 			for _, e := range x {
-				walk(out, p+"[*]", e, depth+1)
+				walk(out, p+"[*]", p, e, depth+1)
 			}
 		}
 	case map[string]any:
 		add("object", "")
 		if depth < maxDepth {
 			for k, e := range x {
-				walk(out, p+jsonpath.Key(k), e, depth+1)
+				walk(out, p+jsonpath.Key(k), p, e, depth+1)
 			}
 		}
 	}
