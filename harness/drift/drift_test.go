@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,6 +53,12 @@ paths:
                   updated_at: {type: string}
                   request_id: {type: string}
                   next_cursor: {type: string}
+  /deals/search:
+    post:
+      operationId: searchDeals
+      x-tether-safe: true
+      responses:
+        "200": {description: found}
   /deals:
     post:
       operationId: createDeal
@@ -323,5 +330,42 @@ func TestDriftRewrite(t *testing.T) {
 		if f.ID == drift.RuleCassetteDrift {
 			t.Errorf("after rewrite: %v", f)
 		}
+	}
+}
+
+// TestDriftWrites: a POST the contract marks safe is replayed (twice, as
+// a read); another POST only with AllowWrites, and then once.
+func TestDriftWrites(t *testing.T) {
+	calls := map[string]int{}
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.Method+" "+r.URL.Path]++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v2/deals" {
+			w.WriteHeader(http.StatusCreated)
+		}
+		fmt.Fprint(w, `{}`)
+	}))
+	defer srv.Close()
+	cas := &fixtures.Cassette{Interactions: []*fixtures.Interaction{
+		interaction("POST", "https://api.crm.example/v2/deals/search", 200, `{}`),
+		interaction("POST", "https://api.crm.example/v2/deals", 201, `{}`),
+	}}
+	c := load(t, connectorDir(t, map[string]*fixtures.Cassette{"cassettes/w.yaml": cas}))
+	res, err := drift.Check(context.Background(), c, "crm", srv.URL+"/v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Checked != 1 || res.Skipped != 1 || calls["POST /v2/deals"] != 0 || calls["POST /v2/deals/search"] != 2 {
+		t.Errorf("reads only: checked %d, skipped %d, calls %v", res.Checked, res.Skipped, calls)
+	}
+	clear(calls)
+	if res, err = drift.Check(context.Background(), c, "crm", srv.URL+"/v2", drift.AllowWrites()); err != nil {
+		t.Fatal(err)
+	}
+	if res.Checked != 2 || res.Skipped != 0 || calls["POST /v2/deals"] != 1 || len(res.Findings) != 0 {
+		t.Errorf("with writes: checked %d, skipped %d, calls %v, findings %v", res.Checked, res.Skipped, calls, res.Findings)
 	}
 }
