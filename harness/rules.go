@@ -6,6 +6,7 @@ import (
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/fixtures"
 	"github.com/tetherkit/tether/harness/compat"
+	"github.com/tetherkit/tether/harness/drift"
 	"github.com/tetherkit/tether/harness/release"
 	"github.com/tetherkit/tether/harness/report"
 	"github.com/tetherkit/tether/sandbox"
@@ -121,6 +122,7 @@ func Rules() []contracts.Rule {
 	out = append(out, compat.Rules()...)
 	out = append(out, report.Rules()...)
 	out = append(out, release.Rules()...)
+	out = append(out, drift.Rules()...)
 	slices.SortFunc(out, func(a, b contracts.Rule) int {
 		if a.ID < b.ID {
 			return -1

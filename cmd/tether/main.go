@@ -72,6 +72,7 @@ func commands() []command {
 		{"diff", "compare two versions of a contract: breaking changes, who they affect", runDiff},
 		{"cassette", "check recorded interactions: scan for secrets, lint, import HAR", runCassette},
 		{"record", "record a real vendor through a redacting, validating proxy", runRecord},
+		{"drift", "replay recorded calls against the live vendor: what changed", runDrift},
 		{"replay", "deliver events to a connector, capture its vendor calls, compare", runReplay},
 		{"sandbox", "impersonate vendors from their contracts: faults, auth, journal", runSandbox},
 		{"test", "run the contract, negative and replay suites over a connector", runTest},
