@@ -34,10 +34,11 @@ or type differs between the two answers (ids, timestamps, request ids) is
 noise, not drift. Other requests are sent only with --allow-writes, once.
 
 The credential comes from the environment, never from a flag or a file:
-the manifest's vendors.NAME.secret names it, and the variable read is that
-name upper-cased (secret crm_token: CRM_TOKEN). It is sent as a bearer token.
-A vendor with no secret is called without one; a secret whose variable is
-unset or empty stops the command.
+the manifest's vendors.NAME.secret (a bearer credential) names it, and the
+variable read is that name upper-cased (secret crm_token: CRM_TOKEN). It is
+sent as a bearer token. A vendor with no credential is called without one; a
+secret whose variable is unset or empty, or a credential of another kind
+(API key, basic, OAuth2), stops the command.
 
   --vendor NAME=BASE_URL  the vendor to check and where it lives
   --cassette FILE         check only this cassette (its name under DIR, e.g.
@@ -97,12 +98,16 @@ func runDrift(env *environ, args []string) int {
 		return fail(env, fmt.Errorf("%s: no vendor %q", c.Path(manifest.File), name))
 	}
 	opts := []drift.Option{drift.MaxBody(maxBody.n), drift.CallTimeout(*callTimeout)}
-	if v.Secret != "" {
-		variable := credentialVariable(v.Secret)
+	if cred := v.Credential; cred != nil {
+		if cred.Kind != manifest.KindBearer {
+			return fail(env, fmt.Errorf("vendor %s: drift sends a bearer token, and the vendor's credential in %s is of kind %s",
+				name, manifest.File, cred.Kind))
+		}
+		variable := credentialVariable(cred.Secret)
 		token := env.getenv(variable)
 		if token == "" {
-			return fail(env, fmt.Errorf("vendor %s: the credential variable %s is not set (vendors.%s.secret is %q in %s)",
-				name, variable, name, v.Secret, manifest.File))
+			return fail(env, fmt.Errorf("vendor %s: the credential variable %s is not set (vendors.%s names secret %q in %s)",
+				name, variable, name, cred.Secret, manifest.File))
 		}
 		opts = append(opts, drift.WithCredential(token))
 	}
