@@ -165,7 +165,8 @@ is replaced by a placeholder, REDACTED- and a keyed digest, followed by
                           (default: the only one); repeat
   --overrides [NAME=]FILE corrections to the resource model inferred from
                           the contract (tether sandbox model --help shows
-                          the file); NAME as for --samples
+                          the file); NAME as for --samples. Without it, a
+                          contract's CONTRACT.model.yaml is read if present
   --state-cap SIZE        the most one tenant's objects of one vendor hold,
                           such as 16MiB (default 64MiB); past it the oldest
                           go first and the call says so in the journal
@@ -284,7 +285,7 @@ func runSandboxServe(env *environ, args []string) int {
 	if err != nil {
 		return fail(env, fmt.Errorf("sandbox serve: %w", err))
 	}
-	if err := loadModelInputs(vendors, sampleArgs, overrideArgs); err != nil {
+	if err := loadModelInputs(vendors, sampleArgs, overrideArgs, !*stateless); err != nil {
 		return fail(env, fmt.Errorf("sandbox serve: %w", err))
 	}
 	opts := []sandbox.Option{sandbox.WithAddr(net.JoinHostPort(*host, strconv.Itoa(*port)))}
@@ -613,8 +614,9 @@ func loadVendors(contractArgs, cassetteArgs, overlayArgs []string, refRoot strin
 
 // loadModelInputs gives vendors the samples and overrides of
 // --samples [NAME=]FILE and --overrides [NAME=]FILE; without NAME, the
-// only vendor.
-func loadModelInputs(vendors []sandbox.Vendor, sampleArgs, overrideArgs []string) error {
+// only vendor. With beside, a vendor given no overrides file gets the one
+// beside its contract, if there is one.
+func loadModelInputs(vendors []sandbox.Vendor, sampleArgs, overrideArgs []string, beside bool) error {
 	vendorFor := func(flagName, arg string) (*sandbox.Vendor, string, error) {
 		name, file := splitNamed(arg)
 		if name == "" {
@@ -653,6 +655,25 @@ func loadModelInputs(vendors []sandbox.Vendor, sampleArgs, overrideArgs []string
 		if v.Overrides != nil {
 			return usageError{fmt.Sprintf("--overrides %s: vendor %q has an overrides file already; give one per vendor", arg, v.Name)}
 		}
+		if v.Overrides, err = state.LoadOverrides(file); err != nil {
+			return err
+		}
+	}
+	// Without --overrides, a vendor's corrections are read from beside
+	// its contract, as `tether sandbox model` reads them.
+	for i := range vendors {
+		if !beside {
+			break
+		}
+		v := &vendors[i]
+		if v.Overrides != nil || v.Contract == nil || v.Stateless {
+			continue
+		}
+		file := state.OverridesFile(v.Contract.File())
+		if _, err := os.Stat(file); err != nil {
+			continue
+		}
+		var err error
 		if v.Overrides, err = state.LoadOverrides(file); err != nil {
 			return err
 		}

@@ -78,6 +78,13 @@ func TestSandboxServeStateRefuses(t *testing.T) {
 	notJSON := write("samples.json", "{")
 	badOverrides := write("crm.model.yaml", "resources: [1]\n")
 	crm, tracker := "../../sandbox/testdata/crm.yaml", "../../sandbox/testdata/tracker.yaml"
+	// A contract with a broken overrides file beside it.
+	crmData, err := os.ReadFile(crm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	besideCRM := write("crm.yaml", string(crmData))
+	write("crm.yaml.model.yaml", "resources: [1]\n")
 	tests := []struct {
 		reason string
 		args   []string
@@ -93,6 +100,7 @@ func TestSandboxServeStateRefuses(t *testing.T) {
 		{"samples for a vendor not served", []string{"--contract", crm, "--samples", "erp=" + notJSON}, `no vendor "erp"`},
 		{"samples that are not JSON", []string{"--contract", crm, "--samples", notJSON}, "samples.json"},
 		{"an overrides file that does not load", []string{"--contract", crm, "--overrides", "crm=" + badOverrides}, "crm.model.yaml:1"},
+		{"an overrides file beside the contract that does not load", []string{"--contract", besideCRM}, "crm.yaml.model.yaml:1"},
 	}
 	for _, tc := range tests {
 		code, _, errs := runCLI(append([]string{"sandbox", "serve", "--port", "0"}, tc.args...)...)
