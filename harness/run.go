@@ -293,6 +293,10 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 		return false
 	})
 	res.Journal = journal
+	red, err := credentialRedactor(m)
+	if err != nil {
+		return nil, err
+	}
 	if st, ok := sb.(stateful); ok {
 		if res.State, err = st.State(ctx); err != nil {
 			return nil, fmt.Errorf("read the sandbox's state: %w", err)
@@ -300,7 +304,7 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 		res.Findings = append(res.Findings, judgeState(c, sc.Scenario, res.State)...)
 	}
 	for _, e := range journal {
-		res.Calls = append(res.Calls, goldenCall(c, e))
+		res.Calls = append(res.Calls, goldenCall(c, red, e))
 		for _, p := range e.Findings {
 			f := report.Finding{Finding: p, Check: CheckOutboundCalls}
 			f.Message = fmt.Sprintf("%s %s (%s): %s", e.Method, e.Path, e.Vendor, p.Message)
@@ -514,7 +518,33 @@ func stableTokens(h http.Header, stand string) http.Header {
 	return h
 }
 
-func goldenCall(c *manifest.Connector, e sandbox.Entry) replay.Call {
+// credentialRedactor is the default redaction, plus where the manifest's
+// API keys go: a key in a header, a query parameter or a body field (such
+// as PagerDuty Events' routing_key) is kept out of golden files as a
+// token in Authorization is.
+func credentialRedactor(m *manifest.Manifest) (*fixtures.Redactor, error) {
+	var opts []fixtures.RedactOption
+	for _, name := range slices.Sorted(maps.Keys(m.Vendors)) {
+		c := m.Vendors[name].Credential
+		if c == nil || c.Kind != manifest.KindAPIKey {
+			continue
+		}
+		switch c.In {
+		case "header":
+			opts = append(opts, fixtures.RedactHeader(c.Name))
+		case "query":
+			opts = append(opts, fixtures.RedactQuery(c.Name))
+		case "body":
+			opts = append(opts, fixtures.RedactField(c.Name))
+		}
+	}
+	if len(opts) == 0 {
+		return fixtures.DefaultRedactor(), nil
+	}
+	return fixtures.NewRedactor(opts...)
+}
+
+func goldenCall(c *manifest.Connector, red *fixtures.Redactor, e sandbox.Entry) replay.Call {
 	base := "https://" + e.Vendor + ".invalid"
 	if ct := c.Contracts[e.Vendor]; ct != nil {
 		if srv := ct.Servers(); len(srv) > 0 {
@@ -533,7 +563,7 @@ func goldenCall(c *manifest.Connector, e sandbox.Entry) replay.Call {
 			req.Headers[name] = slices.Clone(vs)
 		}
 	}
-	fixtures.DefaultRedactor().RedactRequest(&req)
+	red.RedactRequest(&req)
 	call := replay.Call{Method: req.Method, URL: req.URL, Body: req.Body}
 	if len(req.Headers) > 0 {
 		call.Headers = req.Headers
