@@ -33,9 +33,11 @@ const loopBound = 3
 // case's findings name the scenario, the vendor and the call.
 func (x *execution) credentialCases(bs *scenarioRun, ops []opRef) []negCase {
 	m := x.c.Manifest
-	first := map[string]string{} // vendor -> first operation the base calls on it
+	// vendor -> the first operation the base calls on it that needs a
+	// credential: a call that needs none would be refused for nothing.
+	first := map[string]string{}
 	for _, ref := range ops {
-		if _, ok := first[ref.vendor]; !ok {
+		if _, ok := first[ref.vendor]; !ok && x.secured(ref.vendor, ref.op) {
 			first[ref.vendor] = ref.op
 		}
 	}
@@ -80,10 +82,9 @@ func (x *execution) credentialCases(bs *scenarioRun, ops []opRef) []negCase {
 			}
 			continue
 		}
-		if (c.Kind == manifest.KindBearer || (c.Kind == manifest.KindAPIKey && c.In != "body")) && x.secured(vendor, op) {
-			// A key in a body field is no scheme's, and an operation
-			// without security takes any: the sandbox would refuse
-			// neither, rotated or not.
+		if c.Kind == manifest.KindBearer || (c.Kind == manifest.KindAPIKey && c.In != "body") {
+			// A key in a body field is no scheme's, so the sandbox never
+			// refuses it, rotated or not; basic passwords do not rotate.
 			name := CheckKeyRotated + "/" + vendor
 			sc := derive(bs, name, manifest.OutcomeDeadLettered, manifest.OutcomeRejected)
 			sc.Faults = on(sandbox.KeyRotated())
@@ -149,26 +150,40 @@ func judgeTokenExpired(r *ScenarioResult, vendor, where string) []report.Finding
 }
 
 // judgeRefusedAfter finds a connector that kept calling vendor (token
-// requests included) after its credential was revoked: more than
-// [loopBound] refused calls.
+// requests included) after its credential was revoked at the faulted
+// call: more than [loopBound] refused calls for each delivery that called
+// the vendor from then on.
 func judgeRefusedAfter(r *ScenarioResult, vendor, rule, what string) []report.Finding {
-	n, firstSeq := 0, uint64(0)
 	calls := slices.SortedFunc(slices.Values(slices.Concat(r.Journal, r.TokenCalls)), func(a, b sandbox.Entry) int { return cmp.Compare(a.Seq, b.Seq) })
-	for _, e := range calls {
-		if e.Vendor != vendor || (e.Status != http.StatusUnauthorized && e.Status != http.StatusBadRequest && e.Status != http.StatusForbidden) {
+	from := -1
+	for i, e := range calls {
+		if e.Vendor == vendor && e.Fault != "" && e.Operation != "" {
+			from = i
+			break
+		}
+	}
+	if from < 0 {
+		return nil // the fault never met a call
+	}
+	n := 0
+	deliveries := map[string]bool{}
+	for _, e := range calls[from:] {
+		if e.Vendor != vendor {
 			continue
 		}
-		if n == 0 {
-			firstSeq = e.Seq
+		if e.Operation != "" {
+			deliveries[e.CorrelationID] = true
 		}
-		n++
+		if e.Status == http.StatusUnauthorized || e.Status == http.StatusBadRequest || e.Status == http.StatusForbidden {
+			n++
+		}
 	}
-	if n <= loopBound {
-		return nil
+	if allowed := loopBound * max(1, len(deliveries)); n > allowed {
+		return []report.Finding{newFinding(rule, at(r.Scenario.File),
+			fmt.Sprintf("scenario %s: %s made %d refused calls to %s from journal #%d on, over %d deliveries; it should stop, dead-letter the event or report, after at most %d each",
+				r.Scenario.Name, what, n, vendor, calls[from].Seq, len(deliveries), loopBound))}
 	}
-	return []report.Finding{newFinding(rule, at(r.Scenario.File),
-		fmt.Sprintf("scenario %s: %s made %d refused calls to %s from journal #%d on; it should stop, dead-letter the event or report, after at most %d",
-			r.Scenario.Name, what, n, vendor, firstSeq, loopBound))}
+	return nil
 }
 
 // judgeRefusedAgain finds a connector that called again what was refused

@@ -180,6 +180,9 @@ func runScenario(ctx context.Context, c *manifest.Connector, sc *scenarioRun, st
 		}
 		tokenURLs[name] = token
 		if tc.Grant == manifest.GrantAuthorizationCode {
+			if authorize == "" {
+				return nil, fmt.Errorf("vendor %s: %s says grant %s, and its contract declares no authorizationCode flow with an authorization URL", name, manifest.File, tc.Grant)
+			}
 			rt, err := consent(ctx, authorize, token, tc.value(tc.ClientID), tc.value(tc.ClientSecret), tc.Scopes)
 			if err != nil {
 				return nil, fmt.Errorf("vendor %s: %w", name, err)
@@ -495,8 +498,6 @@ func describeDelivery(d Delivery) string {
 // acts on. The rest (correlation, trace, user agent) change run to run.
 var goldenHeaders = []string{"Authorization", "Content-Type", "Idempotency-Key"}
 
-// goldenCall is a journaled call as a golden file holds it: at the
-// vendor's own URL, with credentials redacted.
 // issuedToken is the journal's placeholder for an access token the
 // sandbox issued: registered credentials' placeholders name their tenant
 // in parentheses after it, and Reveal has put those back already.
@@ -544,6 +545,8 @@ func credentialRedactor(m *manifest.Manifest) (*fixtures.Redactor, error) {
 	return fixtures.NewRedactor(opts...)
 }
 
+// goldenCall is a journaled call as a golden file holds it: at the
+// vendor's own URL, with credentials redacted by red.
 func goldenCall(c *manifest.Connector, red *fixtures.Redactor, e sandbox.Entry) replay.Call {
 	base := "https://" + e.Vendor + ".invalid"
 	if ct := c.Contracts[e.Vendor]; ct != nil {

@@ -99,6 +99,9 @@ func (t *tenants) rotate(tenant, oldSecret, newSecret, adminToken string, red *r
 	if oldSecret == "" {
 		return &usageError{"rotate key: give the secret to replace"}
 	}
+	if newSecret == oldSecret {
+		return &usageError{"rotate key: the new secret is the old one; a rotation replaces it"}
+	}
 	if strings.ContainsAny(newSecret, "\r\n") {
 		return &usageError{"rotate key: the new secret must be one line"}
 	}

@@ -30,12 +30,20 @@ func (s *Sandbox) credentialFault(v *vendor, f *Fault, tenant string, op *contra
 		clients := v.auth.issued.clients(tenant)
 		expired := v.auth.issued.expire(tenant, now)
 		revoked := v.auth.store.revokeTenant(tenant)
+		if revoked > 0 {
+			// The grant was a refresh token: it is gone, and the next
+			// refresh is refused invalid_grant.
+			return fmt.Sprintf("; %d access tokens ended, %d refresh tokens revoked", expired, revoked)
+		}
+		// Client credentials hold no refresh token: the client's secret
+		// goes instead, so the next grant is refused invalid_client.
+		// A secret rotated away already stays as it is.
 		rotated := 0
 		for _, id := range clients {
 			s.tenants.mu.RLock()
 			c := s.tenants.clients[id]
 			var secret string
-			if c != nil && c.tenant == tenant {
+			if c != nil && c.tenant == tenant && !strings.HasPrefix(c.secret, rotatedPrefix) {
 				secret = c.secret
 			}
 			s.tenants.mu.RUnlock()
@@ -43,7 +51,7 @@ func (s *Sandbox) credentialFault(v *vendor, f *Fault, tenant string, op *contra
 				rotated++
 			}
 		}
-		return fmt.Sprintf("; %d access tokens ended, %d refresh tokens revoked, %d clients' secrets rotated away", expired, revoked, rotated)
+		return fmt.Sprintf("; %d access tokens ended, %d clients' secrets rotated away", expired, rotated)
 	case kindScopeRemoved:
 		var taken []string
 		for _, sc := range strings.Fields(f.Scope) {
@@ -61,7 +69,7 @@ func (s *Sandbox) credentialFault(v *vendor, f *Fault, tenant string, op *contra
 					continue
 				}
 				kind, secret, _ := presented(sc, r)
-				if secret == "" || (kind != "api-key" && kind != "bearer") {
+				if secret == "" || strings.HasPrefix(secret, rotatedPrefix) || (kind != "api-key" && kind != "bearer") {
 					continue
 				}
 				if s.tenants.rotate(tenant, secret, unguessable(), s.adminToken, s.redactor) == nil {
@@ -83,10 +91,13 @@ func isCredentialFault(kind string) bool {
 	return false
 }
 
+// rotatedPrefix starts every secret a credential fault rotated away.
+const rotatedPrefix = "rotated-"
+
 // unguessable is a fresh secret nobody is given: what a rotated-away
 // credential becomes.
 func unguessable() string {
 	b := make([]byte, 24)
 	rand.Read(b)
-	return "rotated-" + base64.RawURLEncoding.EncodeToString(b)
+	return rotatedPrefix + base64.RawURLEncoding.EncodeToString(b)
 }

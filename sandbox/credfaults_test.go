@@ -95,3 +95,15 @@ func TestCredentialFaultValidation(t *testing.T) {
 		t.Errorf("String: %q", got)
 	}
 }
+
+// A rotation to the secret it replaces is refused and changes nothing:
+// it once dropped the credential altogether.
+func TestRotateKeyToItself(t *testing.T) {
+	s, _ := widgetsAuth(t, false)
+	if err := s.RotateKey("acme", "acme-key-0001", "acme-key-0001"); err == nil || !strings.Contains(err.Error(), "the new secret is the old one") {
+		t.Fatalf("RotateKey to itself: %v", err)
+	}
+	if st, _, _ := send(t, s, "GET", "/widgets/v1/widgets", "", "X-Api-Key", "acme-key-0001"); st != http.StatusOK {
+		t.Errorf("the key after a refused rotation: %d, want 200", st)
+	}
+}

@@ -72,9 +72,11 @@ type Fault struct {
 	// arrives, then check the call again; what they change stays changed:
 	//   - token-expired ends the access tokens the vendor's authorization
 	//     server issued the tenant (401 invalid_token; a refresh mends it).
-	//   - grant-revoked does that, revokes the tenant's refresh tokens at
-	//     the vendor, and rotates away the secret of each client the
-	//     vendor issued the tenant tokens to: no refresh, no new grant.
+	//   - grant-revoked does that and revokes the tenant's refresh tokens
+	//     at the vendor (a refresh is then invalid_grant); where the
+	//     tenant held none (client credentials), it rotates away the
+	//     secret of each client the vendor issued it tokens to instead (a
+	//     grant is then invalid_client).
 	//   - scope-removed takes Scope's scopes from the tenant (403
 	//     insufficient_scope for calls that need one).
 	//   - key-rotated replaces the API key or bearer token the call
@@ -113,9 +115,9 @@ func Status(code int) Fault { return Fault{Kind: kindStatus, Status: code} }
 func TokenExpired() Fault { return Fault{Kind: kindTokenExpired} }
 
 // GrantRevoked is a fault that, as a matching call arrives, ends the
-// calling tenant's access tokens at the vendor, revokes its refresh tokens
-// there, and rotates away the secrets of its clients the vendor issued
-// tokens to.
+// calling tenant's access tokens at the vendor and revokes its refresh
+// tokens there, or, where it held none, rotates away the secrets of its
+// clients the vendor issued tokens to.
 func GrantRevoked() Fault { return Fault{Kind: kindGrantRevoked} }
 
 // ScopeRemoved is a fault that takes scopes from the calling tenant as a

@@ -112,7 +112,10 @@ is replaced by a placeholder, REDACTED- and a keyed digest, followed by
                           it recorded, or give NAME=PATH
   --faults FILE           a fault plan (YAML): status codes, 429 with
                           Retry-After, latency, hangs, resets, truncated or
-                          malformed bodies, per operation or for all
+                          malformed bodies, per operation or for all; and
+                          what happens to the caller's credential as a call
+                          arrives: token-expired, grant-revoked,
+                          scope-removed (with scope), key-rotated
   --tenant NAME=CREDENTIAL
                           register a credential of tenant NAME; repeat for
                           more credentials or tenants. CREDENTIAL is

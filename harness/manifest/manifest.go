@@ -274,6 +274,7 @@ func (m *Manifest) check() error {
 	case len(m.Vendors) == 0:
 		return m.fail(nil, "vendors is missing; name each API the connector calls with its contract")
 	}
+	secretOwner := map[string]string{} // secret name -> vendor that holds it
 	for _, name := range slices.Sorted(maps.Keys(m.Vendors)) {
 		v := m.Vendors[name]
 		if !namePattern.MatchString(name) {
@@ -289,6 +290,18 @@ func (m *Manifest) check() error {
 		}
 		if field, problem := checkCredential(v); problem != "" {
 			return m.fail(k("vendors", name, field), "vendors.%s: %s", name, problem)
+		}
+		var names []string
+		if v.Credential != nil {
+			names = v.Credential.SecretNames()
+		} else if v.Secret != "" {
+			names = []string{v.Secret}
+		}
+		for _, s := range names {
+			if other, ok := secretOwner[s]; ok {
+				return m.fail(k("vendors", name), "vendors.%s: secret %q is also a secret of vendors.%s; each secret holds one value", name, s, other)
+			}
+			secretOwner[s] = name
 		}
 	}
 	switch {

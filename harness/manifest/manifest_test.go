@@ -53,6 +53,7 @@ func TestLoadErrors(t *testing.T) {
 		{"credential with a field of another kind", "connector.yaml", "client_id: chat_client_id", "client_id: chat_client_id, in: header", "has no in"},
 		{"secret name with a space", "connector.yaml", "client_id: chat_client_id", "client_id: chat client", `client_id "chat client"`},
 		{"credential and secret both", "connector.yaml", "contract: contracts/chat.openapi.yaml\n", "contract: contracts/chat.openapi.yaml\n    secret: chat_token\n", "give the vendor's credential once"},
+		{"a secret of two vendors", "connector.yaml", "client_secret: chat_client_secret", "client_secret: crm_token", `vendors.crm: secret "crm_token" is also a secret of vendors.chat`},
 		{"api key without where", "connector.yaml", "secret: crm_token}", "credential: {kind: api-key, secret: crm_token}}", `in: header, query, cookie or body (not "")`},
 		{"unknown signature scheme", "connector.yaml", "scheme: hmac-sha256", "scheme: md5", `connector.yaml:13: signature scheme "md5"`},
 		{"webhook path", "connector.yaml", "webhook: /events", "webhook: events", `connector.yaml:17: run.webhook "events"`},
