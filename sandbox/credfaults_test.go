@@ -107,3 +107,19 @@ func TestRotateKeyToItself(t *testing.T) {
 		t.Errorf("the key after a refused rotation: %d, want 200", st)
 	}
 }
+
+// A plan read from YAML or JSON (a file, the admin API) takes the
+// credential faults and their scope.
+func TestCredentialFaultsInAPlan(t *testing.T) {
+	plan, err := sandbox.ParseFaults("plan.yaml", []byte("faults:\n  - kind: scope-removed\n    scope: \"widgets:read widgets:write\"\n    operation: listWidgets\n    first: 1\n  - kind: grant-revoked\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Faults[0]; got != sandbox.ScopeRemoved("widgets:read", "widgets:write").On("listWidgets").FirstN(1) {
+		t.Errorf("read %+v", got)
+	}
+	s, _ := widgetsAuth(t, false)
+	if err := s.Client().SetFaults(t.Context(), plan); err != nil {
+		t.Fatalf("the plan through the admin API: %v", err)
+	}
+}

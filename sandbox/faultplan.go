@@ -63,7 +63,7 @@ func LoadFaults(path string) (*FaultPlan, error) {
 
 // faultFields are the names of a fault's fields in a file, in the order
 // they are listed to someone who misspelt one.
-var faultFields = []string{"kind", "vendor", "operation", "status", "limit", "per", "retry-after", "latency", "min", "max", "for", "first", "probability"}
+var faultFields = []string{"kind", "vendor", "operation", "status", "limit", "per", "retry-after", "latency", "min", "max", "for", "scope", "first", "probability"}
 
 var planFields = []string{"seed", "faults"}
 
@@ -278,6 +278,8 @@ func (p *planParser) fault(index int, item *yaml.Node) (Fault, error) {
 			return text(&f.Operation)
 		case "retry-after":
 			return text(&f.RetryAfter)
+		case "scope":
+			return text(&f.Scope)
 		case "status":
 			return whole(&f.Status, "503")
 		case "limit":

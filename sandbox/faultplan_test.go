@@ -68,7 +68,7 @@ func TestParseFaultsErrors(t *testing.T) {
 		{"seed: x\n", 1, 7, "seed is \"x\"", "a seed that is no number"},
 		{"faults: {kind: reset}\n", 1, 9, "faults is a mapping; it must be a list of faults", "faults not a list"},
 		{"faults:\n  - reset\n", 2, 5, `fault 1 is "reset"; it must be a mapping such as {kind: status, status: 503}`, "an item that is not a mapping"},
-		{"faults:\n  - kind: status\n    staus: 503\n", 3, 5, `unknown field "staus" in fault 1 (did you mean "status"?); the fields are kind, vendor, operation, status, limit, per, retry-after, latency, min, max, for, first, probability`, "a misspelt field names it and lists the fields"},
+		{"faults:\n  - kind: status\n    staus: 503\n", 3, 5, `unknown field "staus" in fault 1 (did you mean "status"?); the fields are kind, vendor, operation, status, limit, per, retry-after, latency, min, max, for, scope, first, probability`, "a misspelt field names it and lists the fields"},
 		{"faults:\n  - kind: rate-limit\n    retry_after: date\n", 3, 5, `did you mean "retry-after"?`, "snake case is not the spelling"},
 		{"faults:\n  - kind: status\n    status: abc\n", 3, 13, `fault 1: status is "abc"; it must be a whole number, such as 503`, "a status that is no number"},
 		{"faults:\n  - kind: status\n    status: \"503\"\n", 3, 13, "such as 503, without quotes", "a quoted number"},
