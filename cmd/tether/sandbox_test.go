@@ -11,10 +11,12 @@ import (
 	"time"
 )
 
-// waitFor polls out until re matches, and returns the match.
+// waitFor polls out until re matches, and returns the match. A large
+// contract under the race detector on a busy machine takes a while to
+// start, so it waits up to a minute.
 func waitFor(t *testing.T, out *syncBuffer, re *regexp.Regexp) []string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		if m := re.FindStringSubmatch(out.String()); m != nil {
 			return m
