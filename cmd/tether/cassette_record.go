@@ -206,15 +206,7 @@ func runCassetteRecord(env *environ, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if env.interrupted != nil {
-		go func() {
-			select {
-			case <-env.interrupted:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
+	cancelOnInterrupt(ctx, env, cancel)
 
 	var vendors []sandbox.Vendor
 	for _, name := range slices.Sorted(maps.Keys(c.Contracts)) {

@@ -122,15 +122,7 @@ func runDrift(env *environ, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if env.interrupted != nil {
-		go func() {
-			select {
-			case <-env.interrupted:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
+	cancelOnInterrupt(ctx, env, cancel)
 	res, err := drift.Check(ctx, c, name, base, opts...)
 	if err != nil {
 		return fail(env, err)

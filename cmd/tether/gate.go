@@ -185,15 +185,7 @@ func containerDefaults() {
 // interruptible returns a context that ends on the first Ctrl-C.
 func interruptible(env *environ) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
-	if env.interrupted != nil {
-		go func() {
-			select {
-			case <-env.interrupted:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
+	cancelOnInterrupt(ctx, env, cancel)
 	return ctx, cancel
 }
 

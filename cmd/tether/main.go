@@ -152,3 +152,18 @@ func fail(env *environ, err error) int {
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
+
+// cancelOnInterrupt cancels ctx, through cancel, when the user interrupts
+// the command (Ctrl-C); it stops watching once ctx is done.
+func cancelOnInterrupt(ctx context.Context, env *environ, cancel context.CancelFunc) {
+	if env.interrupted == nil {
+		return
+	}
+	go func() {
+		select {
+		case <-env.interrupted:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+}

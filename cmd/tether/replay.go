@@ -239,15 +239,7 @@ func runReplay(env *environ, args []string) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if env.interrupted != nil {
-		go func() {
-			select {
-			case <-env.interrupted:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-	}
+	cancelOnInterrupt(ctx, env, cancel)
 
 	findings := 0
 	for i, f := range eventFiles {
