@@ -683,6 +683,11 @@ var remoteRef = regexp.MustCompile(`["']?\$ref["']?\s*:\s*["']?(https?://[^"'\s,
 // checkRemoteRefs refuses a document that names a remote $ref while remote
 // references are off, pointing at the first one. libopenapi would silently
 // leave such a reference unresolved.
+//
+// A "$ref" member inside an example's value is data, not a reference:
+// GitHub's SCIM examples carry "$ref": "https://api.github.com/scim/v2/..."
+// as the vendor answers it. The quick scan finds candidates; only when it
+// does is the document walked to tell references from data.
 func checkRemoteRefs(name string, data []byte, o options) error {
 	if o.remoteRefs {
 		return nil
@@ -691,11 +696,103 @@ func checkRemoteRefs(name string, data []byte, o options) error {
 	if loc == nil {
 		return nil
 	}
-	line, col := lineCol(data, loc[0])
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		// Not readable as YAML or JSON: the parser says why, later; the
+		// scan's first candidate is the best place to point at.
+		line, col := lineCol(data, loc[0])
+		return remoteRefError(name, line, col, string(data[loc[2]:loc[3]]))
+	}
+	if n := findRemoteRef(&doc, "", 0); n != nil {
+		return remoteRefError(name, n.Line, n.Column, n.Value)
+	}
+	return nil
+}
+
+func remoteRefError(name string, line, col int, ref string) error {
 	return &Error{File: name, Line: line, Column: col, Err: ErrRemoteRef,
-		Msg:  fmt.Sprintf("remote $ref %s is not allowed", data[loc[2]:loc[3]]),
+		Msg:  fmt.Sprintf("remote $ref %s is not allowed", ref),
 		Hint: "remote references are off so that loading never touches the network; allow them with AllowRemoteRefs or --remote-refs"}
 }
+
+// literalKeys hold values that are data whatever they contain, and that
+// the parser leaves alone too (it does follow a "$ref" inside a default
+// or an extension, so those are references here as well).
+var literalKeys = map[string]bool{"example": true}
+
+// nameMaps are the keys whose mappings are keyed by names the author
+// chose, where a member called "example" is a schema, a parameter or a
+// media type, not a value.
+var nameMaps = map[string]bool{
+	"properties": true, "patternProperties": true, "definitions": true, "$defs": true,
+	"schemas": true, "parameters": true, "responses": true, "requestBodies": true,
+	"headers": true, "securitySchemes": true, "links": true, "callbacks": true,
+	"pathItems": true, "paths": true, "webhooks": true, "content": true,
+	"encoding": true, "variables": true, "mapping": true,
+}
+
+// findRemoteRef is the value node of the first $ref to a remote document
+// outside literal values, or nil. parent is the key n is the value of.
+func findRemoteRef(n *yaml.Node, parent string, depth int) *yaml.Node {
+	if n == nil || depth > maxRefDepth {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for _, c := range n.Content {
+			if r := findRemoteRef(c, "", depth+1); r != nil {
+				return r
+			}
+		}
+	case yaml.MappingNode:
+		named := nameMaps[parent]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			switch {
+			case named:
+			case k.Value == "$ref":
+				if v.Kind == yaml.ScalarNode && (strings.HasPrefix(v.Value, "http://") || strings.HasPrefix(v.Value, "https://")) {
+					return v
+				}
+				continue
+			case literalKeys[k.Value]:
+				continue
+			case k.Value == "examples" && v.Kind == yaml.MappingNode:
+				// Example objects by name: each may be a reference, and
+				// its value is data.
+				for j := 1; j < len(v.Content); j += 2 {
+					if r := exampleRef(v.Content[j]); r != nil {
+						return r
+					}
+				}
+				continue
+			case k.Value == "examples" || k.Value == "value":
+				continue
+			}
+			if r := findRemoteRef(v, k.Value, depth+1); r != nil {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+// exampleRef is the remote $ref of an Example object, or nil.
+func exampleRef(ex *yaml.Node) *yaml.Node {
+	if ex.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(ex.Content); i += 2 {
+		if k, v := ex.Content[i], ex.Content[i+1]; k.Value == "$ref" && v.Kind == yaml.ScalarNode &&
+			(strings.HasPrefix(v.Value, "http://") || strings.HasPrefix(v.Value, "https://")) {
+			return v
+		}
+	}
+	return nil
+}
+
+// maxRefDepth bounds the walk of a hostile, deeply nested document.
+const maxRefDepth = 512
 
 // Registry parses each contract file once and hands the same [Contract] to
 // every caller, however many goroutines ask at once. The zero value is not

@@ -18,6 +18,19 @@ func mustLoad(t testing.TB, path string, opts ...Option) *Contract {
 	return c
 }
 
+// TestLoadRemoteRefsAsData loads a contract whose examples hold "$ref"
+// members with URLs, as GitHub's SCIM examples do:
+// they are data, and remote references being off does not refuse them.
+func TestLoadRemoteRefsAsData(t *testing.T) {
+	c, err := Load(filepath.Join("testdata", "scim_example_refs.yaml"))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if len(c.Operations()) != 1 {
+		t.Errorf("%d operations, want 1", len(c.Operations()))
+	}
+}
+
 func TestLoadBadDocuments(t *testing.T) {
 	tests := []struct {
 		file   string
@@ -34,6 +47,8 @@ func TestLoadBadDocuments(t *testing.T) {
 		{"broken_ref.yaml", 12, "#/components/schemas/Missing", nil, "a local $ref to nothing"},
 		{"broken_file_ref.yaml", 12, "nowhere.yaml", nil, "a relative-file $ref to a missing file"},
 		{"remote_ref.yaml", 12, "remote $ref https://schemas.example.com/thing.yaml#/Thing is not allowed", ErrRemoteRef, "remote refs are off by default"},
+		{"remote_ref_in_examples.yaml", 14, "remote $ref https://schemas.example.com/examples.yaml#/Groups is not allowed", ErrRemoteRef, "an Example object may be a reference"},
+		{"remote_ref_property_example.yaml", 14, "remote $ref https://schemas.example.com/thing.yaml#/Thing is not allowed", ErrRemoteRef, "a property named example is a schema, not a value"},
 		{"future_version.yaml", 1, `this is OpenAPI "4.0.0"`, ErrNotOpenAPI, "a version tether does not read"},
 		{"not_mapping.yaml", 1, "not a mapping", ErrNotOpenAPI, "a YAML list"},
 	}
