@@ -33,12 +33,23 @@ x-tether-safe: true in the contract) are sent twice: a field whose presence
 or type differs between the two answers (ids, timestamps, request ids) is
 noise, not drift. Other requests are sent only with --allow-writes, once.
 
-The credential comes from the environment, never from a flag or a file:
-the manifest's vendors.NAME.secret (a bearer credential) names it, and the
-variable read is that name upper-cased (secret crm_token: CRM_TOKEN). It is
-sent as a bearer token. A vendor with no credential is called without one; a
-secret whose variable is unset or empty, or a credential of another kind
-(API key, basic, OAuth2), stops the command.
+Credentials come from the environment, never from a flag or a file. The
+manifest's vendors.NAME.credential (or secret, a bearer token) names the
+secrets, and each is read from the variable of that name upper-cased
+(secret crm_token: CRM_TOKEN). Each kind is sent as the vendor takes it:
+
+  bearer    Authorization: Bearer $SECRET
+  api-key   $SECRET in the header, query parameter, cookie or top-level
+            body field the credential names
+  basic     $USER and $PASSWORD as HTTP basic credentials
+  oauth2    a token from the contract's token URL (resolved against
+            BASE_URL when relative; --token-url overrides it): the
+            client_credentials grant with $CLIENT_ID and $CLIENT_SECRET,
+            or, for authorization_code, a refresh of $REFRESH_TOKEN
+
+A vendor with no credential is called without one; an unset or empty
+variable stops the command. A live answer that repeats a credential has it
+replaced by REDACTED before anything is compared, printed or written.
 
   --vendor NAME=BASE_URL  the vendor to check and where it lives
   --cassette FILE         check only this cassette (its name under DIR, e.g.
@@ -49,6 +60,8 @@ secret whose variable is unset or empty, or a credential of another kind
                           answers, redacted as 'tether record' does, written
                           to a temporary file and renamed over it. Without
                           it nothing is written
+  --token-url URL         the OAuth2 token endpoint, where the contract's
+                          does not apply (a sandbox, a regional host)
   --format F              text (default), json, or githubactions (one
                           annotation per finding)
   --max-body SIZE         the largest live answer read (default 8MiB)
@@ -69,6 +82,7 @@ func runDrift(env *environ, args []string) int {
 	fs.Var(&only, "cassette", "a cassette to check; repeat")
 	allowWrites := fs.Bool("allow-writes", false, "replay writes too")
 	record := fs.Bool("record", false, "rewrite drifted cassettes")
+	tokenURL := fs.String("token-url", "", "the OAuth2 token endpoint")
 	format := fs.String("format", "text", "text, json or githubactions")
 	maxBody := &sizeFlag{n: drift.DefaultMaxBody}
 	fs.Var(maxBody, "max-body", "largest answer read")
@@ -99,17 +113,11 @@ func runDrift(env *environ, args []string) int {
 	}
 	opts := []drift.Option{drift.MaxBody(maxBody.n), drift.CallTimeout(*callTimeout)}
 	if cred := v.Credential; cred != nil {
-		if cred.Kind != manifest.KindBearer {
-			return fail(env, fmt.Errorf("vendor %s: drift sends a bearer token, and the vendor's credential in %s is of kind %s",
-				name, manifest.File, cred.Kind))
+		o, err := driftCredential(env, name, cred, c.Contracts[name], base, *tokenURL)
+		if err != nil {
+			return fail(env, err)
 		}
-		variable := credentialVariable(cred.Secret)
-		token := env.getenv(variable)
-		if token == "" {
-			return fail(env, fmt.Errorf("vendor %s: the credential variable %s is not set (vendors.%s names secret %q in %s)",
-				name, variable, name, cred.Secret, manifest.File))
-		}
-		opts = append(opts, drift.WithCredential(token))
+		opts = append(opts, o)
 	}
 	if *allowWrites {
 		opts = append(opts, drift.AllowWrites())

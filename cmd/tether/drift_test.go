@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tetherkit/tether/contracts"
+	"github.com/tetherkit/tether/sandbox"
 )
 
 const driftContract = `openapi: 3.1.0
@@ -183,5 +186,179 @@ func TestDriftCredentialVariable(t *testing.T) {
 		if got := credentialVariable(secret); got != want {
 			t.Errorf("credentialVariable(%q) = %q, want %q", secret, got, want)
 		}
+	}
+}
+
+// TestDriftCredentialKinds sends each kind of credential a manifest
+// declares as the vendor takes it, from environment variables, and keeps
+// it out of what is printed and of a rewritten cassette even where the
+// vendor echoes it.
+func TestDriftCredentialKinds(t *testing.T) {
+	type seen struct{ auth, query, cookie, header string }
+	tests := []struct {
+		name, credential string
+		vars             map[string]string
+		check            func(s seen) bool
+		secret           string
+	}{
+		{"api key in a query", `{kind: api-key, in: query, name: api_key, secret: crm_key}`, map[string]string{"CRM_KEY": "live-query-key"},
+			func(s seen) bool { return s.query == "live-query-key" && s.auth == "" }, "live-query-key"},
+		{"api key in a header", `{kind: api-key, in: header, name: X-Api-Key, secret: crm_key}`, map[string]string{"CRM_KEY": "live-header-key"},
+			func(s seen) bool { return s.header == "live-header-key" }, "live-header-key"},
+		{"api key in a cookie", `{kind: api-key, in: cookie, name: session, secret: crm_key}`, map[string]string{"CRM_KEY": "live-cookie-key"},
+			func(s seen) bool { return s.cookie == "live-cookie-key" }, "live-cookie-key"},
+		{"basic", `{kind: basic, user: crm_user, password: crm_password}`, map[string]string{"CRM_USER": "acct", "CRM_PASSWORD": "live-password"},
+			func(s seen) bool { return s.auth == "Basic YWNjdDpsaXZlLXBhc3N3b3Jk" }, "live-password"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s seen
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s.auth, s.query, s.header = r.Header.Get("Authorization"), r.URL.Query().Get("api_key"), r.Header.Get("X-Api-Key")
+				if c, err := r.Cookie("session"); err == nil {
+					s.cookie = c.Value
+				}
+				w.Header().Set("Content-Type", "application/json")
+				// The vendor echoes the credential, in a field the
+				// cassette did not have: drift and --record must not
+				// keep it.
+				fmt.Fprintf(w, `{"id":"deal_9","amount":7,"echo":%q}`, tt.secret)
+			}))
+			defer srv.Close()
+			dir := driftConnector(t)
+			manifestWith(t, dir, tt.credential)
+			code, stdout, stderr := runCLIEnv(tt.vars, "drift", dir, "--vendor", "crm="+srv.URL+"/v2", "--record", "--format", "json")
+			if code != exitFindings || !tt.check(s) {
+				t.Fatalf("exit %d, vendor saw %+v\n%s%s", code, s, stdout, stderr)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "cassettes", "deal.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out := stdout + stderr + string(data); strings.Contains(out, tt.secret) {
+				t.Errorf("the credential was printed or written:\n%s", out)
+			}
+			if !strings.Contains(string(data), "REDACTED") {
+				t.Errorf("the rewritten cassette does not hold the echo, redacted:\n%s", data)
+			}
+		})
+	}
+}
+
+// TestDriftOAuth2 gets its tokens from a sandbox's authorization server
+// with the client credentials from the environment.
+func TestDriftOAuth2(t *testing.T) {
+	const contract = `openapi: 3.1.0
+info: {title: crm, version: "1"}
+servers: [{url: "https://api.crm.example/v2"}]
+components:
+  securitySchemes:
+    oauth:
+      type: oauth2
+      flows:
+        clientCredentials: {tokenUrl: "https://auth.crm.example/oauth/token", scopes: {deals: read deals}}
+security: [{oauth: [deals]}]
+webhooks:
+  deal.updated:
+    post:
+      requestBody: {content: {application/json: {schema: {type: object}}}}
+      responses: {"200": {description: taken}}
+paths:
+  /deals/{id}:
+    get:
+      operationId: getDeal
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: a deal
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [id, amount]
+                properties:
+                  id: {type: string}
+                  amount: {type: integer}
+`
+	c, err := contracts.Parse("crm.yaml", []byte(contract))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := sandbox.Start([]sandbox.Vendor{{Name: "crm", Contract: c}}, sandbox.Stateless(),
+		sandbox.WithTenant("acme", sandbox.OAuth2Client("drift-client", "live-client-secret", "deals")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	tokenURL, _, err := sb.OAuth2Endpoints("crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := driftConnector(t)
+	if err := os.WriteFile(filepath.Join(dir, "contracts", "crm.yaml"), []byte(contract), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	manifestWith(t, dir, `{kind: oauth2, grant: client_credentials, client_id: crm_client, client_secret: crm_client_secret}`)
+	vars := map[string]string{"CRM_CLIENT": "drift-client", "CRM_CLIENT_SECRET": "live-client-secret"}
+
+	code, stdout, stderr := runCLIEnv(vars, "drift", dir, "--vendor", "crm="+sb.VendorURL("crm"), "--token-url", tokenURL)
+	if code != exitOK || !strings.Contains(stdout, "1 interactions checked") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, "live-client-secret") {
+		t.Error("the client secret was printed")
+	}
+	// Without --token-url the contract's token URL is used: a host that
+	// does not exist here, named in the error.
+	code, _, stderr = runCLIEnv(vars, "drift", dir, "--vendor", "crm="+sb.VendorURL("crm"))
+	if code != exitCannot || !strings.Contains(stderr, "auth.crm.example") {
+		t.Errorf("the contract's token URL: exit %d\n%s", code, stderr)
+	}
+	// A wrong secret is refused by the authorization server.
+	code, _, stderr = runCLIEnv(map[string]string{"CRM_CLIENT": "drift-client", "CRM_CLIENT_SECRET": "wrong"}, "drift", dir,
+		"--vendor", "crm="+sb.VendorURL("crm"), "--token-url", tokenURL)
+	if code != exitCannot || strings.Contains(stderr, "wrong") {
+		t.Errorf("a wrong client secret: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestContractTokenURL(t *testing.T) {
+	const contract = `openapi: 3.1.0
+info: {title: crm, version: "1"}
+components:
+  securitySchemes:
+    oauth:
+      type: oauth2
+      flows:
+        authorizationCode: {authorizationUrl: /oauth2/authorize, tokenUrl: /oauth2/v1/token, scopes: {}}
+paths: {}
+`
+	c, err := contracts.Parse("crm.yaml", []byte(contract))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := contractTokenURL(c, "authorizationCode", "https://api.crm.example/v2")
+	if err != nil || got != "https://api.crm.example/oauth2/v1/token" {
+		t.Errorf("relative token URL: %q, %v", got, err)
+	}
+	if _, err := contractTokenURL(c, "clientCredentials", "https://api.crm.example"); err == nil {
+		t.Error("a flow the contract lacks gave a token URL")
+	}
+}
+
+// manifestWith declares cred as the crm vendor's credential.
+func manifestWith(t *testing.T, dir, cred string) {
+	t.Helper()
+	p := filepath.Join(dir, "connector.yaml")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := strings.Replace(string(data), "secret: crm_token}", "credential: "+cred+"}", 1)
+	if out == string(data) {
+		t.Fatal("the test manifest has no crm secret to replace")
+	}
+	if err := os.WriteFile(p, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

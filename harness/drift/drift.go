@@ -49,17 +49,13 @@ type Option func(*options)
 
 type options struct {
 	client      *http.Client
-	credential  string
+	auth        *authorizer
 	allowWrites bool
 	rewrite     bool
 	maxBody     int64
 	callTimeout time.Duration
 	only        []string
 }
-
-// WithCredential sends token as "Authorization: Bearer token" on every
-// live call, in place of the cassette's redacted one.
-func WithCredential(token string) Option { return func(o *options) { o.credential = token } }
 
 // WithClient sends the live calls through hc instead of a plain client.
 // Redirects are followed as hc says.
@@ -356,8 +352,10 @@ func call(ctx context.Context, o options, method, target string, in *fixtures.In
 			req.Header[http.CanonicalHeaderKey(k)] = slices.Clone(vs)
 		}
 	}
-	if o.credential != "" {
-		req.Header.Set("Authorization", "Bearer "+o.credential)
+	if o.auth != nil {
+		if _, err := o.auth.set(req, []byte(in.Request.Body)); err != nil {
+			return nil, err
+		}
 	}
 	resp, err := o.client.Do(req)
 	if err != nil {
@@ -371,7 +369,16 @@ func call(ctx context.Context, o options, method, target string, in *fixtures.In
 	if int64(len(data)) > o.maxBody {
 		return nil, fmt.Errorf("answer body over %d bytes", o.maxBody)
 	}
-	return &answer{code: resp.StatusCode, status: resp.Status, header: resp.Header, body: data}, nil
+	// A vendor may echo the credential (an API key in a body field, a
+	// token in a next-page link): neither the findings nor a rewritten
+	// cassette may keep it.
+	header := resp.Header.Clone()
+	for k, vs := range header {
+		for i, v := range vs {
+			header[k][i] = string(o.auth.scrubbed([]byte(v)))
+		}
+	}
+	return &answer{code: resp.StatusCode, status: resp.Status, header: header, body: o.auth.scrubbed(data)}, nil
 }
 
 // unreachable says what went wrong without the URL the client error
