@@ -248,38 +248,15 @@ func TestDriftCredentialKinds(t *testing.T) {
 // TestDriftOAuth2 gets its tokens from a sandbox's authorization server
 // with the client credentials from the environment.
 func TestDriftOAuth2(t *testing.T) {
-	const contract = `openapi: 3.1.0
-info: {title: crm, version: "1"}
-servers: [{url: "https://api.crm.example/v2"}]
-components:
+	// The drift tests' contract, behind an OAuth2 client-credentials flow.
+	contract := strings.Replace(driftContract, "paths:", `components:
   securitySchemes:
     oauth:
       type: oauth2
       flows:
         clientCredentials: {tokenUrl: "https://auth.crm.example/oauth/token", scopes: {deals: read deals}}
 security: [{oauth: [deals]}]
-webhooks:
-  deal.updated:
-    post:
-      requestBody: {content: {application/json: {schema: {type: object}}}}
-      responses: {"200": {description: taken}}
-paths:
-  /deals/{id}:
-    get:
-      operationId: getDeal
-      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
-      responses:
-        "200":
-          description: a deal
-          content:
-            application/json:
-              schema:
-                type: object
-                required: [id, amount]
-                properties:
-                  id: {type: string}
-                  amount: {type: integer}
-`
+paths:`, 1)
 	c, err := contracts.Parse("crm.yaml", []byte(contract))
 	if err != nil {
 		t.Fatal(err)
@@ -307,6 +284,12 @@ paths:
 	}
 	if strings.Contains(stdout+stderr, "live-client-secret") {
 		t.Error("the client secret was printed")
+	}
+	// The sandbox does check the token: a call without one is refused.
+	if resp, err := http.Get(sb.VendorURL("crm") + "/deals/4207"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a call without a token: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	// Without --token-url the contract's token URL is used: a host that
 	// does not exist here, named in the error.
