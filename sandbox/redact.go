@@ -45,7 +45,15 @@ type redactor struct {
 	key   []byte
 	mu    sync.RWMutex      // names grows when a key is rotated
 	names map[string]string // mac of a registered credential -> "tenant/kind"
+
+	// macs remembers the MACs of the credentials seen last, so that a
+	// tenant's every call does not hash its credential again; at most
+	// maxMACs, then it starts again.
+	macMu sync.Mutex
+	macs  map[string]string
 }
+
+const maxMACs = 1024
 
 func newRedactor(ts *tenants) *redactor {
 	r := &redactor{key: randomBytes(32), names: map[string]string{}}
@@ -75,9 +83,25 @@ func credentialLabels(tenant string, creds []Credential) []string {
 }
 
 func (r *redactor) mac(secret string) string {
+	r.macMu.Lock()
+	m, ok := r.macs[secret]
+	r.macMu.Unlock()
+	if ok {
+		return m
+	}
 	h := hmac.New(sha256.New, r.key)
 	h.Write([]byte(secret))
-	return hex.EncodeToString(h.Sum(nil)[:6])
+	m = hex.EncodeToString(h.Sum(nil)[:6])
+	r.macMu.Lock()
+	if len(r.macs) >= maxMACs {
+		r.macs = nil
+	}
+	if r.macs == nil {
+		r.macs = make(map[string]string, 16)
+	}
+	r.macs[secret] = m
+	r.macMu.Unlock()
+	return m
 }
 
 // rename labels newSecret as oldSecret was, for a rotated key.
@@ -222,11 +246,10 @@ func (s *scrub) answer(h http.Header, body []byte) (http.Header, []byte) {
 			body = bytes.ReplaceAll(body, []byte(s.pairs[i]), []byte(s.pairs[i+1]))
 		}
 	}
-	rep := strings.NewReplacer(s.pairs...)
 	var out http.Header
 	for k, vs := range h {
 		for i, v := range vs {
-			if w := rep.Replace(v); w != v {
+			if w := s.replaceIn(v); w != v {
 				if out == nil {
 					out = h.Clone()
 				}
@@ -319,8 +342,10 @@ func (s *scrub) query(raw string, keys []string) string {
 // queryValue escapes a placeholder for a query, keeping the parentheses
 // and slash of its label readable, as a query may.
 func queryValue(ph string) string {
-	return strings.NewReplacer("%28", "(", "%29", ")", "%2F", "/").Replace(url.QueryEscape(ph))
+	return placeholderUnescaper.Replace(url.QueryEscape(ph))
 }
+
+var placeholderUnescaper = strings.NewReplacer("%28", "(", "%29", ")", "%2F", "/")
 
 // echoes replaces the credentials found where they are repeated: the
 // journaled body and the findings' messages.
@@ -333,12 +358,23 @@ func (s *scrub) echoes(e *Entry, body []byte) []byte {
 			body = bytes.ReplaceAll(body, []byte(s.pairs[i]), []byte(s.pairs[i+1]))
 		}
 	}
-	rep := strings.NewReplacer(s.pairs...)
 	for i := range e.Findings {
-		e.Findings[i].Message = rep.Replace(e.Findings[i].Message)
+		e.Findings[i].Message = s.replaceIn(e.Findings[i].Message)
 	}
-	e.Query = rep.Replace(e.Query)
+	e.Query = s.replaceIn(e.Query)
 	return body
+}
+
+// replaceIn replaces each credential found in v with its placeholder. A
+// call holds one or two credentials, so looking for each in turn is
+// cheaper than building a replacer for every call.
+func (s *scrub) replaceIn(v string) string {
+	for i := 0; i+1 < len(s.pairs); i += 2 {
+		if strings.Contains(v, s.pairs[i]) {
+			v = strings.ReplaceAll(v, s.pairs[i], s.pairs[i+1])
+		}
+	}
+	return v
 }
 
 // labelled finds the placeholders of registered credentials; the label is
