@@ -67,7 +67,7 @@ func VerifyBundle(path string, pol *report.Policy, today time.Time, opts ...Veri
 	}
 	vr := &bundleVerifier{b: b}
 	if cfg.key != nil {
-		if err := vr.signature(path, cfg.key, cfg.sig); err != nil {
+		if err := vr.signature(path, cfg.key, cfg.sigs); err != nil {
 			return nil, err
 		}
 	}
@@ -100,21 +100,30 @@ type VerifyOption func(*verifyConfig)
 
 type verifyConfig struct {
 	key *signature.PublicKey
-	sig []byte
+	sigs [][]byte
 }
 
-// RequireSignature makes [VerifyBundle] accept the bundle only with sig, a
-// signature (see package signature) of the bundle's bytes by key. A nil or
-// empty sig is an unsigned bundle. Where the signature lies (a file beside
-// the bundle, a referrer in a registry) is the caller's business.
-func RequireSignature(key *signature.PublicKey, sig []byte) VerifyOption {
-	return func(c *verifyConfig) { c.key, c.sig = key, sig }
+// RequireSignature makes [VerifyBundle] accept the bundle only with a
+// signature (see package signature) of the bundle's bytes by key among
+// sigs; empty ones are ignored, and none is an unsigned bundle. Where the
+// signatures lie (a file beside the bundle, referrers in a registry) is
+// the caller's business.
+func RequireSignature(key *signature.PublicKey, sigs ...[]byte) VerifyOption {
+	return func(c *verifyConfig) {
+		c.key = key
+		for _, s := range sigs {
+			if len(s) > 0 {
+				c.sigs = append(c.sigs, s)
+			}
+		}
+	}
 }
 
-// signature checks sig against key and the bytes of the bundle at path.
-func (vr *bundleVerifier) signature(path string, key *signature.PublicKey, sig []byte) error {
+// signature checks sigs against key and the bytes of the bundle at path:
+// one good signature is enough; when none is, each failure is reported.
+func (vr *bundleVerifier) signature(path string, key *signature.PublicKey, sigs [][]byte) error {
 	loc := at(vr.b.Root+"/", 0)
-	if len(sig) == 0 {
+	if len(sigs) == 0 {
 		vr.add(RuleUnsigned, loc, "no signature came with the bundle, and key %s is required", key.ID())
 		return nil
 	}
@@ -127,15 +136,24 @@ func (vr *bundleVerifier) signature(path string, key *signature.PublicKey, sig [
 	if _, err := io.Copy(h, f); err != nil {
 		return fmt.Errorf("verify signature of %s: %w", path, err)
 	}
-	err = signature.Verify(key, sig, h.Sum(nil))
-	switch {
-	case err == nil:
-	case errors.Is(err, signature.ErrArtifactChanged):
-		vr.add(RuleSignatureMismatch, loc, "%v", err)
-	case errors.Is(err, signature.ErrOtherKey):
-		vr.add(RuleSignatureOtherKey, loc, "%v", err)
-	default:
-		vr.add(RuleSignatureInvalid, loc, "%v", err)
+	digest := h.Sum(nil)
+	var failed []error
+	for _, sig := range sigs {
+		err := signature.Verify(key, sig, digest)
+		if err == nil {
+			return nil
+		}
+		failed = append(failed, err)
+	}
+	for _, err := range failed {
+		switch {
+		case errors.Is(err, signature.ErrArtifactChanged):
+			vr.add(RuleSignatureMismatch, loc, "%v", err)
+		case errors.Is(err, signature.ErrOtherKey):
+			vr.add(RuleSignatureOtherKey, loc, "%v", err)
+		default:
+			vr.add(RuleSignatureInvalid, loc, "%v", err)
+		}
 	}
 	return nil
 }

@@ -220,7 +220,7 @@ func explain(ref Reference, plain bool, err error) error {
 	var netErr net.Error
 	var opErr *net.OpError
 	switch {
-	case errors.As(err, &resp) && resp.StatusCode == http.StatusUnauthorized:
+	case errors.As(err, &resp) && resp.StatusCode == http.StatusUnauthorized, errors.Is(err, auth.ErrBasicCredentialNotFound):
 		out.Hint = "the registry wants credentials, or refused those given: log in with docker login " + ref.Registry + "; tether reads Docker's config file and credential helpers"
 	case errors.As(err, &resp) && resp.StatusCode == http.StatusForbidden:
 		out.Hint = "the credentials for " + ref.Registry + " may not do this to " + ref.Repository
