@@ -99,7 +99,7 @@ func VerifyBundle(path string, pol *report.Policy, today time.Time, opts ...Veri
 type VerifyOption func(*verifyConfig)
 
 type verifyConfig struct {
-	key *signature.PublicKey
+	key  *signature.PublicKey
 	sigs [][]byte
 }
 

@@ -3,9 +3,9 @@ package oci_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -353,4 +353,3 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("an unreachable registry took %v to report", took)
 	}
 }
-
