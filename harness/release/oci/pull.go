@@ -15,6 +15,7 @@ import (
 	"oras.land/oras-go/v2/registry"
 
 	"github.com/tetherkit/tether/harness/release/signature"
+	"github.com/tetherkit/tether/internal/atomicfile"
 )
 
 // maxManifestSize bounds a manifest read from a registry.
@@ -44,13 +45,13 @@ func Pull(ctx context.Context, t Target, ref, out string) (*Pulled, error) {
 	}
 	sigPath := out + signature.FileSuffix
 	if len(p.Signatures) > 0 {
-		if err := writeAtomic(sigPath, p.Signatures[0]); err != nil {
+		if err := atomicfile.WriteBytes(sigPath, 0o644, p.Signatures[0]); err != nil {
 			return nil, fmt.Errorf("pull %s: %w", ref, err)
 		}
 	} else if err := os.Remove(sigPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("pull %s: remove the stale signature: %w", ref, err)
 	}
-	if err := writeAtomic(out, data); err != nil {
+	if err := atomicfile.WriteBytes(out, 0o644, data); err != nil {
 		if len(p.Signatures) > 0 {
 			os.Remove(sigPath)
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
@@ -165,22 +164,4 @@ func readBundleFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read bundle %s: over %d MiB, more than a bundle may be", path, MaxBundleSize>>20)
 	}
 	return data, nil
-}
-
-// writeAtomic writes data to path through a temporary file in the same
-// folder, renamed into place.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
