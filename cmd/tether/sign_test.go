@@ -135,3 +135,31 @@ func TestRegistryErrors(t *testing.T) {
 		t.Errorf("failed pulls left %d files", len(entries))
 	}
 }
+
+func TestRegistryHelp(t *testing.T) {
+	for _, tc := range []struct {
+		cmd  string
+		want []string
+	}{
+		{"push", []string{"artifact type", "referrers", "docker login", "--plain-http", "Exit codes", "Examples:"}},
+		{"pull", []string{"atomically", "sigstore.json", "-o FILE", "Exit codes"}},
+		{"sign", []string{"ECDSA P-256", "Sigstore bundle", "--key KEY", "Exit codes"}},
+		{"keygen", []string{"NAME.key", "never overwrites", "Exit codes"}},
+		{"verify", []string{"bundle-unsigned", "bundle-signature-other-key", "bundle-signature-mismatch", "oci://"}},
+		{"package", []string{"--sign KEY"}},
+		{"gate", []string{"oci://REGISTRY/REPOSITORY"}},
+	} {
+		code, stdout, _ := runCLI(tc.cmd, "--help")
+		for _, w := range tc.want {
+			if code != exitOK || !strings.Contains(stdout, w) {
+				t.Errorf("%s --help: exit %d, lacks %q", tc.cmd, code, w)
+			}
+		}
+	}
+	code, stdout, _ := runCLI("rules")
+	for _, id := range []string{"bundle-unsigned", "bundle-signature-other-key", "bundle-signature-mismatch", "bundle-signature-invalid"} {
+		if code != exitOK || !strings.Contains(stdout, id) {
+			t.Errorf("tether rules lacks %s", id)
+		}
+	}
+}
