@@ -64,7 +64,8 @@ Credentials and HTTP are as for 'tether push'.
                     BUNDLE.sigstore.json)
   --plain-http      talk HTTP, not HTTPS, to the registry
 
-The last line is "BUNDLE: OK <name> <version> (<n> files) in <t> ms" or
+The last line is "BUNDLE: OK <name> <version> (<n> files) in <t> ms"
+(with ", signed by key <ID>" after the files with --key) or
 "BUNDLE: FAILED: <n> problems".
 
 Exit codes: 0 the bundle is sound, 1 problems found, 2 the bundle cannot

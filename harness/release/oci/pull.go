@@ -61,9 +61,9 @@ func Pull(ctx context.Context, t Target, ref, out string) (*Pulled, error) {
 }
 
 // Fetch pulls the release ref names into dir, as a file named after its
-// manifest's digest, unless that file is there already; it returns the
-// file's path and what was pulled (without signatures when the file was
-// there). Use it to keep the releases a compatibility window reads.
+// manifest's digest, unless that file is there already, and returns the
+// file's path. Use it to keep the releases a compatibility window reads:
+// a digest names exactly one release, so a kept file is never stale.
 func Fetch(ctx context.Context, t Target, ref, dir string) (string, error) {
 	desc, err := t.Resolve(ctx, ref)
 	if err != nil {
