@@ -85,6 +85,26 @@ func TestSignVerify(t *testing.T) {
 	if code, _, stderr := runCLI("package", exampleDir, "--sign", filepath.Join(dir, "missing.key")); code != exitCannot || !strings.Contains(stderr, "missing.key") {
 		t.Errorf("package --sign with a missing key: exit %d, %q", code, stderr)
 	}
+	if code, _, _ := runCLI("verify", bundle, "--key", pub, "--signature", filepath.Join(dir, "missing.json")); code != exitCannot {
+		t.Errorf("verify --signature of a missing file: exit %d, want %d", code, exitCannot)
+	}
+
+	// package --sign signs what it wrote, beside it.
+	cdir, _, rep := releasetest.Connector(t, exampleDir, "1.0.1")
+	data, err := rep.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reportFile := filepath.Join(dir, "report.json")
+	os.WriteFile(reportFile, data, 0o644)
+	packaged := filepath.Join(dir, "dealnotify-1.0.1.tar.gz")
+	code, stdout, stderr = runCLI("package", cdir, "--report", reportFile, "--out", packaged, "--sign", priv)
+	if code != exitOK || !strings.Contains(stdout, "package: signed "+packaged+".sigstore.json") {
+		t.Fatalf("package --sign: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, _ := runCLI("verify", packaged, "--key", pub); code != exitOK {
+		t.Errorf("verify --key of what package --sign wrote: exit %d\n%s", code, stdout)
+	}
 }
 
 // Bad references, unreachable registries and refused credentials exit 2

@@ -122,11 +122,14 @@ func runVerify(env *environ, args []string) int {
 			return code
 		}
 	} else if key != nil {
-		if *sigFile == "" {
+		explicit := *sigFile != ""
+		if !explicit {
 			*sigFile = path + signature.FileSuffix
 		}
+		// A missing default signature is an unsigned bundle, a finding;
+		// a missing named one is a mistake on the command line.
 		sig, err := readSignature(*sigFile)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err != nil && (explicit || !errors.Is(err, os.ErrNotExist)) {
 			return fail(env, err)
 		}
 		sigs = append(sigs, sig)

@@ -21,6 +21,18 @@ import (
 // connector.yaml must say "version: 1.0.0".
 func Bundle(t testing.TB, example, version, out string) string {
 	t.Helper()
+	_, c, rep := Connector(t, example, version)
+	if err := release.PackageRelease(c, rep, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Connector copies the connector in example to a temporary folder, with
+// its version set to version, and returns its folder, the connector
+// loaded, and a passing report about its files, as a gate would write it.
+func Connector(t testing.TB, example, version string) (string, *manifest.Connector, *report.Report) {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "connector")
 	if err := os.CopyFS(dir, os.DirFS(example)); err != nil {
 		t.Fatal(err)
@@ -52,8 +64,5 @@ func Bundle(t testing.TB, example, version, out string) string {
 		Inputs:    c.Inputs,
 		Checks:    []report.Check{{Suite: report.SuiteContract, Name: "events"}},
 	}, nil, time.Now())
-	if err := release.PackageRelease(c, rep, out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return dir, c, rep
 }
