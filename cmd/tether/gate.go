@@ -19,6 +19,7 @@ import (
 	"github.com/tetherkit/tether/harness/container"
 	"github.com/tetherkit/tether/harness/manifest"
 	"github.com/tetherkit/tether/harness/release"
+	"github.com/tetherkit/tether/harness/release/oci"
 	"github.com/tetherkit/tether/harness/report"
 	"github.com/tetherkit/tether/internal/atomicfile"
 )
@@ -58,12 +59,16 @@ for each. Both container modes need a Docker engine.
   --suite NAME    run only this suite; repeat for several
   --baseline B    also run the compatibility suite against the release in
                   B: a connector directory, a release bundle (.tar.gz, as
-                  'tether package' writes), or git:REF for this
-                  connector's directory at a git tag or commit
+                  'tether package' writes), git:REF for this
+                  connector's directory at a git tag or commit, or
+                  oci://REGISTRY/REPOSITORY:VERSION for a pushed release
   --releases DIR  the compatibility window: runs the compatibility suite
                   against each of the last compatibility.window releases
                   in DIR (bundles written by 'tether package') and reports
-                  the matrix; may be combined with --baseline
+                  the matrix; may be combined with --baseline. DIR may be
+                  oci://REGISTRY/REPOSITORY: its version tags are the
+                  releases ('tether push'), pulled once into the user
+                  cache folder, tether/releases
   --parallel N    run at most N scenarios at once (default 4)
   --seed N        fix the sandbox's draws (default 1)
   --update        rewrite golden files with the calls made now
@@ -102,7 +107,9 @@ waiver fails. The report records the policy's file and SHA-256.
 compatibility suite against each of the last compatibility.window
 releases in DIR (the bundles 'tether package' wrote, newest first) and
 reports the matrix. --baseline B adds one release, a directory, a
-release bundle or git:REF; the two may be combined.
+release bundle, git:REF or oci://REGISTRY/REPOSITORY:VERSION; the two may
+be combined. --releases oci://REGISTRY/REPOSITORY reads the window from
+the repository's version tags.
 
 Exit codes: 0 the gate passes, 1 it fails, 2 the run could not be made.
 
@@ -223,11 +230,14 @@ func parseRun(env *environ, name, help string, args []string, own func(fl *flag.
 		return "", nil, exitOK, true
 	}
 	if err == nil {
+		err = rf.pullBaselines(env)
+	}
+	if err == nil {
 		opts, err = rf.options()
 	}
 	if err == nil && rf.releases != "" {
 		var window []harness.Option
-		window, err = releaseBaselines(dir, rf.releases)
+		window, err = releaseBaselines(env, dir, rf.releases)
 		opts = append(opts, window...)
 	}
 	if err != nil {
@@ -239,14 +249,19 @@ func parseRun(env *environ, name, help string, args []string, own func(fl *flag.
 // releaseBaselines is --releases: a baseline for each release in the
 // directory releases that the compatibility window of the connector in
 // dir names, newest first.
-func releaseBaselines(dir, releases string) ([]harness.Option, error) {
+func releaseBaselines(env *environ, dir, releases string) ([]harness.Option, error) {
 	m, err := manifest.Read(dir)
 	if err != nil {
 		return nil, err
 	}
-	paths, err := release.ReleasesIn(releases, m)
+	var paths []string
+	if oci.IsReference(releases) {
+		paths, err = pullWindow(env, m, releases)
+	} else if paths, err = release.ReleasesIn(releases, m); err != nil {
+		err = fmt.Errorf("--releases: %w", err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("--releases: %w", err)
+		return nil, err
 	}
 	opts := make([]harness.Option, 0, len(paths))
 	for _, p := range paths {

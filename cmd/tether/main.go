@@ -79,6 +79,10 @@ func commands() []command {
 		{"gate", "run every suite, write the reports, pass or fail the release", runGate},
 		{"package", "gate the connector and write its release bundle", runPackage},
 		{"verify", "check a release bundle as a marketplace does on upload", runVerify},
+		{"sign", "sign a release bundle with a private key, offline", runSign},
+		{"keygen", "make a key pair to sign releases with", runKeygen},
+		{"push", "publish a release bundle to an OCI registry", runPush},
+		{"pull", "read a release bundle back from an OCI registry", runPull},
 		{"rules", "list every rule a finding can carry: ID, level, meaning", runRules},
 		{"version", "print tether's version", runVersion},
 	}

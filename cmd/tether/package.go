@@ -15,6 +15,7 @@ import (
 	"github.com/tetherkit/tether/harness"
 	"github.com/tetherkit/tether/harness/manifest"
 	"github.com/tetherkit/tether/harness/release"
+	"github.com/tetherkit/tether/harness/release/signature"
 	"github.com/tetherkit/tether/harness/report"
 )
 
@@ -22,7 +23,7 @@ const packageHelp = `Usage:
   tether package DIR [--out FILE] [--report FILE] [--policy FILE]
                  [--baseline DIR|git:REF]... [--releases DIR]
                  [--sandbox inproc|container] [--target process|container]
-                 [--parallel N] [--seed N]
+                 [--parallel N] [--seed N] [--sign KEY]
 
 package writes the release bundle of the connector in DIR: the file a
 marketplace accepts on upload, and 'tether verify' checks. Only a
@@ -69,6 +70,8 @@ So a release can be packaged again and compared with the one published.
   --baseline B    compare with this earlier release (repeat for several)
   --releases DIR  the compatibility window: compare with each of the last
                   compatibility.window releases among the bundles in DIR
+  --sign KEY      sign the bundle with this private key (see 'tether
+                  sign') and write the signature to <out>.sigstore.json
   --sandbox, --target, --parallel, --seed
                   as for 'tether gate'
 
@@ -88,9 +91,10 @@ Examples:
 `
 
 func runPackage(env *environ, args []string) int {
-	var out, reportFile, policyFile *string
+	var out, reportFile, policyFile, signKey *string
 	dir, opts, code, done := parseRun(env, "package", packageHelp, args, func(fl *flag.FlagSet) {
 		out = fl.String("out", "", "")
+		signKey = fl.String("sign", "", "")
 		reportFile = fl.String("report", "", "")
 		policyFile = fl.String("policy", "", "")
 	})
@@ -100,6 +104,14 @@ func runPackage(env *environ, args []string) int {
 	policy, err := loadPolicy(*policyFile)
 	if err != nil {
 		return fail(env, err)
+	}
+	// The key is read before the suites run, so a long run is not wasted
+	// on a wrong path.
+	var signer *signature.Signer
+	if *signKey != "" {
+		if signer, err = signature.LoadSigner(*signKey); err != nil {
+			return fail(env, err)
+		}
 	}
 	c, err := manifest.Load(dir)
 	if err != nil {
@@ -148,6 +160,12 @@ func runPackage(env *environ, args []string) int {
 		return fail(env, err)
 	}
 	fmt.Fprintf(env.stdout, "package: wrote %s (%d bytes)\nsha256: %s\n", *out, size, sum)
+	if signer != nil {
+		if err := signBundle(signer, *out, *out+signature.FileSuffix); err != nil {
+			return fail(env, err)
+		}
+		fmt.Fprintf(env.stdout, "package: signed %s%s (key %s)\n", *out, signature.FileSuffix, signer.ID())
+	}
 	return exitOK
 }
 

@@ -14,6 +14,12 @@ const (
 	RuleReportMismatch      = "bundle-report-mismatch"
 	RuleReportFailed        = "bundle-report-failed"
 	RuleVersionNotSuccessor = "bundle-version-not-successor"
+	// The signature checks, made only when a key is given (see
+	// [RequireSignature]).
+	RuleUnsigned          = "bundle-unsigned"
+	RuleSignatureOtherKey = "bundle-signature-other-key"
+	RuleSignatureMismatch = "bundle-signature-mismatch"
+	RuleSignatureInvalid  = "bundle-signature-invalid"
 )
 
 // Rules lists the problems [VerifyBundle] reports. Each is an error: a
@@ -35,6 +41,10 @@ var rules = []contracts.Rule{
 	{ID: RuleReportMismatch, Level: contracts.LevelError, Summary: "the report is not about the bundled files", Hint: "run the gate on the files shipped and package again"},
 	{ID: RuleReportFailed, Level: contracts.LevelError, Summary: "the report does not pass the policy", Hint: "fix the findings, or waive them in the policy with a reason and an expiry date"},
 	{ID: RuleVersionNotSuccessor, Level: contracts.LevelError, Summary: "the version does not succeed the releases compared", Hint: "raise the version as much as the changes need"},
+	{ID: RuleUnsigned, Level: contracts.LevelError, Summary: "the bundle is not signed", Hint: "sign it with tether sign BUNDLE --key KEY (or tether package --sign KEY) and publish the signature with it"},
+	{ID: RuleSignatureOtherKey, Level: contracts.LevelError, Summary: "the signature is not by the key trusted", Hint: "check that the public key is the publisher's; a signature by any other key is refused"},
+	{ID: RuleSignatureMismatch, Level: contracts.LevelError, Summary: "the bundle changed after it was signed", Hint: "the signature is of other bytes; get the bundle again from its source, or sign the bundle that was gated"},
+	{ID: RuleSignatureInvalid, Level: contracts.LevelError, Summary: "the signature cannot be read", Hint: "a signature is the Sigstore bundle tether sign writes; sign again"},
 }
 
 // rule returns the rule with the ID id; an ID missing from the table is a

@@ -1,10 +1,13 @@
 package release
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -14,6 +17,7 @@ import (
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/harness/compat"
 	"github.com/tetherkit/tether/harness/manifest"
+	"github.com/tetherkit/tether/harness/release/signature"
 	"github.com/tetherkit/tether/harness/report"
 )
 
@@ -45,14 +49,28 @@ type Verification struct {
 // (bundle-version-not-successor). Every message names the file, field or
 // digests concerned.
 //
+// With [RequireSignature], the bundle must also carry a signature by the
+// key given, of its exact bytes (bundle-unsigned,
+// bundle-signature-other-key, bundle-signature-mismatch,
+// bundle-signature-invalid); the signature is checked first.
+//
 // The error is for a bundle that cannot be read at all (see
 // [ReadBundle]), or a failure to use a temporary directory.
-func VerifyBundle(path string, pol *report.Policy, today time.Time) (*Verification, error) {
+func VerifyBundle(path string, pol *report.Policy, today time.Time, opts ...VerifyOption) (*Verification, error) {
+	var cfg verifyConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	b, err := ReadBundle(path)
 	if err != nil {
 		return nil, err
 	}
 	vr := &bundleVerifier{b: b}
+	if cfg.key != nil {
+		if err := vr.signature(path, cfg.key, cfg.sigs); err != nil {
+			return nil, err
+		}
+	}
 	vr.checksums()
 	m := vr.manifest()
 	rep := vr.report(m)
@@ -75,6 +93,69 @@ func VerifyBundle(path string, pol *report.Policy, today time.Time) (*Verificati
 	}
 	v.OK = len(v.Problems) == 0
 	return v, nil
+}
+
+// VerifyOption adds a check to [VerifyBundle].
+type VerifyOption func(*verifyConfig)
+
+type verifyConfig struct {
+	key  *signature.PublicKey
+	sigs [][]byte
+}
+
+// RequireSignature makes [VerifyBundle] accept the bundle only with a
+// signature (see package signature) of the bundle's bytes by key among
+// sigs; empty ones are ignored, and none is an unsigned bundle. Where the
+// signatures lie (a file beside the bundle, referrers in a registry) is
+// the caller's business.
+func RequireSignature(key *signature.PublicKey, sigs ...[]byte) VerifyOption {
+	return func(c *verifyConfig) {
+		c.key = key
+		for _, s := range sigs {
+			if len(s) > 0 {
+				c.sigs = append(c.sigs, s)
+			}
+		}
+	}
+}
+
+// signature checks sigs against key and the bytes of the bundle at path:
+// one good signature is enough; when none is, each failure is reported.
+func (vr *bundleVerifier) signature(path string, key *signature.PublicKey, sigs [][]byte) error {
+	loc := at(vr.b.Root+"/", 0)
+	if len(sigs) == 0 {
+		vr.add(RuleUnsigned, loc, "no signature came with the bundle, and key %s is required", key.ID())
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("verify signature: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("verify signature of %s: %w", path, err)
+	}
+	digest := h.Sum(nil)
+	var failed []error
+	for _, sig := range sigs {
+		err := signature.Verify(key, sig, digest)
+		if err == nil {
+			return nil
+		}
+		failed = append(failed, err)
+	}
+	for _, err := range failed {
+		switch {
+		case errors.Is(err, signature.ErrArtifactChanged):
+			vr.add(RuleSignatureMismatch, loc, "%v", err)
+		case errors.Is(err, signature.ErrOtherKey):
+			vr.add(RuleSignatureOtherKey, loc, "%v", err)
+		default:
+			vr.add(RuleSignatureInvalid, loc, "%v", err)
+		}
+	}
+	return nil
 }
 
 type bundleVerifier struct {
