@@ -79,6 +79,8 @@ func commands() []command {
 		{"gate", "run every suite, write the reports, pass or fail the release", runGate},
 		{"package", "gate the connector and write its release bundle", runPackage},
 		{"verify", "check a release bundle as a marketplace does on upload", runVerify},
+		{"impact", "which releases of a fleet a vendor's new contract breaks", runImpact},
+		{"report", "merge the reports of a fleet gate's shards into one", runReport},
 		{"rules", "list every rule a finding can carry: ID, level, meaning", runRules},
 		{"version", "print tether's version", runVersion},
 	}
