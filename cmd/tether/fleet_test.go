@@ -97,6 +97,9 @@ func TestFleetGateShardsMergeToUnsharded(t *testing.T) {
 func TestImpactCommand(t *testing.T) {
 	work := t.TempDir()
 	dist := filepath.Join(work, "dist")
+	if err := os.MkdirAll(dist, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	// A release of the dealnotify example, packaged from its gate.
 	gateOut := filepath.Join(work, "gate")
 	if code, stdout, stderr := runCLI("gate", exampleDir, "--out", gateOut); code != exitOK {
