@@ -275,7 +275,7 @@ func markRelease(ctx context.Context, src Source, name string, changes []contrac
 		return releaseResult{err: fmt.Errorf("%s: %w", name, err)}
 	}
 	imp := &ReleaseImpact{Connector: mf.Name, Version: mf.Version, Bundle: name, Changes: []contracts.Change{}}
-	usage, err := recordedUsage(b, mf, m, imp)
+	usage, err := recordedUsage(b, m, imp)
 	if err == nil && usage == nil && imp.Usage == "" {
 		usage, err = derivedUsage(b, mf, m, imp)
 	}
@@ -298,7 +298,7 @@ func markRelease(ctx context.Context, src Source, name string, changes []contrac
 // recordedUsage is the usage the bundle's usage/ files record of the
 // contract; nil with imp.Usage set when the bundle has such files but none
 // is about the contract, nil with it unset when it has none.
-func recordedUsage(b *release.Bundle, mf *manifest.Manifest, m matcher, imp *ReleaseImpact) (*contracts.Usage, error) {
+func recordedUsage(b *release.Bundle, m matcher, imp *ReleaseImpact) (*contracts.Usage, error) {
 	var matched []*release.RecordedUsage
 	for _, p := range b.Order {
 		dir, file, _ := strings.Cut(p, "/")
@@ -310,7 +310,7 @@ func recordedUsage(b *release.Bundle, mf *manifest.Manifest, m matcher, imp *Rel
 		if err != nil {
 			return nil, err
 		}
-		if m.matches(u.Vendor, u.Contract) || (u.Vendor == "" && m.vendor != "" && eventsOf(mf, m.vendor)) {
+		if m.matches(u.Vendor, u.Contract) {
 			matched = append(matched, u)
 			if u.Vendor != "" {
 				imp.Vendors = append(imp.Vendors, u.Vendor)
@@ -328,12 +328,6 @@ func recordedUsage(b *release.Bundle, mf *manifest.Manifest, m matcher, imp *Rel
 	slices.Sort(imp.Vendors)
 	imp.Vendors = slices.Compact(imp.Vendors)
 	return all.Usage(), nil
-}
-
-// eventsOf reports whether the events contract of mf is the vendor's.
-func eventsOf(mf *manifest.Manifest, vendor string) bool {
-	v, ok := mf.Vendors[vendor]
-	return ok && mf.Events.Contract != "" && path.Base(v.Contract) == path.Base(mf.Events.Contract)
 }
 
 // derivedUsage loads an older bundle, one without usage/, from memory and

@@ -22,8 +22,12 @@ import (
 // contract that is no vendor's.
 const UsageDir = "usage"
 
-// maxUsageFile bounds what [ParseUsage] reads of one usage file.
-const maxUsageFile = 16 << 20
+// Bounds of what [ParseUsage] reads of one usage file: its size, and the
+// calls and events it lists, each of which marking a change visits.
+const (
+	maxUsageFile    = 16 << 20
+	maxUsageEntries = 100_000
+)
 
 // RecordedUsage is what a release uses of one vendor contract, as its
 // bundle carries it: the shape of each call the connector's recordings
@@ -173,8 +177,8 @@ func (r *RecordedUsage) Usage() *contracts.Usage {
 }
 
 // ParseUsage reads a usage file of a bundle, named file in errors. It
-// refuses a file over 16 MiB, one that is not a [RecordedUsage], and one
-// with anything after it.
+// refuses a file over 16 MiB or listing over 100,000 calls and events,
+// one that is not a [RecordedUsage], and one with anything after it.
 func ParseUsage(file string, data []byte) (*RecordedUsage, error) {
 	if len(data) > maxUsageFile {
 		return nil, fmt.Errorf("%s: %d bytes, over the %d MiB a usage file may have", file, len(data), maxUsageFile>>20)
@@ -187,6 +191,9 @@ func ParseUsage(file string, data []byte) (*RecordedUsage, error) {
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("%s: data after the usage record", file)
+	}
+	if n := len(u.Calls) + len(u.Events); n > maxUsageEntries {
+		return nil, fmt.Errorf("%s: %d calls and events, over the %d a usage file may list", file, n, maxUsageEntries)
 	}
 	for i, c := range u.Calls {
 		if c.Method == "" || c.URL == "" {
