@@ -42,11 +42,12 @@ Example:
 const maxReportFile = 256 << 20
 
 func runReport(env *environ, args []string) int {
-	if len(args) == 0 || isHelp(args[0]) {
+	if len(args) == 0 {
+		fmt.Fprint(env.stderr, reportHelp)
+		return exitCannot
+	}
+	if isHelp(args[0]) {
 		fmt.Fprint(env.stdout, reportHelp)
-		if len(args) == 0 {
-			return exitCannot
-		}
 		return exitOK
 	}
 	if args[0] != "merge" {
