@@ -17,6 +17,7 @@ import (
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/harness"
 	"github.com/tetherkit/tether/harness/container"
+	"github.com/tetherkit/tether/harness/fleet"
 	"github.com/tetherkit/tether/harness/manifest"
 	"github.com/tetherkit/tether/harness/release"
 	"github.com/tetherkit/tether/harness/release/oci"
@@ -84,6 +85,7 @@ const gateHelp = `Usage:
   tether gate DIR [--out DIR] [--policy FILE] [--sandbox inproc|container]
               [--target process|container] [--parallel N] [--seed N]
               [--baseline DIR|BUNDLE|git:REF] [--releases DIR]
+  tether gate --fleet DIR [--shard K/N] [--timings FILE] [--out DIR] [...]
 
 gate runs every suite over the connector in DIR, as 'tether test' does,
 writes the report in every format to --out (default DIR/report), and
@@ -111,13 +113,27 @@ release bundle, git:REF or oci://REGISTRY/REPOSITORY:VERSION; the two may
 be combined. --releases oci://REGISTRY/REPOSITORY reads the window from
 the repository's version tags.
 
-Exit codes: 0 the gate passes, 1 it fails, 2 the run could not be made.
+--fleet DIR gates every connector in DIR (each folder holding a
+connector.yaml), one after the other, and writes each one's reports to
+--out/connectors/NAME, and the fleet's report.json, summary.md, junit.xml
+and timings.json to --out (default DIR/report). --shard K/N gates only
+the K-th of N slices, so that N CI jobs share a fleet; every job computes
+the same split, each connector in exactly one slice. --timings FILE, the
+timings.json of an earlier run, balances the slices by how long each
+connector took. 'tether report merge' joins the slices' reports into the
+one an unsharded run writes, byte for byte: the fleet report holds no
+times and nothing of the split (timings.json holds the times).
+--baseline and --releases do not apply to a fleet.
+
+Exit codes: 0 the gate passes, 1 it fails, 2 the run could not be made
+(for a fleet: for some connector).
 
 Example:
   tether gate ./connectors/dealnotify --out build/report --policy gate.yaml
   tether gate ./connectors/escalate --sandbox container
   tether gate ./connectors/dealnotify --baseline git:v1.0.0
   tether gate ./connectors/dealnotify --releases dist
+  tether gate --fleet connectors --shard 2/4 --timings last/timings.json --out shard-2
 `
 
 // suiteFlag collects the values of a repeatable flag: --suite, --baseline.
@@ -314,6 +330,9 @@ func runTest(env *environ, args []string) int {
 }
 
 func runGate(env *environ, args []string) int {
+	if slices.ContainsFunc(args, isFleetFlag) {
+		return runFleetGate(env, args)
+	}
 	var out, policyFile *string
 	dir, opts, code, done := parseRun(env, "gate", gateHelp, args, func(fl *flag.FlagSet) {
 		out = fl.String("out", "", "")
@@ -481,4 +500,119 @@ func writeBytes(w io.Writer, f func() ([]byte, error)) error {
 	}
 	_, err = w.Write(data)
 	return err
+}
+
+// isFleetFlag reports whether a gate argument is --fleet, which makes the
+// gate a fleet's.
+func isFleetFlag(a string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	return strings.HasPrefix(a, "-") && name == "fleet"
+}
+
+// runFleetGate is tether gate --fleet: the gate over each connector of a
+// fleet directory, or of one shard of it.
+func runFleetGate(env *environ, args []string) int {
+	fl := newFlags("gate", env, gateHelp)
+	var rf runFlags
+	rf.register(fl)
+	out := fl.String("out", "", "")
+	policyFile := fl.String("policy", "", "")
+	fleetDir := fl.String("fleet", "", "")
+	shardSpec := fl.String("shard", "", "")
+	timingsFile := fl.String("timings", "", "")
+	rest, code, ok := parseFlags(fl, env, gateHelp, args)
+	if !ok {
+		return code
+	}
+	switch {
+	case len(rest) > 0:
+		return fail(env, usageError{fmt.Sprintf("unexpected argument %q: --fleet gates the connectors in its directory; give no other", rest[0])})
+	case *fleetDir == "":
+		return fail(env, usageError{"--fleet needs the directory whose folders hold the connectors"})
+	case len(rf.baseline) > 0 || rf.releases != "":
+		return fail(env, usageError{"--baseline and --releases name one connector's releases; they do not apply to --fleet"})
+	case *timingsFile != "" && *shardSpec == "":
+		return fail(env, usageError{"--timings balances the slices of --shard K/N; give --shard too"})
+	}
+	opts, err := rf.options()
+	if err != nil {
+		return fail(env, err)
+	}
+	policy, err := loadPolicy(*policyFile)
+	if err != nil {
+		return fail(env, err)
+	}
+	if policy != nil {
+		opts = append(opts, harness.WithPolicy(policy))
+	}
+	names, err := fleet.Connectors(*fleetDir)
+	if err != nil {
+		return fail(env, err)
+	}
+	pick := names
+	var shard *fleet.Shard
+	if *shardSpec != "" {
+		s, err := fleet.ParseShard(*shardSpec)
+		if err != nil {
+			return fail(env, usageError{"--shard: " + err.Error()})
+		}
+		var t fleet.Timings
+		if *timingsFile != "" {
+			data, err := readBounded(*timingsFile, maxReportFile)
+			if err != nil {
+				return fail(env, fmt.Errorf("--timings: %w", err))
+			}
+			if t, err = fleet.ParseTimings(*timingsFile, data); err != nil {
+				return fail(env, fmt.Errorf("--timings: %w", err))
+			}
+		}
+		shard, pick = &s, s.Pick(names, t)
+	}
+	if *out == "" {
+		*out = filepath.Join(*fleetDir, "report")
+	}
+	ctx, cancel := interruptible(env)
+	defer cancel()
+	fmt.Fprintf(env.stderr, "tether: fleet %s: gating %d of %d connectors\n", *fleetDir, len(pick), len(names))
+	timings := fleet.Timings{}
+	var results []fleet.GateResult
+	for _, name := range pick {
+		dir := filepath.Join(*fleetDir, name)
+		start := time.Now()
+		res, err := gateOne(ctx, env, dir, name, filepath.Join(*out, "connectors", name), append(slices.Clone(opts), progress(env)))
+		if ctx.Err() != nil {
+			return fail(env, fmt.Errorf("fleet gate interrupted at %s; no fleet report written", name))
+		}
+		if err != nil {
+			res = fleet.ErrorResult(name, err)
+		}
+		timings[name] = time.Since(start).Seconds()
+		fmt.Fprintf(env.stdout, "%-4s %s %s\n", strings.ToUpper(res.Status), name, res.Version)
+		results = append(results, res)
+	}
+	r := fleet.NewGateReport(*fleetDir, names, shard, results)
+	written, err := writeFleetReports(r, timings, *out)
+	if err != nil {
+		return fail(env, err)
+	}
+	fmt.Fprintf(env.stdout, "%s\nwrote %s\n", r.Line(), strings.Join(written, ", "))
+	return fleetExit(r)
+}
+
+// gateOne runs the gate over one connector of a fleet and writes its
+// reports into out.
+func gateOne(ctx context.Context, env *environ, dir, name, out string, opts []harness.Option) (fleet.GateResult, error) {
+	c, err := manifest.Load(dir)
+	if err != nil {
+		return fleet.GateResult{}, err
+	}
+	fmt.Fprintf(env.stderr, "tether: %s %s, %d scenario(s)\n", c.Manifest.Name, c.Manifest.Version, len(c.Scenarios))
+	rep, err := harness.Execute(ctx, c, opts...)
+	if err != nil {
+		return fleet.GateResult{}, err
+	}
+	if _, err := writeReports(rep, out); err != nil {
+		return fleet.GateResult{}, err
+	}
+	return fleet.ResultOf(name, rep)
 }

@@ -83,6 +83,8 @@ func commands() []command {
 		{"keygen", "make a key pair to sign releases with", runKeygen},
 		{"push", "publish a release bundle to an OCI registry", runPush},
 		{"pull", "read a release bundle back from an OCI registry", runPull},
+		{"impact", "which releases of a fleet a vendor's new contract breaks", runImpact},
+		{"report", "merge the reports of a fleet gate's shards into one", runReport},
 		{"rules", "list every rule a finding can carry: ID, level, meaning", runRules},
 		{"version", "print tether's version", runVersion},
 	}

@@ -53,6 +53,9 @@ The bundle is a .tar.gz with every entry under the folder
                         compatibility suite, and the changelog
   listing.json          the marketplace listing, and listing.md for
   listing.md            people
+  usage/<vendor>.json   what the connector uses of each vendor contract:
+                        the shape of its calls and events, no values;
+                        'tether impact' reads it
   SHA256SUMS            the SHA-256 of every other file, as sha256sum -c
                         reads it from inside the folder
 

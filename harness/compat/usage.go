@@ -18,7 +18,40 @@ import (
 // so a newer version kept elsewhere finds the vendor it replaces; a name no
 // vendor has takes every vendor's calls.
 func UsageOf(c *manifest.Connector, contractRel string) *contracts.Usage {
-	u := contracts.NewUsage()
+	return UsedOf(c, contractRel).Usage()
+}
+
+// Used is the evidence [UsageOf] reads of a connector for one contract:
+// the recorded calls to its servers and the events delivered, when it is
+// the events contract. A release bundle keeps it (without values), so
+// that a fleet is marked without loading each connector again.
+type Used struct {
+	Calls  []RecordedCall
+	Events []RecordedEvent
+}
+
+// RecordedEvent is a sample event a scenario delivers: the webhook's
+// name and the payload.
+type RecordedEvent struct {
+	Name string
+	Body []byte
+}
+
+// Usage builds the [contracts.Usage] of the evidence.
+func (u Used) Usage() *contracts.Usage {
+	out := contracts.NewUsage()
+	for _, call := range u.Calls {
+		out.AddCall(call.Method, call.URL, call.Header, call.Body, call.Status, call.Answer)
+	}
+	for _, ev := range u.Events {
+		out.AddEvent(ev.Name, ev.Body)
+	}
+	return out
+}
+
+// UsedOf gathers what [UsageOf] derives the usage from.
+func UsedOf(c *manifest.Connector, contractRel string) Used {
+	var u Used
 	base := path.Base(contractRel)
 	var vendors []string
 	for _, name := range slices.Sorted(maps.Keys(c.Manifest.Vendors)) {
@@ -47,13 +80,13 @@ func UsageOf(c *manifest.Connector, contractRel string) *contracts.Usage {
 	}
 	for _, call := range RecordedCalls(c) {
 		if ours(call.URL) {
-			u.AddCall(call.Method, call.URL, call.Header, call.Body, call.Status, call.Answer)
+			u.Calls = append(u.Calls, call)
 		}
 	}
 	if events {
 		for _, sc := range c.Scenarios {
 			for _, ev := range sc.Events {
-				u.AddEvent(ev.Event.Name, ev.Event.Body)
+				u.Events = append(u.Events, RecordedEvent{ev.Event.Name, ev.Event.Body})
 			}
 		}
 	}

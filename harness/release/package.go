@@ -3,6 +3,7 @@ package release
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +17,8 @@ import (
 // rep, the passing report of a run over exactly these files: the
 // connector's files, the report in JSON and Markdown, release notes from
 // the comparison with the previous release (and CHANGELOG.md, when there
-// is one), and the marketplace listing in JSON and Markdown. A failing
+// is one), the marketplace listing in JSON and Markdown, and what the
+// connector uses of each vendor contract ([RecordUsage]). A failing
 // report, or one about other files, is refused.
 //
 // The same files and report give the same bundle, whether the report comes
@@ -51,6 +53,14 @@ func PackageRelease(c *manifest.Connector, rep *report.Report, out string) error
 		return err
 	}
 	gen["listing.md"] = listing.Markdown()
+	// What the release uses of each vendor travels with it, so that a
+	// vendor's next contract can be marked against a whole fleet without
+	// loading every connector again (see RecordedUsage).
+	usage, err := RecordUsage(c)
+	if err != nil {
+		return err
+	}
+	maps.Copy(gen, usage)
 	return WriteBundle(BundleInput{Connector: c, Report: rep, Generated: gen}, out)
 }
 
