@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tetherkit/tether/harness/coverage"
 	"github.com/tetherkit/tether/harness/manifest"
 	"github.com/tetherkit/tether/harness/report"
 )
@@ -289,6 +290,7 @@ func Execute(ctx context.Context, c *manifest.Connector, opts ...Option) (*repor
 			rep.Timings.Scenarios[sc.Name] = r.Took
 		}
 	}
+	var covered []coverage.Run
 	x.mu.Lock()
 	for _, name := range slices.Sorted(maps.Keys(x.results)) {
 		if l := x.results[name]; l.res != nil {
@@ -297,6 +299,7 @@ func Execute(ctx context.Context, c *manifest.Connector, opts ...Option) (*repor
 			if _, ok := rep.Timings.Scenarios[name]; ok {
 				suite = report.SuiteReplay
 			}
+			covered = append(covered, coverageRun(l.res, suite == report.SuiteReplay))
 			if slices.Contains(o.suites, suite) {
 				rep.Timings.Suites[suite] += l.res.Took
 			}
@@ -306,6 +309,7 @@ func Execute(ctx context.Context, c *manifest.Connector, opts ...Option) (*repor
 	var tm report.Timings
 	rep.Metrics, tm = metricsOf(runs)
 	rep.Timings.LatencyP50, rep.Timings.LatencyP95, rep.Timings.LagMean = tm.LatencyP50, tm.LatencyP95, tm.LagMean
+	rep.Coverage = coverage.Measure(c, covered)
 	if len(x.compat) > 0 {
 		rep.Run.Suites = append(rep.Run.Suites, report.SuiteCompatibility)
 		rep.Compatibility = x.compat[0].result

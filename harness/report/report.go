@@ -45,6 +45,9 @@ type Report struct {
 	Checks   []Check        `json:"checks"`
 	Findings []Finding      `json:"findings"`
 	Metrics  MetricsSummary `json:"metrics"`
+	// Coverage is what of the vendor and event contracts the connector
+	// uses and the suites exercised; nil when it was not measured.
+	Coverage *Coverage `json:"coverage,omitempty"`
 	// Compatibility is the comparison with the first baseline release
 	// (the previous one), when the compatibility suite ran.
 	Compatibility *compat.ReleaseComparison `json:"compatibility,omitempty"`
