@@ -1,0 +1,89 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// coveredReport has one vendor whose used operations are half exercised
+// and whose declared statuses are two of four answered, and events half
+// delivered.
+func coveredReport() *Report {
+	return &Report{Version: Version, Run: RunInfo{Suites: []string{SuiteReplay}}, Coverage: &Coverage{
+		Vendors: []VendorCoverage{{Vendor: "chat", Declared: 3, Used: []string{"getChannel", "postMessage"}, Exercised: []string{"postMessage"},
+			Unexercised: []string{"getChannel"}, UsedOperations: NewRatio(1, 2), DeclaredStatuses: NewRatio(2, 4),
+			Operations: []OperationCoverage{
+				{ID: "getChannel", Statuses: []StatusCoverage{{Status: "200"}}},
+				{ID: "postMessage", Exercised: true, Statuses: []StatusCoverage{{Status: "200", Answered: true}, {Status: "429", Answered: true}, {Status: "503"}}},
+			}}},
+		Events: &EventCoverage{Declared: []string{"deal.created", "deal.updated"}, Delivered: []string{"deal.updated"}, Missed: []string{"deal.created"}, Ratio: NewRatio(1, 2)},
+	}}
+}
+
+// The gate fails below each minimum the policy sets, at the policy's
+// coverage line, and the finding names what was missed; a minimum met,
+// or not set, adds nothing.
+func TestGateCoverageMinimums(t *testing.T) {
+	cases := []struct {
+		reason, policy string
+		want           []string // substrings, one per finding
+	}{
+		{"no minimums: coverage is reported, not gated", "fail-on: [error]\n", nil},
+		{"minimums met", "coverage: {used-operations: 50, declared-statuses: 50, delivered-events: 50}\n", nil},
+		{"every minimum missed", "fail-on: [error]\ncoverage:\n  used-operations: 100\n  declared-statuses: 80\n  delivered-events: 100\n", []string{
+			"chat: declared statuses answered: 2/4 (50%), below the policy's minimum of 80%; missed: getChannel 200, postMessage 503",
+			"chat: used operations exercised: 1/2 (50%), below the policy's minimum of 100%; missed: getChannel",
+			"events: declared event types delivered: 1/2 (50%), below the policy's minimum of 100%; missed: deal.created",
+		}},
+	}
+	for _, tc := range cases {
+		p, err := ParsePolicy("policy.yaml", []byte(tc.policy))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.reason, err)
+		}
+		g := Gate(coveredReport(), p, time.Now())
+		var got []Finding
+		for _, f := range g.Findings {
+			if f.ID == RuleCoverageBelowMinimum {
+				got = append(got, f)
+			}
+		}
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: %d coverage findings %v, want %d", tc.reason, len(got), got, len(tc.want))
+			continue
+		}
+		for i, f := range got {
+			if !strings.Contains(f.Message, tc.want[i]) || f.Position.File != "policy.yaml" || f.Position.Line != 2 {
+				t.Errorf("%s: finding %s, want %q at policy.yaml:2", tc.reason, f, tc.want[i])
+			}
+		}
+		if (len(tc.want) > 0) != (g.Summary.Status == StatusFail) {
+			t.Errorf("%s: status %s", tc.reason, g.Summary.Status)
+		}
+		// Gated again with the default policy, the findings go: the
+		// policy decides afresh.
+		if again := Gate(g, nil, time.Now()); again.Summary.Status != StatusPass {
+			t.Errorf("%s: gated again without minimums, the report fails: %v", tc.reason, again.Findings)
+		}
+	}
+}
+
+func TestParsePolicyCoverage(t *testing.T) {
+	_, err := ParsePolicy("policy.yaml", []byte("coverage:\n  declared-statuses: 180\n"))
+	if err == nil || !strings.Contains(err.Error(), "policy.yaml:2") || !strings.Contains(err.Error(), "0 to 100") {
+		t.Errorf("a minimum of 180%%: %v; want an error at line 2", err)
+	}
+	if _, err := ParsePolicy("policy.yaml", []byte("coverage: {used-operation: 100}\n")); err == nil {
+		t.Error("a misspelt minimum was accepted")
+	}
+}
+
+func TestCoverageLines(t *testing.T) {
+	got := strings.Join(coveredReport().Coverage.Lines(), "\n")
+	for _, want := range []string{"coverage chat: operations used 2 of 3 declared, exercised 1/2 (50%); declared statuses answered 2/4 (50%)", "never exercised: getChannel", "coverage events: delivered 1/2 (50%); never delivered: deal.created"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the coverage lines lack %q:\n%s", want, got)
+		}
+	}
+}
