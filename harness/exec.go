@@ -300,6 +300,9 @@ func Execute(ctx context.Context, c *manifest.Connector, opts ...Option) (*repor
 				suite = report.SuiteReplay
 			}
 			covered = append(covered, coverageRun(l.res, suite == report.SuiteReplay))
+			if suite == report.SuiteNegative {
+				rep.Cases = append(rep.Cases, report.CaseReport{Suite: suite, Name: name, Timeline: timelineOf(l.res)})
+			}
 			if slices.Contains(o.suites, suite) {
 				rep.Timings.Suites[suite] += l.res.Took
 			}
@@ -433,7 +436,7 @@ var volatile = regexp.MustCompile(`(127\.0\.0\.1|localhost|host\.docker\.interna
 func scenarioReport(res *ScenarioResult) report.ScenarioReport {
 	sc := res.Scenario
 	s := report.ScenarioReport{Name: sc.Name, File: sc.File, Description: sc.Description, Expected: sc.Expect.Outcome,
-		Outcomes: []string{}, Calls: len(res.Calls)}
+		Outcomes: []string{}, Calls: len(res.Calls), Timeline: timelineOf(res)}
 	for _, d := range res.Deliveries {
 		s.Outcomes = append(s.Outcomes, d.Outcome)
 	}

@@ -99,7 +99,7 @@ func Measure(c *manifest.Connector, runs []Run) *report.Coverage {
 			if e.Status != 0 && !strings.Contains(e.Fault, "malformed") && !strings.Contains(e.Fault, "truncated") {
 				u.answered[e.Status] = true
 			}
-			if f := faultKind(e.Fault); f != "" {
+			if f := FaultKind(e.Fault); f != "" {
 				u.faults[f] = true
 			}
 		}
@@ -198,9 +198,9 @@ func Measure(c *manifest.Connector, runs []Run) *report.Coverage {
 	return cov
 }
 
-// faultKind names the transport fault a journal entry's fault text
+// FaultKind names the transport fault a journal entry's fault text
 // describes, or "" for none (a status, a rate limit, a latency).
-func faultKind(fault string) string {
+func FaultKind(fault string) string {
 	switch {
 	case strings.Contains(fault, "hang"):
 		return "timeout"

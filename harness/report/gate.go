@@ -32,6 +32,7 @@ func Gate(r *Report, p *Policy, today time.Time) *Report {
 	g.Checks = slices.Clone(r.Checks)
 	g.Scenarios = slices.Clone(r.Scenarios)
 	g.Releases = slices.Clone(r.Releases)
+	g.Cases = slices.Clone(r.Cases)
 	if g.Findings == nil {
 		g.Findings = []Finding{}
 	}
@@ -239,6 +240,15 @@ func (r *Report) finish(waive func(f Finding) (string, bool)) {
 	}
 	for i := range r.Releases {
 		r.Releases[i].fill(r.Checks)
+	}
+	for i := range r.Cases {
+		cs := &r.Cases[i]
+		cs.Status = StatusPass
+		for _, c := range r.Checks {
+			if c.Suite == cs.Suite && c.Scenario == "" && c.Name == cs.Name && c.Status == StatusFail {
+				cs.Status = StatusFail
+			}
+		}
 	}
 }
 
