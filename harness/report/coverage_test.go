@@ -87,3 +87,28 @@ func TestCoverageLines(t *testing.T) {
 		}
 	}
 }
+
+// The page shows the coverage, metrics and timelines in words a reader
+// without colour (or a screen reader) gets: each bar's value as text and
+// as its label, each step's kind and answer, a failing run listed first.
+func TestHTMLChartsInWords(t *testing.T) {
+	var b strings.Builder
+	if err := picturedReport().HTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{
+		`id="coverage"`, `aria-label="declared statuses answered: 2/4 (50%)"`, `Missed: <code>getChannel</code>, <code>getChannel 200</code>, <code>postMessage 503</code>`,
+		`id="metrics"`, `<dt>success rate</dt><dd>75.0%</dd>`, `<dt>latency p95</dt><dd>48.0 ms</dd>`, `<th scope="row">retryable</th>`,
+		`<a href="#run-2">✗ negative error-status/postMessage/503: 1 delivery attempt, 3 calls, 2 retries, 0 waits, 1 dead letter</a>`,
+		`<li class="run" id="run-2" data-run="error-status/postMessage/503" data-suite="negative" data-status="fail">`,
+		`data-kind="wait"><span class="sym" aria-hidden="true">‖</span>wait: Retry-After 1`,
+		`class="step bad retry" data-kind="call"><span class="sym" aria-hidden="true">↻</span>chat postMessage, retry 2 → 503`,
+		`data-kind="dead-letter"><span class="sym" aria-hidden="true">✉</span>dead letter evt_1 (retryable, 3 attempts)`,
+		`<td class="cell fail">✗ fail</td>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+}

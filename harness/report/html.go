@@ -61,9 +61,11 @@ func (r *Report) HTML(w io.Writer) error {
 	for _, c := range r.Cases {
 		page.Timelines = append(page.Timelines, htmlTimelineOf(c.Suite, c.Name, c.Status, c.Timeline))
 	}
-	for _, t := range page.Timelines {
+	for i := range page.Timelines {
+		t := &page.Timelines[i]
+		t.Anchor = fmt.Sprintf("run-%d", i+1)
 		if t.Status == StatusFail {
-			page.FailingRuns = append(page.FailingRuns, t)
+			page.FailingRuns = append(page.FailingRuns, *t)
 		}
 	}
 	var buf bytes.Buffer
@@ -196,7 +198,7 @@ ol.timeline{list-style:none;display:flex;flex-wrap:wrap;gap:.25rem;padding:0;mar
 <h2 id="failing-h">Failing runs</h2>
 <ul>
 {{- range .}}
-<li class="fail"><a href="#run-{{.Suite}}-{{.Name}}">✗ {{.Summary}}</a></li>
+<li class="fail"><a href="#{{.Anchor}}">✗ {{.Summary}}</a></li>
 {{- end}}
 </ul>
 </section>
@@ -288,10 +290,10 @@ ol.timeline{list-style:none;display:flex;flex-wrap:wrap;gap:.25rem;padding:0;mar
 {{- with .Timelines}}
 <section id="timelines" aria-labelledby="timelines-h">
 <h2 id="timelines-h">Timelines</h2>
-<p class="meta">Each run in order: ▶ delivery, ● call, ↻ retry, ✕ error answer or fault, ⏸ Retry-After wait, ✉ dead letter.</p>
+<p class="meta">Each run in order: ▶ delivery, ● call, ↻ retry, ✕ error answer or fault, ‖ Retry-After wait, ✉ dead letter.</p>
 <ul class="runs">
 {{- range .}}
-<li class="run" id="run-{{.Suite}}-{{.Name}}" data-run="{{.Name}}" data-suite="{{.Suite}}" data-status="{{.Status}}">
+<li class="run" id="{{.Anchor}}" data-run="{{.Name}}" data-suite="{{.Suite}}" data-status="{{.Status}}">
 <h3>{{if eq .Status "fail"}}✗ FAIL{{else}}✓ pass{{end}} · {{.Suite}} · {{.Name}}</h3>
 <ol class="timeline" aria-label="{{.Summary}}">
 {{- range .Steps}}

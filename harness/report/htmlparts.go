@@ -126,6 +126,7 @@ func (r *Report) htmlMetrics() htmlMetrics {
 
 // htmlTimeline is one run's steps, each with a symbol and words.
 type htmlTimeline struct {
+	Anchor string // the element's id, "run-3"
 	Suite  string
 	Name   string
 	Status string
@@ -174,7 +175,7 @@ func htmlTimelineOf(suite, name, status string, steps []Step) htmlTimeline {
 			}
 		case StepWait:
 			waits++
-			hs.Symbol = "⏸"
+			hs.Symbol = "‖"
 			hs.Text = "wait: Retry-After " + s.Result
 		case StepDeadLetter:
 			letters++
