@@ -112,3 +112,29 @@ func TestHTMLChartsInWords(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParsePolicy: any bytes give a policy or an error, never a panic, and
+// a coverage minimum accepted is a percentage.
+func FuzzParsePolicy(f *testing.F) {
+	for _, seed := range []string{
+		"coverage: {used-operations: 100, declared-statuses: 80}\n",
+		"coverage:\n  delivered-events: 50.5\nfail-on: [error]\n",
+		"coverage: {used-operations: -1}\n",
+		"coverage: [1, 2]\n",
+		"coverage: {used-operations: .nan}\n",
+		"waivers:\n  - {id: x, reason: y, expires: 2027-01-01}\ncoverage: {declared-statuses: 1e3}\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParsePolicy("policy.yaml", data)
+		if err != nil {
+			return
+		}
+		for _, v := range []*float64{p.Coverage.UsedOperations, p.Coverage.DeclaredStatuses, p.Coverage.DeliveredEvents} {
+			if v != nil && (*v < 0 || *v > 100 || *v != *v) {
+				t.Errorf("minimum %v accepted", *v)
+			}
+		}
+	})
+}

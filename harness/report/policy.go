@@ -130,7 +130,7 @@ func ParsePolicy(path string, data []byte) (p *Policy, err error) {
 		key string
 		v   *float64
 	}{{"used-operations", p.Coverage.UsedOperations}, {"declared-statuses", p.Coverage.DeclaredStatuses}, {"delivered-events", p.Coverage.DeliveredEvents}} {
-		if m.v != nil && (*m.v < 0 || *m.v > 100) {
+		if m.v != nil && !(*m.v >= 0 && *m.v <= 100) {
 			return nil, &contracts.Error{File: path, Line: line("coverage", m.key), Msg: fmt.Sprintf("coverage: %s is %v; give a percentage from 0 to 100", m.key, *m.v)}
 		}
 	}
