@@ -19,6 +19,7 @@ func timelineOf(r *ScenarioResult) []report.Step {
 		at   time.Time
 		rank int // at the same time: a delivery before its calls
 		step report.Step
+		key  string // a call's delivery and operation, to number its attempts
 	}
 	var all []timed
 	for _, d := range r.Deliveries {
@@ -30,19 +31,16 @@ func timelineOf(r *ScenarioResult) []report.Step {
 		if d.Error != "" {
 			result = "no answer"
 		}
-		all = append(all, timed{d.At, 0, report.Step{Kind: report.StepDelivery, Label: label, Attempt: max(d.Attempt, 1), Status: d.Status, Result: result}})
+		all = append(all, timed{d.At, 0, report.Step{Kind: report.StepDelivery, Label: label, Attempt: max(d.Attempt, 1), Status: d.Status, Result: result}, ""})
 	}
-	attempts := map[string]int{}
 	for _, e := range r.Journal {
 		what := e.Vendor + " " + e.Operation
 		if e.Operation == "" {
 			what = e.Vendor + " " + e.Method + " " + e.Path
 		}
-		key := e.CorrelationID + "\x00" + what
-		attempts[key]++
-		all = append(all, timed{e.Time, 1, report.Step{Kind: report.StepCall, Label: what, Attempt: attempts[key], Status: e.Status, Result: coverage.FaultKind(e.Fault)}})
+		all = append(all, timed{e.Time, 1, report.Step{Kind: report.StepCall, Label: what, Status: e.Status, Result: coverage.FaultKind(e.Fault)}, e.CorrelationID + "\x00" + what})
 		if v := e.ResponseHeader.Get("Retry-After"); v != "" && e.Status >= 400 {
-			all = append(all, timed{e.Time.Add(e.Took), 2, report.Step{Kind: report.StepWait, Label: what, Result: v}})
+			all = append(all, timed{e.Time.Add(e.Took), 2, report.Step{Kind: report.StepWait, Label: what, Result: v}, ""})
 		}
 	}
 	slices.SortStableFunc(all, func(a, b timed) int {
@@ -51,8 +49,16 @@ func timelineOf(r *ScenarioResult) []report.Step {
 		}
 		return a.rank - b.rank
 	})
+	// Attempts are numbered in the order the calls were made: the
+	// journal holds a call when it ends, and a call cut off by a fault
+	// can end after its retry.
+	attempts := map[string]int{}
 	out := make([]report.Step, 0, len(all)+len(r.DeadLetters))
 	for _, t := range all {
+		if t.key != "" {
+			attempts[t.key]++
+			t.step.Attempt = attempts[t.key]
+		}
 		out = append(out, t.step)
 	}
 	for _, l := range r.DeadLetters {
