@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/html"
 )
 
 var updateScreenshot = flag.Bool("update", false, "rewrite testdata/report.golden.png with Chromium's screenshot of the page")
@@ -77,6 +79,21 @@ func TestRenderScreenshot(t *testing.T) {
 	var page bytes.Buffer
 	if err := picturedReport().HTML(&page); err != nil {
 		t.Fatal(err)
+	}
+	// The sections as the browser built them: each chart's section, a
+	// timeline per run, and the failing case marked as such.
+	dom, err := html.Parse(bytes.NewReader(dumpDOM(t, bin, page.Bytes())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"metrics", "coverage", "timelines", "releases"} {
+		if byID(dom, id) == nil {
+			t.Errorf("the browser's page has no #%s", id)
+		}
+	}
+	runs := findAll(dom, func(n *html.Node) bool { return hasClass(n, "run") })
+	if len(runs) != 3 || attr(runs[1], "data-status") != StatusFail || !strings.Contains(text(runs[1]), "dead letter evt_1") {
+		t.Errorf("the browser's page shows %d runs; want 3, the second failing with its dead letter", len(runs))
 	}
 	got := screenshot(t, bin, strings.Replace(page.String(), "</head>", fixedFont, 1))
 	golden := filepath.Join("testdata", "report.golden.png")
