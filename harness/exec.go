@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tetherkit/tether/harness/coverage"
 	"github.com/tetherkit/tether/harness/manifest"
 	"github.com/tetherkit/tether/harness/report"
 )
@@ -289,6 +290,7 @@ func Execute(ctx context.Context, c *manifest.Connector, opts ...Option) (*repor
 			rep.Timings.Scenarios[sc.Name] = r.Took
 		}
 	}
+	var covered []coverage.Run
 	x.mu.Lock()
 	for _, name := range slices.Sorted(maps.Keys(x.results)) {
 		if l := x.results[name]; l.res != nil {
@@ -296,6 +298,10 @@ func Execute(ctx context.Context, c *manifest.Connector, opts ...Option) (*repor
 			suite := report.SuiteNegative
 			if _, ok := rep.Timings.Scenarios[name]; ok {
 				suite = report.SuiteReplay
+			}
+			covered = append(covered, coverageRun(l.res, suite == report.SuiteReplay))
+			if suite == report.SuiteNegative {
+				rep.Cases = append(rep.Cases, report.CaseReport{Suite: suite, Name: name, Timeline: timelineOf(l.res)})
 			}
 			if slices.Contains(o.suites, suite) {
 				rep.Timings.Suites[suite] += l.res.Took
@@ -306,6 +312,7 @@ func Execute(ctx context.Context, c *manifest.Connector, opts ...Option) (*repor
 	var tm report.Timings
 	rep.Metrics, tm = metricsOf(runs)
 	rep.Timings.LatencyP50, rep.Timings.LatencyP95, rep.Timings.LagMean = tm.LatencyP50, tm.LatencyP95, tm.LagMean
+	rep.Coverage = coverage.Measure(c, covered)
 	if len(x.compat) > 0 {
 		rep.Run.Suites = append(rep.Run.Suites, report.SuiteCompatibility)
 		rep.Compatibility = x.compat[0].result
@@ -429,7 +436,7 @@ var volatile = regexp.MustCompile(`(127\.0\.0\.1|localhost|host\.docker\.interna
 func scenarioReport(res *ScenarioResult) report.ScenarioReport {
 	sc := res.Scenario
 	s := report.ScenarioReport{Name: sc.Name, File: sc.File, Description: sc.Description, Expected: sc.Expect.Outcome,
-		Outcomes: []string{}, Calls: len(res.Calls)}
+		Outcomes: []string{}, Calls: len(res.Calls), Timeline: timelineOf(res)}
 	for _, d := range res.Deliveries {
 		s.Outcomes = append(s.Outcomes, d.Outcome)
 	}

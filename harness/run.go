@@ -73,6 +73,7 @@ type Delivery struct {
 	Status  int    // 0 when there was no answer
 	Outcome string // from the answer's body, else from its status
 	Error   string // why there was no answer
+	At      time.Time
 	Took    time.Duration
 }
 
@@ -391,7 +392,7 @@ func checkCassettesUsed(sc *scenarioRun, entries []sandbox.Entry) []report.Findi
 
 // deliveryOf reads the outcome of one delivery from the connector's answer.
 func deliveryOf(e sandbox.Entry) Delivery {
-	d := Delivery{Event: e.Event, Copy: e.Copy, Attempt: e.Attempt, Status: e.Status, Error: e.Error, Took: e.Took}
+	d := Delivery{Event: e.Event, Copy: e.Copy, Attempt: e.Attempt, Status: e.Status, Error: e.Error, At: e.Time, Took: e.Took}
 	var a struct {
 		Outcome string `json:"outcome"`
 		EventID string `json:"event_id"`

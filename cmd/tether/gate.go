@@ -104,6 +104,9 @@ each waiver with a reason and an expiry date (see the report package's
 Policy). Without --policy the gate takes the connector's own
 DIR/policy.yaml when there is one, else any error fails. An expired
 waiver fails. The report records the policy's file and SHA-256.
+A policy may set coverage minimums, in percent per vendor, such as
+coverage: {used-operations: 100, declared-statuses: 80}; below one, the
+gate fails with a coverage-below-minimum error naming what was missed.
 
 --releases DIR is the compatibility window: the gate runs the
 compatibility suite against each of the last compatibility.window
@@ -458,6 +461,9 @@ func printSummary(env *environ, r *report.Report) {
 	for _, s := range r.Suites {
 		fmt.Fprintf(env.stdout, "%-9s %-4s %3d checks, %d failed, %d errors, %d warnings, %s\n", s.Name, s.Status, s.Checks, s.Failed, s.Errors, s.Warnings,
 			r.Timings.Suites[s.Name].Round(time.Millisecond))
+	}
+	for _, line := range r.Coverage.Lines() {
+		fmt.Fprintln(env.stdout, line)
 	}
 	fmt.Fprintf(env.stdout, "%s: %s: %d checks, %d failed; %d errors, %d warnings, %d waived; %s\n", r.Connector.Name, strings.ToUpper(r.Summary.Status),
 		r.Summary.Checks, r.Summary.Failed, r.Summary.Errors, r.Summary.Warnings, r.Summary.Waived, r.Timings.Total.Round(time.Millisecond))

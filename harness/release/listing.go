@@ -84,6 +84,33 @@ type ListingCoverage struct {
 	Failed    int               `json:"failed"`
 	Suites    []ListingSuite    `json:"suites"`
 	Scenarios []ListingScenario `json:"scenarios"`
+	// Contracts is what of each vendor contract the connector uses and
+	// the suites exercised; Events what of the event contract the
+	// scenarios delivered. Both are absent from a report without coverage.
+	Contracts []ListingContractCoverage `json:"contracts,omitempty"`
+	Events    *ListingEventCoverage     `json:"events,omitempty"`
+}
+
+// ListingContractCoverage is the coverage of one vendor's contract, as
+// [report.VendorCoverage] measures it.
+type ListingContractCoverage struct {
+	Vendor           string       `json:"vendor"`
+	Declared         int          `json:"declared_operations"`
+	Used             int          `json:"used_operations"`
+	Exercised        report.Ratio `json:"exercised"`         // of the used operations
+	DeclaredStatuses report.Ratio `json:"declared_statuses"` // of the used operations, answered
+	RequiredFields   report.Ratio `json:"required_fields"`
+	OptionalFields   report.Ratio `json:"optional_fields"`
+	// Missed are the used operations never exercised and the declared
+	// statuses never answered ("postMessage 503").
+	Missed []string `json:"missed,omitempty"`
+}
+
+// ListingEventCoverage is what of the event contract the scenarios
+// delivered.
+type ListingEventCoverage struct {
+	Delivered report.Ratio `json:"delivered"`
+	Missed    []string     `json:"missed,omitempty"`
 }
 
 // ListingSuite is one suite run.
@@ -162,7 +189,7 @@ func BuildListing(c *manifest.Connector, rep *report.Report) (*Listing, error) {
 		l.Vendors = append(l.Vendors, v)
 	}
 	if rep != nil {
-		l.Coverage = coverage(rep)
+		l.Coverage = listingCoverage(rep)
 	}
 	return l, nil
 }
@@ -332,7 +359,7 @@ func compact(raw json.RawMessage) json.RawMessage {
 	return b.Bytes()
 }
 
-func coverage(rep *report.Report) *ListingCoverage {
+func listingCoverage(rep *report.Report) *ListingCoverage {
 	cv := &ListingCoverage{Status: rep.Summary.Status, Seed: rep.Run.Seed, Target: rep.Run.Target,
 		Checks: rep.Summary.Checks, Failed: rep.Summary.Failed,
 		Suites: []ListingSuite{}, Scenarios: []ListingScenario{}}
@@ -341,6 +368,16 @@ func coverage(rep *report.Report) *ListingCoverage {
 	}
 	for _, s := range rep.Scenarios {
 		cv.Scenarios = append(cv.Scenarios, ListingScenario{Name: s.Name, Status: s.Status})
+	}
+	if c := rep.Coverage; c != nil {
+		for _, v := range c.Vendors {
+			cv.Contracts = append(cv.Contracts, ListingContractCoverage{Vendor: v.Vendor, Declared: v.Declared, Used: len(v.Used),
+				Exercised: v.UsedOperations, DeclaredStatuses: v.DeclaredStatuses, RequiredFields: v.RequiredFields, OptionalFields: v.OptionalFields,
+				Missed: append(slices.Clone(v.Unexercised), v.MissedStatuses()...)})
+		}
+		if e := c.Events; e != nil {
+			cv.Events = &ListingEventCoverage{Delivered: e.Ratio, Missed: slices.Clone(e.Missed)}
+		}
 	}
 	return cv
 }
@@ -449,6 +486,26 @@ func (l *Listing) Markdown() []byte {
 			for _, s := range cv.Scenarios {
 				row(markdown.Text(s.Name), markdown.Text(s.Status))
 			}
+		}
+		if len(cv.Contracts) > 0 {
+			p("\nWhat of each vendor API the connector uses, and what of that the suites exercised:\n\n")
+			row("Vendor", "Operations used", "Used exercised", "Declared statuses answered", "Required fields sent", "Optional fields sent", "Missed")
+			row("---", "---:", "---:", "---:", "---:", "---:", "---")
+			for _, v := range cv.Contracts {
+				missed := markdown.Cell("")
+				if len(v.Missed) > 0 {
+					missed = markdown.Cell(strings.Join(v.Missed, ", "))
+				}
+				row(markdown.Text(v.Vendor), fmt.Sprintf("%d of %d", v.Used, v.Declared), v.Exercised.String(), v.DeclaredStatuses.String(),
+					v.RequiredFields.String(), v.OptionalFields.String(), missed)
+			}
+		}
+		if e := cv.Events; e != nil {
+			p("\nEvent types delivered: %s", e.Delivered)
+			if len(e.Missed) > 0 {
+				p("; never delivered: %s", markdown.Text(strings.Join(e.Missed, ", ")))
+			}
+			p(".\n")
 		}
 	}
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tetherkit/tether/harness/coverage"
 	"github.com/tetherkit/tether/harness/report"
 )
 
@@ -213,4 +214,31 @@ func tableHeader(md, row string) string {
 		i--
 	}
 	return lines[i]
+}
+
+// A report with coverage puts it in the listing, missed items named: here
+// measured from dealnotify's files alone, with no run, so every operation
+// its cassettes and golden files call is used and none is exercised.
+func TestListingCoverage(t *testing.T) {
+	c := load(t, dealnotifyDir)
+	rep := &report.Report{Version: report.Version, Run: report.RunInfo{Suites: []string{report.SuiteContract}}, Coverage: coverage.Measure(c, nil)}
+	rep = report.Gate(rep, nil, bundleToday)
+	l, err := BuildListing(c, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv := l.Coverage.Contracts
+	i := slices.IndexFunc(cv, func(v ListingContractCoverage) bool { return v.Vendor == "chat" })
+	if i < 0 || cv[i].Used != 1 || cv[i].Exercised.Covered != 0 || !slices.Contains(cv[i].Missed, "postMessage") || !slices.Contains(cv[i].Missed, "postMessage 503") {
+		t.Fatalf("chat's listed coverage %+v: want postMessage used, not exercised, and its 503 missed", cv)
+	}
+	if e := l.Coverage.Events; e == nil || e.Delivered.Total != 2 || !slices.Contains(e.Missed, "deal.updated") {
+		t.Errorf("listed event coverage %+v: want deal.created and deal.updated declared and missed", e)
+	}
+	md := string(l.Markdown())
+	for _, want := range []string{"| chat | 1 of 2 | 0/1 (0%) |", "postMessage 503", "Event types delivered: 0/2 (0%); never delivered: deal.created, deal.updated."} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, md)
+		}
+	}
 }

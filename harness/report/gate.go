@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/tetherkit/tether/contracts"
@@ -31,11 +32,16 @@ func Gate(r *Report, p *Policy, today time.Time) *Report {
 	g.Checks = slices.Clone(r.Checks)
 	g.Scenarios = slices.Clone(r.Scenarios)
 	g.Releases = slices.Clone(r.Releases)
+	g.Cases = slices.Clone(r.Cases)
 	if g.Findings == nil {
 		g.Findings = []Finding{}
 	}
 	g.Run.Policy = PolicyRef{File: p.File, Digest: p.Digest, FailOn: slices.Clone(p.FailOn)}
 	g.Findings = append(g.Findings, p.Expired(today)...)
+	// A report gated before carries the coverage findings of that gate's
+	// policy; this gate's policy decides afresh.
+	g.Findings = slices.DeleteFunc(g.Findings, func(f Finding) bool { return f.ID == RuleCoverageBelowMinimum })
+	g.Findings = append(g.Findings, p.CoverageFindings(g.Coverage)...)
 	for i := range g.Findings {
 		g.Findings[i].Waived = ""
 	}
@@ -64,6 +70,51 @@ func (p *Policy) Expired(today time.Time) []Finding {
 			f.Check = "policy"
 			out = append(out, f)
 		}
+	}
+	return out
+}
+
+// CheckCoverage is the check the gate files coverage findings under.
+const CheckCoverage = "coverage"
+
+// CoverageFindings are the error findings for each minimum of p's
+// coverage that c falls below, one per vendor (or for the events) and
+// minimum, each naming what the suites missed. A nil c, as in a report
+// made before coverage was measured, meets no minimum that is set.
+func (p *Policy) CoverageFindings(c *Coverage) []Finding {
+	min := p.Coverage
+	if min.UsedOperations == nil && min.DeclaredStatuses == nil && min.DeliveredEvents == nil {
+		return nil
+	}
+	pos := contracts.Position{File: p.File, Line: min.line}
+	var out []Finding
+	add := func(what string, r Ratio, want float64, missed []string) {
+		if r.Percent >= want {
+			return
+		}
+		msg := fmt.Sprintf("%s: %s, below the policy's minimum of %s%%", what, r, percent(want))
+		if len(missed) > 0 {
+			msg += "; missed: " + strings.Join(missed, ", ")
+		}
+		f := newFinding(RuleCoverageBelowMinimum, pos, msg)
+		f.Check = CheckCoverage
+		out = append(out, f)
+	}
+	if c == nil {
+		f := newFinding(RuleCoverageBelowMinimum, pos, "the policy sets coverage minimums, and the report holds no coverage")
+		f.Check = CheckCoverage
+		return []Finding{f}
+	}
+	for _, v := range c.Vendors {
+		if m := min.UsedOperations; m != nil {
+			add(v.Vendor+": used operations exercised", v.UsedOperations, *m, v.Unexercised)
+		}
+		if m := min.DeclaredStatuses; m != nil {
+			add(v.Vendor+": declared statuses answered", v.DeclaredStatuses, *m, v.MissedStatuses())
+		}
+	}
+	if m := min.DeliveredEvents; m != nil && c.Events != nil {
+		add("events: declared event types delivered", c.Events.Ratio, *m, c.Events.Missed)
 	}
 	return out
 }
@@ -189,6 +240,15 @@ func (r *Report) finish(waive func(f Finding) (string, bool)) {
 	}
 	for i := range r.Releases {
 		r.Releases[i].fill(r.Checks)
+	}
+	for i := range r.Cases {
+		cs := &r.Cases[i]
+		cs.Status = StatusPass
+		for _, c := range r.Checks {
+			if c.Suite == cs.Suite && c.Scenario == "" && c.Name == cs.Name && c.Status == StatusFail {
+				cs.Status = StatusFail
+			}
+		}
 	}
 }
 

@@ -34,6 +34,11 @@ func (r *Report) JUnit(w io.Writer) error {
 		}
 		out.Suites = append(out.Suites, s)
 	}
+	// The coverage is the run's, not a suite's; CI systems read
+	// properties per suite, so the first suite carries it.
+	if len(out.Suites) > 0 {
+		out.Suites[0].Properties = append(out.Suites[0].Properties, r.coverageProperties()...)
+	}
 	return junit.Write(w, out)
 }
 
@@ -83,4 +88,38 @@ func (r *Report) junitCase(c Check) (junit.Case, error) {
 	}
 	tc.SystemOut = junit.Text(strings.Join(others, "\n"))
 	return tc, nil
+}
+
+// coverageProperties are the coverage as JUnit properties, named
+// coverage.<vendor>.<measure>, with the ratio as value.
+func (r *Report) coverageProperties() []junit.Property {
+	c := r.Coverage
+	if c == nil {
+		return nil
+	}
+	props := []junit.Property{
+		{Name: "coverage.used-operations", Value: c.UsedOperations.String()},
+		{Name: "coverage.declared-statuses", Value: c.DeclaredStatuses.String()},
+	}
+	for _, v := range c.Vendors {
+		p := "coverage." + v.Vendor + "."
+		props = append(props,
+			junit.Property{Name: p + "used-operations", Value: v.UsedOperations.String()},
+			junit.Property{Name: p + "declared-statuses", Value: v.DeclaredStatuses.String()},
+			junit.Property{Name: p + "required-fields", Value: v.RequiredFields.String()},
+			junit.Property{Name: p + "optional-fields", Value: v.OptionalFields.String()})
+		if len(v.Unexercised) > 0 {
+			props = append(props, junit.Property{Name: p + "unexercised", Value: strings.Join(v.Unexercised, ", ")})
+		}
+		if m := v.MissedStatuses(); len(m) > 0 {
+			props = append(props, junit.Property{Name: p + "missed-statuses", Value: strings.Join(m, ", ")})
+		}
+	}
+	if e := c.Events; e != nil {
+		props = append(props, junit.Property{Name: "coverage.events.delivered", Value: e.Ratio.String()})
+		if len(e.Missed) > 0 {
+			props = append(props, junit.Property{Name: "coverage.events.missed", Value: strings.Join(e.Missed, ", ")})
+		}
+	}
+	return props
 }

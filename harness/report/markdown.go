@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/tetherkit/tether/contracts"
@@ -74,6 +75,28 @@ func (r *Report) Markdown(w io.Writer) error {
 		for _, w := range r.Releases {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", markdown.Cell(w.Release), markdown.Cell(w.Version),
 				mdStatus(w.Contract), mdStatus(w.Config), mdStatus(w.Manifest), mdStatus(w.Replay), mdStatus(w.Semver))
+		}
+	}
+
+	if c := r.Coverage; c != nil {
+		b.WriteString("\n### Coverage\n\n")
+		b.WriteString("| Vendor | Used of declared | Used exercised | Declared statuses answered | Required fields sent | Optional fields sent | Missed |\n")
+		b.WriteString("|---|--:|--:|--:|--:|--:|---|\n")
+		for _, v := range c.Vendors {
+			missed := append(slices.Clone(v.Unexercised), v.MissedStatuses()...)
+			cell := markdown.Cell("")
+			if len(missed) > 0 {
+				cell = markdown.Cell(strings.Join(missed, ", "))
+			}
+			fmt.Fprintf(&b, "| %s | %d/%d | %s | %s | %s | %s | %s |\n", markdown.Cell(v.Vendor), len(v.Used), v.Declared,
+				v.UsedOperations, v.DeclaredStatuses, v.RequiredFields, v.OptionalFields, cell)
+		}
+		if e := c.Events; e != nil {
+			fmt.Fprintf(&b, "\nEvents of %s delivered: %s", markdown.Code(e.Contract), e.Ratio)
+			if len(e.Missed) > 0 {
+				b.WriteString("; never delivered: " + markdown.Text(strings.Join(e.Missed, ", ")))
+			}
+			b.WriteString(".\n")
 		}
 	}
 

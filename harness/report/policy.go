@@ -26,14 +26,19 @@ import (
 //	    check: scopes           # this check
 //	    reason: chat:write is granted for the next release's threads
 //	    expires: 2027-03-31     # required; the waiver stops on this date
+//	coverage:                   # optional minimums, in percent, per vendor
+//	  used-operations: 100      # used operations the suites called
+//	  declared-statuses: 80     # declared statuses of those the suites made the vendor answer
+//	  delivered-events: 100     # event types of the event contract the scenarios delivered
 //
 // A waived finding stays in the report, marked with the waiver's reason,
 // and does not fail the gate. A waiver past its expiry date waives
 // nothing and is itself an error, so that no waiver outlives its reason
 // unnoticed.
 type Policy struct {
-	FailOn  []string `yaml:"fail-on"`
-	Waivers []Waiver `yaml:"waivers"`
+	FailOn   []string         `yaml:"fail-on"`
+	Waivers  []Waiver         `yaml:"waivers"`
+	Coverage CoverageMinimums `yaml:"coverage"`
 
 	// File is the policy's file, as given; Digest the SHA-256 of its
 	// bytes, which a report records so that a gate can be reproduced.
@@ -52,6 +57,16 @@ type Waiver struct {
 
 	line    int
 	expires time.Time
+}
+
+// CoverageMinimums are the least coverage, in percent, the gate accepts;
+// a minimum left out is not checked. See [Coverage].
+type CoverageMinimums struct {
+	UsedOperations   *float64 `yaml:"used-operations"`
+	DeclaredStatuses *float64 `yaml:"declared-statuses"`
+	DeliveredEvents  *float64 `yaml:"delivered-events"`
+
+	line int
 }
 
 // DefaultPolicy fails on errors and waives nothing.
@@ -108,6 +123,15 @@ func ParsePolicy(path string, data []byte) (p *Policy, err error) {
 	for _, l := range p.FailOn {
 		if level, err := contracts.ParseLevel(l); err != nil || level.String() != l {
 			return nil, &contracts.Error{File: path, Line: line("fail-on"), Msg: fmt.Sprintf("fail-on: %q is not a level; use error, warning or info", l)}
+		}
+	}
+	p.Coverage.line = line("coverage")
+	for _, m := range []struct {
+		key string
+		v   *float64
+	}{{"used-operations", p.Coverage.UsedOperations}, {"declared-statuses", p.Coverage.DeclaredStatuses}, {"delivered-events", p.Coverage.DeliveredEvents}} {
+		if m.v != nil && !(*m.v >= 0 && *m.v <= 100) {
+			return nil, &contracts.Error{File: path, Line: line("coverage", m.key), Msg: fmt.Sprintf("coverage: %s is %v; give a percentage from 0 to 100", m.key, *m.v)}
 		}
 	}
 	var items []*yaml.Node

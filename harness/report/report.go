@@ -40,11 +40,17 @@ type Report struct {
 	Summary   Summary          `json:"summary"`
 	Suites    []SuiteReport    `json:"suites"`
 	Scenarios []ScenarioReport `json:"scenarios"`
+	// Cases are the runs suites derived from the scenarios, with their
+	// timelines.
+	Cases []CaseReport `json:"cases,omitempty"`
 	// Checks are the unit a CI system sees: one per check per scenario
 	// (or per connector, for checks that are not about a scenario).
 	Checks   []Check        `json:"checks"`
 	Findings []Finding      `json:"findings"`
 	Metrics  MetricsSummary `json:"metrics"`
+	// Coverage is what of the vendor and event contracts the connector
+	// uses and the suites exercised; nil when it was not measured.
+	Coverage *Coverage `json:"coverage,omitempty"`
 	// Compatibility is the comparison with the first baseline release
 	// (the previous one), when the compatibility suite ran.
 	Compatibility *compat.ReleaseComparison `json:"compatibility,omitempty"`
@@ -136,6 +142,57 @@ type ScenarioReport struct {
 	// Diff lists how the calls differ from the golden file, one line per
 	// difference, as replay.Difference renders it.
 	Diff []string `json:"diff,omitempty"`
+	// Timeline is what happened in the run, in order: each delivery
+	// attempt, each vendor call, each Retry-After wait, each dead letter.
+	Timeline []Step `json:"timeline,omitempty"`
+}
+
+// CaseReport is one case a suite derived from a scenario (the negative
+// suite's error statuses, transport faults, duplicates...), with what
+// happened in its run. Its status is that of its check.
+type CaseReport struct {
+	Suite    string `json:"suite"`
+	Name     string `json:"name"`
+	Status   string `json:"status"`
+	Timeline []Step `json:"timeline"`
+}
+
+// Kinds of a [Step].
+const (
+	StepDelivery   = "delivery"    // an attempt to deliver an event to the connector
+	StepCall       = "call"        // a call of the connector to a vendor
+	StepWait       = "wait"        // a vendor asked the connector to wait (Retry-After)
+	StepDeadLetter = "dead-letter" // the connector gave an event up into its dead-letter sink
+)
+
+// Step is one thing that happened in a scenario's run. Steps carry no
+// time, so that the same run gives the same steps; their order is the
+// order things happened in.
+type Step struct {
+	Kind string `json:"kind"`
+	// Label names what the step was about: the event, "vendor operation",
+	// or the dead letter's event ID.
+	Label string `json:"label"`
+	// Attempt counts the attempts: of the delivery, or of the same call
+	// within one delivery (2 and more are retries).
+	Attempt int `json:"attempt,omitempty"`
+	Status  int `json:"status,omitempty"`
+	// Result is a delivery's outcome, a call's transport fault (timeout,
+	// reset, malformed, truncated; empty for an answer), a wait's
+	// Retry-After value, a dead letter's error class.
+	Result string `json:"result,omitempty"`
+}
+
+// Failed says whether the step shows something going wrong: an error
+// answer, no answer, a fault, a dead letter.
+func (s Step) Failed() bool {
+	switch s.Kind {
+	case StepDeadLetter:
+		return true
+	case StepWait:
+		return false
+	}
+	return s.Status == 0 || s.Status >= 400 || s.Kind == StepCall && s.Result != ""
 }
 
 // Check is one check of one scenario (Scenario empty for a check of the
