@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -109,26 +110,21 @@ func TestImpactCommand(t *testing.T) {
 		"--out", filepath.Join(dist, "dealnotify-1.0.0.tar.gz")); code != exitOK {
 		t.Fatalf("package: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	oldFile := filepath.Join(exampleDir, "contracts", "chat.openapi.yaml")
+	oldFile, newFile := breakingChat(t)
 	data, err := os.ReadFile(oldFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	breaking := strings.Replace(string(data), "required: [ok, channel, ts, message]", "required: [ok, channel, ts]", 1)
-	breaking = strings.Replace(breaking, "        message:\n          type: object\n          required: [text, ts]\n", "        message_gone:\n          type: object\n          required: [text, ts]\n", 1)
 	safe := strings.Replace(string(data), "        mrkdwn: {type: boolean}\n", "        mrkdwn: {type: boolean}\n        icon: {type: string}\n", 1)
-	if breaking == string(data) || safe == string(data) {
+	if safe == string(data) {
 		t.Fatal("the chat contract changed; update the edits of this test")
 	}
-	newFile := filepath.Join(work, "next", "chat.openapi.yaml")
 	safeFile := filepath.Join(work, "safe", "chat.openapi.yaml")
-	for f, s := range map[string]string{newFile: breaking, safeFile: safe} {
-		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(f, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.MkdirAll(filepath.Dir(safeFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(safeFile, []byte(safe), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	code, stdout, stderr := runCLI("impact", oldFile, newFile, "--fleet", dist)
 	if code != exitFindings || !strings.Contains(stdout, "dealnotify 1.0.0") || !strings.Contains(stdout, "POST /chat.postMessage response 200 $.message") ||
@@ -146,10 +142,41 @@ func TestImpactCommand(t *testing.T) {
 	if code, stdout, stderr := runCLI("impact", oldFile, safeFile, "--fleet", dist); code != exitOK || !strings.Contains(stdout, "1 not affected") {
 		t.Errorf("impact of a safe change: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if code, _, stderr := runCLI("impact", oldFile, newFile, "--fleet", "oci://registry.example/fleet"); code != exitCannot || !strings.Contains(stderr, "not built yet") {
-		t.Errorf("impact on oci://: exit %d, %s", code, stderr)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	if code, _, stderr := runCLI("impact", oldFile, newFile, "--fleet", "oci://"+closed+"/fleet"); code != exitCannot || !strings.Contains(stderr, "cannot reach the registry") {
+		t.Errorf("impact on an oci:// fleet nobody serves: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runCLI("impact", oldFile, newFile, "--fleet", "oci://"+closed+"/fleet:1.0.0"); code != exitCannot || !strings.Contains(stderr, "without a tag") {
+		t.Errorf("impact on an oci:// fleet with a tag: exit %d, %s", code, stderr)
 	}
 	if code, _, stderr := runCLI("impact", oldFile, "--fleet", dist); code != exitCannot || !strings.Contains(stderr, "two contracts") {
 		t.Errorf("impact with one contract: exit %d, %s", code, stderr)
 	}
+}
+
+// breakingChat writes the examples' chat contract with the success answer
+// of POST /chat.postMessage no longer holding message, and returns the
+// example's file and the new one, named alike.
+func breakingChat(t *testing.T) (oldFile, newFile string) {
+	t.Helper()
+	oldFile = filepath.Join(exampleDir, "contracts", "chat.openapi.yaml")
+	data, err := os.ReadFile(oldFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	breaking := strings.Replace(string(data), "required: [ok, channel, ts, message]", "required: [ok, channel, ts]", 1)
+	breaking = strings.Replace(breaking, "        message:\n          type: object\n          required: [text, ts]\n", "        message_gone:\n          type: object\n          required: [text, ts]\n", 1)
+	if breaking == string(data) {
+		t.Fatal("the chat contract changed; update the edits of breakingChat")
+	}
+	newFile = filepath.Join(t.TempDir(), "chat.openapi.yaml")
+	if err := os.WriteFile(newFile, []byte(breaking), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return oldFile, newFile
 }

@@ -7,11 +7,12 @@ import (
 
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/harness/fleet"
+	"github.com/tetherkit/tether/harness/release/oci"
 	"github.com/tetherkit/tether/internal/atomicfile"
 )
 
 const impactHelp = `Usage:
-  tether impact OLD NEW --fleet DIR [--vendor NAME] [--fail-on error|warning|info]
+  tether impact OLD NEW --fleet DIR|oci://REGISTRY/PREFIX [--vendor NAME] [--fail-on error|warning|info]
                 [--format text|json|markdown|junit] [-o FILE]
 
 impact answers "a vendor just shipped a new contract: which of our
@@ -31,7 +32,11 @@ listed; releases that do not use it are counted too.
                   in folders under it). Bundles are read as 'tether
                   verify' reads them: bounded, links not followed; one
                   that cannot be read is listed and the run goes on.
-                  oci://REGISTRY/PREFIX is not read yet
+                  oci://REGISTRY/PREFIX reads the releases pushed under
+                  PREFIX instead: each repository there (from the
+                  registry's catalog) and each version tag in it, pulled
+                  once into the user cache by digest, with Docker's
+                  credentials; plain HTTP only to this machine
   --vendor NAME   match releases by the vendor's name in their manifest;
                   by default a release uses the vendor when one of its
                   contracts has OLD's or NEW's file name
@@ -70,7 +75,7 @@ func runImpact(env *environ, args []string) int {
 		return fail(env, usageError{fmt.Sprintf("impact needs two contracts, OLD and NEW; got %d argument(s)", len(files))})
 	}
 	if *fleetRef == "" {
-		return fail(env, usageError{"impact needs --fleet DIR: the directory of release bundles to mark"})
+		return fail(env, usageError{"impact needs --fleet DIR or oci://REGISTRY/PREFIX: where the release bundles to mark are"})
 	}
 	threshold, err := contracts.ParseLevel(*failOn)
 	if err != nil {
@@ -89,7 +94,7 @@ func runImpact(env *environ, args []string) int {
 	default:
 		return fail(env, usageError{fmt.Sprintf("--format %q: use text, json, markdown or junit", *format)})
 	}
-	src, err := fleet.OpenSource(*fleetRef)
+	src, err := openFleet(env, *fleetRef)
 	if err != nil {
 		return fail(env, err)
 	}
@@ -126,4 +131,28 @@ func runImpact(env *environ, args []string) int {
 		return exitFindings
 	}
 	return exitOK
+}
+
+// openFleet opens the fleet ref names: a directory, or releases under a
+// path of an OCI registry.
+func openFleet(env *environ, ref string) (fleet.Source, error) {
+	if !oci.IsReference(ref) {
+		return fleet.OpenSource(ref)
+	}
+	r, err := oci.ParseReference(ref)
+	if err != nil {
+		return nil, err
+	}
+	if r.Named() != "" {
+		return nil, usageError{fmt.Sprintf("--fleet %s: a fleet is a path in a registry, without a tag or digest", ref)}
+	}
+	client, err := oci.NewClient(oci.WithDockerConfig(dockerConfig(env)), oci.WithUserAgent("tether/"+version))
+	if err != nil {
+		return nil, err
+	}
+	cache, err := releasesCache()
+	if err != nil {
+		return nil, err
+	}
+	return fleet.Registry(client, r, cache), nil
 }

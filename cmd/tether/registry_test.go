@@ -114,4 +114,13 @@ func TestRegistry(t *testing.T) {
 	if code != exitCannot || !strings.Contains(stderr, "raise version") {
 		t.Errorf("1.0.0 against its own repository: exit %d, %q", code, stderr)
 	}
+
+	// The releases under acme/dealnotify are a fleet (acme/dealnotify-
+	// tampered is beside it, not under it): a breaking change to the chat
+	// vendor affects each of the three, read through the catalog.
+	oldChat, newChat := breakingChat(t)
+	code, stdout, stderr = runCLIEnv(env, "impact", oldChat, newChat, "--fleet", repo)
+	if code != exitFindings || strings.Count(stdout, "changes affect it") != 3 || !strings.Contains(stdout, "dealnotify 1.2.0") {
+		t.Errorf("impact over %s: exit %d\n%s%s", repo, code, stdout, stderr)
+	}
 }

@@ -174,7 +174,7 @@ func TestImpactListsUnreadableBundles(t *testing.T) {
 }
 
 // ForVendor matches by the manifest's vendor name when the files are
-// named otherwise; an oci:// fleet says it is not built yet; a cancelled
+// named otherwise; an oci:// fleet needs Registry; a cancelled
 // run stops.
 func TestImpactVendorAndSources(t *testing.T) {
 	dir, releases := makeFleet(t, 3, 1, nil)

@@ -5,8 +5,8 @@
 // the one a single run would have written ([Shard], [Assign],
 // [GateReport], [Merge]).
 //
-// A fleet's releases come from a [Source]: a directory of bundles today
-// ([Dir]); an OCI registry plugs in as another implementation.
+// A fleet's releases come from a [Source]: a directory of bundles ([Dir])
+// or the releases pushed under a path of an OCI registry ([Registry]).
 package fleet
 
 import (
@@ -44,11 +44,11 @@ var ErrSourceNotSupported = errors.New("fleet source not supported")
 const maxReleases = 1_000_000
 
 // OpenSource opens the fleet a reference names: a directory of bundles.
-// An oci://REGISTRY/PREFIX reference returns [ErrSourceNotSupported]
-// until a registry source is plugged in.
+// An oci://REGISTRY/PREFIX reference returns [ErrSourceNotSupported]:
+// open it with [Registry], which needs a client with credentials.
 func OpenSource(ref string) (Source, error) {
 	if rest, ok := strings.CutPrefix(ref, "oci://"); ok {
-		return nil, fmt.Errorf("%w: oci://%s: reading a fleet from an OCI registry is not built yet; pull the bundles into a directory and give that", ErrSourceNotSupported, rest)
+		return nil, fmt.Errorf("%w: oci://%s: open a registry's fleet with Registry", ErrSourceNotSupported, rest)
 	}
 	st, err := os.Stat(ref)
 	if err != nil {

@@ -152,19 +152,25 @@ func (c *Client) Repository(ref Reference) (Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
-	header := http.Header{}
-	header.Set("User-Agent", c.userAgent)
-	repo.Client = &auth.Client{
-		Client:     c.http,
-		Header:     header,
-		Credential: credentials.Credential(c.store),
-		Cache:      auth.NewCache(),
-	}
+	repo.Client = c.authClient()
 	repo.PlainHTTP = c.plainHTTP || ref.Local()
 	// A hostile registry could page forever.
 	repo.TagListMaxPages = 100
 	repo.ReferrerListMaxPages = 10
 	return &remoteTarget{Repository: repo, ref: ref}, nil
+}
+
+// authClient is an HTTP client for one repository or registry, with the
+// credentials of the Docker configuration.
+func (c *Client) authClient() *auth.Client {
+	header := http.Header{}
+	header.Set("User-Agent", c.userAgent)
+	return &auth.Client{
+		Client:     c.http,
+		Header:     header,
+		Credential: credentials.Credential(c.store),
+		Cache:      auth.NewCache(),
+	}
 }
 
 // remoteTarget is a remote repository that remembers its reference, to
