@@ -402,6 +402,16 @@ func ReadBundle(path string) (*Bundle, error) {
 	return b, nil
 }
 
+// ReadBundleBytes reads a bundle held in memory, as [ReadBundle] reads a
+// file: a release pulled from a registry is checked before it is written.
+func ReadBundleBytes(data []byte) (*Bundle, error) {
+	b, err := readBundle(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("read bundle: %w", err)
+	}
+	return b, nil
+}
+
 var errBundleTooLarge = fmt.Errorf("it decompresses to more than %d MiB", maxBundleSize>>20)
 
 // capReader fails once more than left bytes have been read.

@@ -353,3 +353,42 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("an unreachable registry took %v to report", took)
 	}
 }
+
+// A tag moved to another release, as a hostile registry or publisher may
+// do, does not pass that release off as the tag's version: Pull, Fetch
+// and so the compatibility window refuse it, and a pull that fails leaves
+// the signature that was beside the output file.
+func TestPullRefusesAMovedTag(t *testing.T) {
+	ctx := t.Context()
+	store := layout(t)
+	pub, err := oci.Push(ctx, store, "", oci.Release{Bundle: bundle(t, "1.0.0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Tag(ctx, pub.Manifest, "1.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "dealnotify-1.1.0.tar.gz")
+	if err := os.WriteFile(out+signature.FileSuffix, []byte("kept"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oci.Pull(ctx, store, "1.1.0", out); err == nil || !strings.Contains(err.Error(), "tag 1.1.0 names release 1.0.0") {
+		t.Errorf("pull of a moved tag: %v", err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused pull wrote %s", out)
+	}
+	if data, err := os.ReadFile(out + signature.FileSuffix); err != nil || string(data) != "kept" {
+		t.Errorf("a refused pull changed the signature beside the output: %q, %v", data, err)
+	}
+	if _, err := oci.Fetch(ctx, store, "1.1.0", t.TempDir()); err == nil {
+		t.Error("fetch of a moved tag succeeded")
+	}
+	// By its own tag or digest the release is fine.
+	if _, err := oci.Pull(ctx, store, "1.0.0", out); err != nil {
+		t.Errorf("pull by the release's own tag: %v", err)
+	}
+	if _, err := oci.Pull(ctx, store, pub.Manifest.Digest.String(), out); err != nil {
+		t.Errorf("pull by digest: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry"
 
+	"github.com/tetherkit/tether/harness/release"
 	"github.com/tetherkit/tether/harness/release/signature"
 	"github.com/tetherkit/tether/internal/atomicfile"
 )
@@ -43,19 +44,18 @@ func Pull(ctx context.Context, t Target, ref, out string) (*Pulled, error) {
 	if err != nil {
 		return nil, explainFor(t, err)
 	}
+	// The bundle first: a pull that fails leaves what was there, the
+	// signature beside it included.
+	if err := atomicfile.WriteBytes(out, 0o644, data); err != nil {
+		return nil, fmt.Errorf("pull %s: %w", ref, err)
+	}
 	sigPath := out + signature.FileSuffix
 	if len(p.Signatures) > 0 {
 		if err := atomicfile.WriteBytes(sigPath, 0o644, p.Signatures[0]); err != nil {
-			return nil, fmt.Errorf("pull %s: %w", ref, err)
+			return nil, fmt.Errorf("pull %s: the bundle is written, its signature not: %w", ref, err)
 		}
 	} else if err := os.Remove(sigPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("pull %s: remove the stale signature: %w", ref, err)
-	}
-	if err := atomicfile.WriteBytes(out, 0o644, data); err != nil {
-		if len(p.Signatures) > 0 {
-			os.Remove(sigPath)
-		}
-		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}
 	return p, nil
 }
@@ -71,12 +71,30 @@ func Fetch(ctx context.Context, t Target, ref, dir string) (string, error) {
 	}
 	path := filepath.Join(dir, strings.ReplaceAll(desc.Digest.String(), ":", "-")+".tar.gz")
 	if _, err := os.Stat(path); err == nil {
+		// Kept by digest, so it is that release; the tag may have moved
+		// to it since, and must still name its version.
+		b, err := release.ReadBundle(path)
+		if err != nil {
+			return "", err
+		}
+		_, version, err := releaseOf(b)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		if err := checkTag(ref, version); err != nil {
+			return "", err
+		}
 		return path, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
-	if _, err := Pull(ctx, t, desc.Digest.String(), path); err != nil {
+	p, err := Pull(ctx, t, desc.Digest.String(), path)
+	if err != nil {
+		return "", err
+	}
+	if err := checkTag(ref, p.Version); err != nil {
+		os.Remove(path)
 		return "", err
 	}
 	return path, nil
@@ -118,6 +136,22 @@ func fetch(ctx context.Context, t Target, ref string) (*Pulled, []byte, error) {
 	}
 	data, err := fetchBounded(ctx, t, p.Bundle, MaxBundleSize)
 	if err != nil {
+		return nil, nil, err
+	}
+	// The annotations and the tag are not signed: the release is what its
+	// bundle's report says, and they must agree with it.
+	b, err := release.ReadBundleBytes(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	name, version, err := releaseOf(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	if p.Name != name || p.Version != version {
+		return nil, nil, fmt.Errorf("%s: its annotations name %s %s, but its bundle holds %s %s", ref, p.Name, p.Version, name, version)
+	}
+	if err := checkTag(ref, version); err != nil {
 		return nil, nil, err
 	}
 	sigs, err := registry.Referrers(ctx, t, desc, SignatureArtifactType)
@@ -166,4 +200,31 @@ func fetchBounded(ctx context.Context, t Target, desc ocispec.Descriptor, limit 
 		return nil, fmt.Errorf("read %s: %w", desc.Digest, err)
 	}
 	return data, nil
+}
+
+// releaseOf is the connector and version the bundle's report names.
+func releaseOf(b *release.Bundle) (name, version string, err error) {
+	data, ok := b.Files[release.BundleReport]
+	if !ok {
+		return "", "", fmt.Errorf("the bundle holds no %s", release.BundleReport)
+	}
+	var rep struct {
+		Connector struct{ Name, Version string } `json:"connector"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return "", "", fmt.Errorf("read %s: %w", release.BundleReport, err)
+	}
+	if rep.Connector.Name == "" || rep.Connector.Version == "" {
+		return "", "", fmt.Errorf("%s names no connector and version", release.BundleReport)
+	}
+	return rep.Connector.Name, rep.Connector.Version, nil
+}
+
+// checkTag refuses a release pulled by a tag that is not its version: a
+// tag moved to another release would pass it off as that version.
+func checkTag(ref, version string) error {
+	if strings.Contains(ref, ":") || ref == version {
+		return nil // a digest, or the release's own tag
+	}
+	return fmt.Errorf("tag %s names release %s, not %s: the tag was moved to another release; refusing it", ref, version, ref)
 }
