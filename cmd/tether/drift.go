@@ -43,13 +43,16 @@ secrets, and each is read from the variable of that name upper-cased
             body field the credential names
   basic     $USER and $PASSWORD as HTTP basic credentials
   oauth2    a token from the contract's token URL (resolved against
-            BASE_URL when relative; --token-url overrides it): the
-            client_credentials grant with $CLIENT_ID and $CLIENT_SECRET,
-            or, for authorization_code, a refresh of $REFRESH_TOKEN
+            BASE_URL when relative, and used only on BASE_URL's host or
+            domain; --token-url overrides it): the client_credentials
+            grant with $CLIENT_ID and $CLIENT_SECRET, or, for
+            authorization_code, a refresh of $REFRESH_TOKEN. The secret
+            goes over HTTPS only, or HTTP to this machine
 
 A vendor with no credential is called without one; an unset or empty
-variable stops the command. A live answer that repeats a credential has it
-replaced by REDACTED before anything is compared, printed or written.
+variable stops the command. A live answer that repeats a credential (as
+sent, base64 in a basic header, escaped for a URL or JSON) has it replaced
+by REDACTED before anything is compared, printed or written.
 
   --vendor NAME=BASE_URL  the vendor to check and where it lives
   --cassette FILE         check only this cassette (its name under DIR, e.g.
@@ -117,7 +120,7 @@ func runDrift(env *environ, args []string) int {
 		if err != nil {
 			return fail(env, err)
 		}
-		opts = append(opts, o)
+		opts = append(opts, o...)
 	}
 	if *allowWrites {
 		opts = append(opts, drift.AllowWrites())

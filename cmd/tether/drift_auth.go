@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,7 +18,8 @@ import (
 
 // driftCredential is the option that sends vendor's credential cred on the
 // live calls, with every secret read from the environment.
-func driftCredential(env *environ, vendor string, cred *manifest.Credential, ct *contracts.Contract, base, tokenURL string) (drift.Option, error) {
+func driftCredential(env *environ, vendor string, cred *manifest.Credential, ct *contracts.Contract, base, tokenURL string) ([]drift.Option, error) {
+	opts := func(o ...drift.Option) []drift.Option { return o }
 	secret := func(name string) (string, error) {
 		variable := credentialVariable(name)
 		v := env.getenv(variable)
@@ -33,13 +35,13 @@ func driftCredential(env *environ, vendor string, cred *manifest.Credential, ct 
 		if err != nil {
 			return nil, err
 		}
-		return drift.WithCredential(tok), nil
+		return opts(drift.WithCredential(tok)), nil
 	case manifest.KindAPIKey:
 		key, err := secret(cred.Secret)
 		if err != nil {
 			return nil, err
 		}
-		return drift.WithAPIKey(cred.In, cred.Name, key), nil
+		return opts(drift.WithAPIKey(cred.In, cred.Name, key)), nil
 	case manifest.KindBasic:
 		user, err := secret(cred.User)
 		if err != nil {
@@ -49,7 +51,7 @@ func driftCredential(env *environ, vendor string, cred *manifest.Credential, ct 
 		if err != nil {
 			return nil, err
 		}
-		return drift.WithBasic(user, password), nil
+		return opts(drift.WithBasic(user, password)), nil
 	case manifest.KindOAuth2:
 		id, err := secret(cred.ClientID)
 		if err != nil {
@@ -67,17 +69,27 @@ func driftCredential(env *environ, vendor string, cred *manifest.Credential, ct 
 			if tokenURL, err = contractTokenURL(ct, flow, base); err != nil {
 				return nil, fmt.Errorf("vendor %s: %w; give the token endpoint with --token-url", vendor, err)
 			}
+			// The client's secret goes where the contract says only when
+			// that is the vendor's own host: a contract is an input, and
+			// may name anyone's.
+			if err := sameHost(tokenURL, base); err != nil {
+				return nil, fmt.Errorf("vendor %s: %w; if that is the vendor's token endpoint, give it with --token-url", vendor, err)
+			}
+		}
+		if err := safeTokenURL(tokenURL); err != nil {
+			return nil, fmt.Errorf("vendor %s: %w", vendor, err)
 		}
 		if flow == "clientCredentials" {
-			return drift.WithTokenSource(connectors.NewTokenSource(connectors.ClientCredentials(clientcredentials.Config{
-				ClientID: id, ClientSecret: sec, TokenURL: tokenURL}))), nil
+			return opts(drift.WithTokenSource(connectors.NewTokenSource(connectors.ClientCredentials(clientcredentials.Config{
+				ClientID: id, ClientSecret: sec, TokenURL: tokenURL}))), drift.WithSecrets(sec)), nil
 		}
 		refresh, err := secret(cred.RefreshToken)
 		if err != nil {
 			return nil, err
 		}
 		cfg := oauth2.Config{ClientID: id, ClientSecret: sec, Endpoint: oauth2.Endpoint{TokenURL: tokenURL}}
-		return drift.WithTokenSource(connectors.NewTokenSource(connectors.RefreshToken(cfg, &oauth2.Token{RefreshToken: refresh}))), nil
+		return opts(drift.WithTokenSource(connectors.NewTokenSource(connectors.RefreshToken(cfg, &oauth2.Token{RefreshToken: refresh}))),
+			drift.WithSecrets(sec, refresh)), nil
 	}
 	return nil, fmt.Errorf("vendor %s: a credential of kind %q in %s", vendor, cred.Kind, manifest.File)
 }
@@ -116,4 +128,51 @@ func sortedSchemes(ct *contracts.Contract) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// sameHost refuses a token URL on another host than base's, or on none of
+// its parent domains (auth.vendor.example for api.vendor.example).
+func sameHost(tokenURL, base string) error {
+	t, err1 := url.Parse(tokenURL)
+	b, err2 := url.Parse(base)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("the token URL %q or the base URL cannot be read", tokenURL)
+	}
+	th, bh := t.Hostname(), b.Hostname()
+	if th == bh || siteOf(th) != "" && siteOf(th) == siteOf(bh) {
+		return nil
+	}
+	return fmt.Errorf("the contract's token URL is on %s, not on the vendor's %s: the client secret is not sent there", th, bh)
+}
+
+// siteOf is the last two labels of a host name (crm.example), or "" for
+// an address or a one-label name.
+func siteOf(host string) string {
+	if net.ParseIP(host) != nil {
+		return ""
+	}
+	labels := strings.Split(host, ".")
+	if len(labels) < 2 {
+		return ""
+	}
+	return strings.Join(labels[len(labels)-2:], ".")
+}
+
+// safeTokenURL refuses to send a client secret in clear: HTTPS, or HTTP to
+// this machine only.
+func safeTokenURL(tokenURL string) error {
+	u, err := url.Parse(tokenURL)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("token URL %q: want an absolute http or https URL", tokenURL)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		h := u.Hostname()
+		if ip := net.ParseIP(h); h == "localhost" || ip != nil && ip.IsLoopback() {
+			return nil
+		}
+	}
+	return fmt.Errorf("token URL %s: the client secret goes only over HTTPS, or HTTP to this machine", u.Redacted())
 }

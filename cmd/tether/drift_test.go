@@ -222,7 +222,7 @@ func TestDriftCredentialKinds(t *testing.T) {
 				// The vendor echoes the credential, in a field the
 				// cassette did not have: drift and --record must not
 				// keep it.
-				fmt.Fprintf(w, `{"id":"deal_9","amount":7,"echo":%q}`, tt.secret)
+				fmt.Fprintf(w, `{"id":"deal_9","amount":7,"echo":%q,"auth":%q,"query":%q}`, tt.secret, r.Header.Get("Authorization"), r.URL.RawQuery)
 			}))
 			defer srv.Close()
 			dir := driftConnector(t)
@@ -235,7 +235,7 @@ func TestDriftCredentialKinds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if out := stdout + stderr + string(data); strings.Contains(out, tt.secret) {
+			if out := stdout + stderr + string(data); strings.Contains(out, tt.secret) || s.auth != "" && strings.Contains(out, strings.TrimPrefix(s.auth, "Basic ")) {
 				t.Errorf("the credential was printed or written:\n%s", out)
 			}
 			if !strings.Contains(string(data), "REDACTED") {
@@ -297,6 +297,11 @@ paths:`, 1)
 	if code != exitCannot || !strings.Contains(stderr, "auth.crm.example") {
 		t.Errorf("the contract's token URL: exit %d\n%s", code, stderr)
 	}
+	// The client secret goes over HTTPS, or HTTP to this machine only.
+	code, _, stderr = runCLIEnv(vars, "drift", dir, "--vendor", "crm="+sb.VendorURL("crm"), "--token-url", "http://auth.crm.example/oauth/token")
+	if code != exitCannot || !strings.Contains(stderr, "only over HTTPS") {
+		t.Errorf("a token URL in clear: exit %d\n%s", code, stderr)
+	}
 	// A wrong secret is refused by the authorization server.
 	code, _, stderr = runCLIEnv(map[string]string{"CRM_CLIENT": "drift-client", "CRM_CLIENT_SECRET": "wrong"}, "drift", dir,
 		"--vendor", "crm="+sb.VendorURL("crm"), "--token-url", tokenURL)
@@ -326,6 +331,20 @@ paths: {}
 	}
 	if _, err := contractTokenURL(c, "clientCredentials", "https://api.crm.example"); err == nil {
 		t.Error("a flow the contract lacks gave a token URL")
+	}
+	for _, tc := range []struct {
+		token, base string
+		ok          bool
+	}{
+		{"https://api.crm.example/oauth2/v1/token", "https://api.crm.example/v2", true},
+		{"https://auth.crm.example/token", "https://api.crm.example/v2", true},
+		{"https://collector.attacker.example/steal", "https://api.crm.example/v2", false},
+		{"http://127.0.0.1:5077/steal", "https://api.crm.example/v2", false},
+		{"http://127.0.0.1:5077/token", "http://127.0.0.1:5077/crm", true},
+	} {
+		if err := sameHost(tc.token, tc.base); (err == nil) != tc.ok {
+			t.Errorf("sameHost(%s, %s) = %v, want ok %v", tc.token, tc.base, err, tc.ok)
+		}
 	}
 }
 

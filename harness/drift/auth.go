@@ -2,6 +2,7 @@ package drift
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,10 +33,11 @@ func WithCredential(token string) Option {
 
 // WithBasic sends HTTP basic credentials on every live call.
 func WithBasic(user, password string) Option {
+	pair := user + ":" + password
 	return withAuth(func(req *http.Request, body []byte) ([]byte, error) {
 		req.SetBasicAuth(user, password)
 		return body, nil
-	}, user+":"+password, password)
+	}, pair, base64.StdEncoding.EncodeToString([]byte(pair)), password)
 }
 
 // WithAPIKey sends key as the API key the vendor takes: in a header, a
@@ -72,8 +74,10 @@ func WithTokenSource(ts oauth2.TokenSource) Option {
 		if err != nil {
 			return nil, fmt.Errorf("get a token: %w", err)
 		}
-		if !slices.Contains(a.secrets, tok.AccessToken) {
-			a.secrets = append(a.secrets, tok.AccessToken)
+		for _, e := range encodings([]string{tok.AccessToken}) {
+			if !slices.Contains(a.secrets, e) {
+				a.secrets = append(a.secrets, e)
+			}
 		}
 		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 		return body, nil
@@ -82,7 +86,31 @@ func WithTokenSource(ts oauth2.TokenSource) Option {
 }
 
 func withAuth(set func(*http.Request, []byte) ([]byte, error), secrets ...string) Option {
-	return func(o *options) { o.auth = &authorizer{set: set, secrets: secrets} }
+	return func(o *options) { o.auth = &authorizer{set: set, secrets: encodings(secrets)} }
+}
+
+// WithSecrets names further values nothing written or printed may hold,
+// such as the client secret and refresh token behind a token source.
+func WithSecrets(secrets ...string) Option {
+	return func(o *options) { o.secrets = append(o.secrets, encodings(secrets)...) }
+}
+
+// encodings are the secrets as an answer may echo them: as sent, escaped
+// for a URL's query or path, and escaped inside a JSON string.
+func encodings(secrets []string) []string {
+	var out []string
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		j, _ := json.Marshal(s)
+		for _, e := range []string{s, url.QueryEscape(s), url.PathEscape(s), string(j[1 : len(j)-1])} {
+			if !slices.Contains(out, e) {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
 }
 
 // bodyField sets the top-level field name of a JSON object or form body.
@@ -115,18 +143,27 @@ func bodyField(req *http.Request, body []byte, name, key string) ([]byte, error)
 	return out, nil
 }
 
-// scrubbed replaces every secret a sends in data with a placeholder.
-func (a *authorizer) scrubbed(data []byte) []byte {
-	if a == nil {
-		return data
+// scrub replaces every secret o sends or holds in data with a
+// placeholder, longest first, so that a secret holding another is
+// replaced whole.
+func (o *options) scrub(data []byte) []byte {
+	var all []string
+	if o.auth != nil {
+		all = append(all, o.auth.secrets...)
 	}
-	for _, s := range a.secrets {
-		if len(s) >= 4 && bytes.Contains(data, []byte(s)) {
+	all = append(all, o.secrets...)
+	slices.SortFunc(all, func(a, b string) int { return len(b) - len(a) })
+	for _, s := range all {
+		// Shorter values would replace ordinary text and break the
+		// shape compared.
+		if len(s) >= minSecret && bytes.Contains(data, []byte(s)) {
 			data = bytes.ReplaceAll(data, []byte(s), []byte(redactedSecret))
 		}
 	}
 	return data
 }
+
+const minSecret = 4
 
 // redactedSecret stands where a live answer repeated the credential.
 const redactedSecret = "REDACTED"

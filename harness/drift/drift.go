@@ -50,6 +50,7 @@ type Option func(*options)
 type options struct {
 	client      *http.Client
 	auth        *authorizer
+	secrets     []string
 	allowWrites bool
 	rewrite     bool
 	maxBody     int64
@@ -375,10 +376,10 @@ func call(ctx context.Context, o options, method, target string, in *fixtures.In
 	header := resp.Header.Clone()
 	for k, vs := range header {
 		for i, v := range vs {
-			header[k][i] = string(o.auth.scrubbed([]byte(v)))
+			header[k][i] = string(o.scrub([]byte(v)))
 		}
 	}
-	return &answer{code: resp.StatusCode, status: resp.Status, header: header, body: o.auth.scrubbed(data)}, nil
+	return &answer{code: resp.StatusCode, status: resp.Status, header: header, body: o.scrub(data)}, nil
 }
 
 // unreachable says what went wrong without the URL the client error
