@@ -89,7 +89,8 @@ func runContract(env *environ, args []string) int {
 func newFlags(name string, env *environ, help string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() { fmt.Fprint(env.stdout, help) }
+	// parseFlags prints the help on -h and --help, once.
+	fs.Usage = func() {}
 	return fs
 }
 

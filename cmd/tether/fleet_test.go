@@ -154,6 +154,12 @@ func TestImpactCommand(t *testing.T) {
 	if code, _, stderr := runCLI("impact", oldFile, newFile, "--fleet", "oci://"+closed+"/fleet:1.0.0"); code != exitCannot || !strings.Contains(stderr, "without a tag") {
 		t.Errorf("impact on an oci:// fleet with a tag: exit %d, %s", code, stderr)
 	}
+	if code, _, stderr := runCLI("impact", oldFile, newFile, "--fleet", dist, "--vendor", "chatt"); code != exitCannot || !strings.Contains(stderr, "no release of the fleet has a vendor named chatt") {
+		t.Errorf("impact with a mistyped vendor: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := runCLI("impact", oldFile, newFile, "--fleet", t.TempDir()); code != exitCannot || !strings.Contains(stderr, "holds no release") {
+		t.Errorf("impact over an empty fleet: exit %d, %s", code, stderr)
+	}
 	if code, _, stderr := runCLI("impact", oldFile, "--fleet", dist); code != exitCannot || !strings.Contains(stderr, "two contracts") {
 		t.Errorf("impact with one contract: exit %d, %s", code, stderr)
 	}

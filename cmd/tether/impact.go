@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"path/filepath"
+	"time"
 
 	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/harness/fleet"
@@ -26,7 +29,9 @@ its cassettes, golden files and scenarios.
 It prints, per connector and version, each change at or above --fail-on
 that affects it, with the operation and the parameter or body field.
 Releases that use the vendor but are not affected are counted, not
-listed; releases that do not use it are counted too.
+listed; releases that do not use it are counted too. A fleet with no
+release, or none that uses the contract, is an error (exit 2): a mistyped
+path, vendor or file name does not pass as "none affected".
 
   --fleet DIR     the directory of release bundles (*.tar.gz, in it or
                   in folders under it). Bundles are read as 'tether
@@ -37,6 +42,8 @@ listed; releases that do not use it are counted too.
                   registry's catalog) and each version tag in it, pulled
                   once into the user cache by digest, with Docker's
                   credentials; plain HTTP only to this machine
+  --timeout D     the longest the whole run may take (default 30m); a
+                  registry that answers slowly is given up on then
   --vendor NAME   match releases by the vendor's name in their manifest;
                   by default a release uses the vendor when one of its
                   contracts has OLD's or NEW's file name
@@ -55,7 +62,7 @@ Examples:
   tether impact crm.openapi.yaml crm-next/crm.openapi.yaml --fleet dist
   tether impact chat-1.8.yaml chat-1.9.yaml --fleet dist --vendor chat \
       --format markdown >> "$GITHUB_STEP_SUMMARY"
-  tether impact old.yaml new.yaml --fleet dist --format junit -o impact.xml
+  tether impact crm.openapi.yaml next/crm.openapi.yaml --fleet dist --format junit -o impact.xml
 `
 
 func runImpact(env *environ, args []string) int {
@@ -63,6 +70,7 @@ func runImpact(env *environ, args []string) int {
 	fleetRef := fs.String("fleet", "", "")
 	vendor := fs.String("vendor", "", "")
 	failOn := fs.String("fail-on", "error", "")
+	timeout := fs.Duration("timeout", 30*time.Minute, "")
 	format := fs.String("format", "text", "")
 	var out string
 	fs.StringVar(&out, "out", "", "")
@@ -98,8 +106,9 @@ func runImpact(env *environ, args []string) int {
 	if err != nil {
 		return fail(env, err)
 	}
-	ctx, cancel := interruptible(env)
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
+	cancelOnInterrupt(ctx, env, cancel)
 	opts := []fleet.ImpactOption{fleet.FailOn(threshold)}
 	if *vendor != "" {
 		opts = append(opts, fleet.ForVendor(*vendor))
@@ -129,6 +138,20 @@ func runImpact(env *environ, args []string) int {
 	}
 	if r.Summary.Affected > 0 {
 		return exitFindings
+	}
+	// A fleet path or a vendor name mistyped must not pass as "none
+	// affected".
+	if r.Summary.Releases == 0 {
+		fmt.Fprintf(env.stderr, "tether: the fleet %s holds no release; check --fleet\n", src)
+		return exitCannot
+	}
+	if r.Summary.Using == 0 {
+		how := "a contract named " + filepath.Base(files[0]) + " or " + filepath.Base(files[1])
+		if *vendor != "" {
+			how = "a vendor named " + *vendor
+		}
+		fmt.Fprintf(env.stderr, "tether: no release of the fleet has %s; check --vendor or the contracts' file names\n", how)
+		return exitCannot
 	}
 	return exitOK
 }

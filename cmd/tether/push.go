@@ -129,6 +129,10 @@ func bundleSignature(bundle, file string) ([]byte, error) {
 
 // readSignature reads a signature file, bounded in size.
 func readSignature(path string) ([]byte, error) {
+	// A FIFO or a device in its place would block the read or never end.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("read signature %s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read signature: %w", err)
