@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"errors"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -163,12 +164,49 @@ func ParseGateReport(file string, data []byte) (*GateReport, error) {
 		case res.Status != report.StatusPass && res.Status != report.StatusFail && res.Status != StatusError:
 			return nil, fmt.Errorf("%s: %q has status %q; a result is pass, fail or error", file, res.Connector, res.Status)
 		}
+		if err := checkResult(res); err != nil {
+			return nil, fmt.Errorf("%s: %q: %w", file, res.Connector, err)
+		}
 		seen[res.Connector] = true
 	}
 	if r.Results == nil {
 		r.Results = []GateResult{}
 	}
 	return &r, nil
+}
+
+// checkResult refuses a result that says other than the connector's own
+// report it carries: a shard's report.json is an input, and an edited
+// status or count must not pass the fleet. A result the gate could not
+// run carries no report and says so.
+func checkResult(res GateResult) error {
+	if res.Status == StatusError {
+		if len(res.Report) > 0 || res.Error == "" {
+			return errors.New("a result in error carries the error and no report")
+		}
+		return nil
+	}
+	if len(res.Report) == 0 {
+		return fmt.Errorf("a %s result without the connector's report", res.Status)
+	}
+	var rep struct {
+		Connector struct{ Name, Version string } `json:"connector"`
+		Summary   report.Summary                 `json:"summary"`
+	}
+	if err := json.Unmarshal(res.Report, &rep); err != nil {
+		return fmt.Errorf("its report: %w", err)
+	}
+	sum := rep.Summary
+	if rep.Connector.Name != res.Name || rep.Connector.Version != res.Version || sum.Status != res.Status ||
+		sum.Checks != res.Checks || sum.Failed != res.Failed || sum.Errors != res.Errors || sum.Warnings != res.Warnings {
+		return fmt.Errorf("the result (%s %s: %s, %d checks, %d failed, %d errors, %d warnings) disagrees with the report it carries (%s %s: %s, %d, %d, %d, %d)",
+			res.Name, res.Version, res.Status, res.Checks, res.Failed, res.Errors, res.Warnings,
+			rep.Connector.Name, rep.Connector.Version, sum.Status, sum.Checks, sum.Failed, sum.Errors, sum.Warnings)
+	}
+	if res.Status == report.StatusPass && len(res.Failing) > 0 {
+		return errors.New("a passing result lists failing findings")
+	}
+	return nil
 }
 
 // Merge joins the reports of a fleet's shards into the report one
@@ -179,6 +217,10 @@ func Merge(reports ...*GateReport) (*GateReport, error) {
 		return nil, fmt.Errorf("merge: no report given")
 	}
 	first := reports[0]
+	if len(first.Connectors) == 0 {
+		return nil, fmt.Errorf("merge: the fleet lists no connector")
+	}
+	var total int
 	var results []GateResult
 	from := map[string]int{}
 	shards := map[string]int{}
@@ -188,6 +230,14 @@ func Merge(reports ...*GateReport) (*GateReport, error) {
 				i+1, r.Fleet, len(r.Connectors), first.Fleet, len(first.Connectors))
 		}
 		if r.Shard != "" {
+			sh, err := ParseShard(r.Shard)
+			if err != nil {
+				return nil, fmt.Errorf("merge: report %d: %w", i+1, err)
+			}
+			if total != 0 && sh.N != total {
+				return nil, fmt.Errorf("merge: report %d is shard %s, another split than the others' (of %d)", i+1, r.Shard, total)
+			}
+			total = sh.N
 			if j, ok := shards[r.Shard]; ok {
 				return nil, fmt.Errorf("merge: reports %d and %d are both shard %s", j+1, i+1, r.Shard)
 			}

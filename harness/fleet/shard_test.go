@@ -3,6 +3,7 @@ package fleet_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -86,9 +87,19 @@ func TestParseShard(t *testing.T) {
 	}
 }
 
+// result is a connector's result with status, carrying a report that says
+// the same, as ResultOf makes them; an error result carries none.
 func result(c, status string) fleet.GateResult {
-	return fleet.GateResult{Connector: c, Status: status, Name: c, Version: "1.0.0", Checks: 3,
-		Report: json.RawMessage(`{"connector": {"name": "` + c + `"},  "x": "<&>"}`)}
+	if status == fleet.StatusError {
+		return fleet.ErrorResult(c, errors.New("could not run"))
+	}
+	failed := 0
+	if status == "fail" {
+		failed = 1
+	}
+	return fleet.GateResult{Connector: c, Status: status, Name: c, Version: "1.0.0", Checks: 3, Failed: failed, Errors: failed,
+		Report: json.RawMessage(fmt.Sprintf(`{"connector": {"name": %q, "version": "1.0.0"}, "summary": {"status": %q, "checks": 3, "failed": %d, "errors": %d}, "x": "<&>"}`,
+			c, status, failed, failed))}
 }
 
 // Shard reports merge to the bytes of the unsharded report, whatever
@@ -163,5 +174,31 @@ func TestParseTimings(t *testing.T) {
 	data, err := fleet.MergeTimings(fleet.Timings{"b": 2}, fleet.Timings{"a": 1}).JSON()
 	if err != nil || string(data) != "{\n  \"connectors\": {\n    \"a\": 1,\n    \"b\": 2\n  }\n}\n" {
 		t.Errorf("merged timings %q, %v", data, err)
+	}
+}
+
+// A shard's report is an input: a result edited to say other than the
+// report it carries, shards of two different splits, and an empty fleet
+// are refused.
+func TestMergeRefusesEditedShards(t *testing.T) {
+	all := names(4)
+	good := result(all[0], "fail")
+	edited := good
+	edited.Status, edited.Failed, edited.Errors = "pass", 0, 0
+	r := fleet.NewGateReport("fleet", all, &fleet.Shard{K: 1, N: 2}, []fleet.GateResult{edited})
+	data, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fleet.ParseGateReport("shard.json", data); err == nil || !strings.Contains(err.Error(), "disagrees with the report it carries") {
+		t.Errorf("a result edited to pass: %v", err)
+	}
+	a := fleet.NewGateReport("fleet", all, &fleet.Shard{K: 1, N: 2}, []fleet.GateResult{result(all[0], "pass"), result(all[1], "pass")})
+	b := fleet.NewGateReport("fleet", all, &fleet.Shard{K: 2, N: 3}, []fleet.GateResult{result(all[2], "pass"), result(all[3], "pass")})
+	if _, err := fleet.Merge(a, b); err == nil || !strings.Contains(err.Error(), "another split") {
+		t.Errorf("shards 1/2 and 2/3 merged: %v", err)
+	}
+	if _, err := fleet.Merge(fleet.NewGateReport("fleet", nil, nil, nil)); err == nil {
+		t.Error("an empty fleet merged")
 	}
 }
