@@ -1,8 +1,8 @@
 package fleet
 
 import (
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
