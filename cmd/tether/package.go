@@ -54,7 +54,8 @@ The bundle is a .tar.gz with every entry under the folder
   listing.json          the marketplace listing, and listing.md for
   listing.md            people
   usage/<vendor>.json   what the connector uses of each vendor contract:
-                        the shape of its calls and events, no values;
+                        the shape of its calls and events (paths kept,
+                        query, header and body values left out);
                         'tether impact' reads it
   SHA256SUMS            the SHA-256 of every other file, as sha256sum -c
                         reads it from inside the folder

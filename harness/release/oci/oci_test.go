@@ -392,3 +392,42 @@ func TestPullRefusesAMovedTag(t *testing.T) {
 		t.Errorf("pull by digest: %v", err)
 	}
 }
+
+// A published version is not replaced by another bundle of that version;
+// the same bundle may be pushed again.
+func TestPushKeepsAPublishedVersion(t *testing.T) {
+	ctx := t.Context()
+	store := layout(t)
+	first := bundle(t, "1.0.0")
+	if _, err := oci.Push(ctx, store, "", oci.Release{Bundle: first}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oci.Push(ctx, store, "", oci.Release{Bundle: first}); err != nil {
+		t.Errorf("the same bundle again: %v", err)
+	}
+	// Another build of 1.0.0: its manifest carries one more comment.
+	copyDir := filepath.Join(t.TempDir(), "dealnotify")
+	if err := os.CopyFS(copyDir, os.DirFS(dealnotify)); err != nil {
+		t.Fatal(err)
+	}
+	m := filepath.Join(copyDir, manifest.File)
+	if err := os.WriteFile(m, append(mustReadFile(t, m), "# another build\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := releasetest.Bundle(t, copyDir, "1.0.0", filepath.Join(t.TempDir(), "dealnotify-1.0.0.tar.gz"))
+	if bytes.Equal(mustReadFile(t, first), mustReadFile(t, other)) {
+		t.Fatal("the two builds are byte-identical")
+	}
+	if _, err := oci.Push(ctx, store, "", oci.Release{Bundle: other}); err == nil || !strings.Contains(err.Error(), "already names another bundle") {
+		t.Errorf("another bundle of a published version: %v", err)
+	}
+}
+
+func mustReadFile(t *testing.T, p string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
@@ -90,6 +91,15 @@ func Push(ctx context.Context, t Target, tag string, rel Release) (*Published, e
 		return nil, err
 	}
 
+	// A published version is not replaced by other bytes: the tag is
+	// what verify, pull and the compatibility window trust. The same
+	// bundle may be pushed again (to attach a signature).
+	if prev, found, err := taggedBundle(ctx, t, tag); err != nil {
+		return nil, explainFor(t, err)
+	} else if found && prev != digest.FromBytes(data) {
+		return nil, fmt.Errorf("push %s: tag %s already names another bundle (%s) of %s; a published release is not replaced: raise the version", rel.Bundle, tag, prev, name)
+	}
+
 	pub := &Published{Name: name, Version: version, Tag: tag}
 	pub.Bundle, err = pushBlob(ctx, t, BundleMediaType, data)
 	if err != nil {
@@ -164,4 +174,26 @@ func readBundleFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read bundle %s: over %d MiB, more than a bundle may be", path, MaxBundleSize>>20)
 	}
 	return data, nil
+}
+
+// taggedBundle is the digest of the bundle layer tag names in t, if the
+// tag exists.
+func taggedBundle(ctx context.Context, t Target, tag string) (digest.Digest, bool, error) {
+	desc, err := t.Resolve(ctx, tag)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	raw, err := fetchBounded(ctx, t, desc, maxManifestSize)
+	if err != nil {
+		return "", false, err
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil || len(m.Layers) != 1 {
+		// Something else holds the tag: not a release to keep.
+		return "", true, nil
+	}
+	return m.Layers[0].Digest, true, nil
 }
