@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -46,20 +43,15 @@ Examples:
 `
 
 func runPull(env *environ, args []string) int {
-	fl := flag.NewFlagSet("pull", flag.ContinueOnError)
-	fl.SetOutput(io.Discard)
+	fl := newFlags("pull", env, pullHelp)
 	plain := fl.Bool("plain-http", false, "")
 	out := fl.String("o", "", "")
-	rest, err := parseArgs(fl, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.stdout, pullHelp)
-		return exitOK
+	rest, code, ok := parseFlags(fl, env, pullHelp, args)
+	if !ok {
+		return code
 	}
-	if err == nil && len(rest) != 1 {
-		err = usageError{"give the release to pull: tether pull oci://REGISTRY/REPOSITORY:VERSION"}
-	}
-	if err != nil {
-		return fail(env, err)
+	if len(rest) != 1 {
+		return fail(env, usageError{"give the release to pull: tether pull oci://REGISTRY/REPOSITORY:VERSION"})
 	}
 	ref, repo, err := openRegistry(env, rest[0], *plain)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/sha256"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -56,20 +55,15 @@ Examples:
 `
 
 func runPush(env *environ, args []string) int {
-	fl := flag.NewFlagSet("push", flag.ContinueOnError)
-	fl.SetOutput(io.Discard)
+	fl := newFlags("push", env, pushHelp)
 	plain := fl.Bool("plain-http", false, "")
 	sigFile := fl.String("signature", "", "")
-	rest, err := parseArgs(fl, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(env.stdout, pushHelp)
-		return exitOK
+	rest, code, ok := parseFlags(fl, env, pushHelp, args)
+	if !ok {
+		return code
 	}
-	if err == nil && len(rest) != 2 {
-		err = usageError{"give the bundle and where to push it: tether push BUNDLE oci://REGISTRY/REPOSITORY:VERSION"}
-	}
-	if err != nil {
-		return fail(env, err)
+	if len(rest) != 2 {
+		return fail(env, usageError{"give the bundle and where to push it: tether push BUNDLE oci://REGISTRY/REPOSITORY:VERSION"})
 	}
 	bundle, target := rest[0], rest[1]
 	ref, repo, err := openRegistry(env, target, *plain)

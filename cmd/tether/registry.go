@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,24 +13,6 @@ import (
 
 // registryTimeout bounds what a command waits for a registry in all.
 const registryTimeout = 10 * time.Minute
-
-// parseArgs parses fl's flags wherever they stand among args and returns
-// the other arguments, in order.
-func parseArgs(fl *flag.FlagSet, args []string) ([]string, error) {
-	var rest []string
-	for {
-		if err := fl.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				return nil, err
-			}
-			return nil, usageError{err.Error()}
-		}
-		if fl.NArg() == 0 {
-			return rest, nil
-		}
-		rest, args = append(rest, fl.Arg(0)), fl.Args()[1:]
-	}
-}
 
 // dockerConfig is the Docker configuration file credentials come from:
 // config.json under $DOCKER_CONFIG, else under ~/.docker, as the docker
