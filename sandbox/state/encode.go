@@ -5,6 +5,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"sync"
 )
 
@@ -41,18 +42,45 @@ func (e *itemEncoding) fields() map[string][]byte {
 	return e.enc
 }
 
-// encodeField appends `"name":value` to dst.
+// encodeField appends `"name":value` to dst, as encoding/json writes it.
 func encodeField(dst []byte, name string, v any) ([]byte, error) {
-	k, err := json.Marshal(name)
-	if err != nil {
-		return nil, err
+	if plainString(name) {
+		dst = append(append(append(dst, '"'), name...), '"', ':')
+	} else {
+		k, err := json.Marshal(name)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(append(dst, k...), ':')
+	}
+	switch t := v.(type) {
+	case string:
+		if plainString(t) {
+			return append(append(append(dst, '"'), t...), '"'), nil
+		}
+	case bool:
+		return strconv.AppendBool(dst, t), nil
+	case nil:
+		return append(dst, "null"...), nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	dst = append(append(dst, k...), ':')
 	return append(dst, b...), nil
+}
+
+// plainString says whether encoding/json writes s as it is between
+// quotes: printable ASCII without a quote, a backslash, or the <, > and &
+// it escapes for HTML.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // encodeObject writes obj as encoding/json does (keys sorted, the same
@@ -90,6 +118,41 @@ func encodeObject(obj map[string]any, like *itemEncoding) ([]byte, error) {
 		}
 	}
 	return append(out, '}'), nil
+}
+
+// encodeSet writes the template's item with the fields of set in place
+// of its own, as [encodeObject] writes that item; ok is false where set
+// holds a field the template lacks, or a value is not written so.
+func encodeSet(set map[string]any, like *itemEncoding) (out []byte, ok bool) {
+	if like == nil {
+		return nil, false
+	}
+	like.fields()
+	for k := range set {
+		if _, has := like.src[k]; !has {
+			return nil, false
+		}
+	}
+	out = make([]byte, 1, like.size+256)
+	out[0] = '{'
+	for i, f := range like.sorted {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		v, has := set[f.name]
+		if !has || f.enc != nil && sameValue(v, f.val) {
+			if f.enc == nil {
+				return nil, false
+			}
+			out = append(out, f.enc...)
+			continue
+		}
+		var err error
+		if out, err = encodeField(out, f.name, v); err != nil {
+			return nil, false
+		}
+	}
+	return append(out, '}'), true
 }
 
 // sameValue says whether a and b are the same decoded JSON value: equal

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"maps"
 	"regexp"
+	"strconv"
 	"testing"
+
+	"github.com/tetherkit/tether/contracts"
 )
 
 // An item written from its template's fields is byte for byte what
@@ -72,5 +75,42 @@ func TestSimplePatternDraw(t *testing.T) {
 				t.Fatalf("%s: draw %d %q does not match %s", tc.reason, i, s, tc.pattern)
 			}
 		}
+		// Draws are taken unmatched only where they fit the compiled
+		// pattern and the length bounds.
+		pat, err := contracts.CompilePattern(tc.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(tc.prefix) + tc.n
+		if !sp.fits(pat, n, n) || !sp.fits(pat, 0, -1) {
+			t.Errorf("%s: draws of %d characters are not taken as fitting %s", tc.reason, n, tc.pattern)
+		}
+		if sp.fits(pat, n+1, -1) || sp.fits(pat, 0, n-1) {
+			t.Errorf("%s: draws of %d characters are taken as fitting bounds that refuse them", tc.reason, n)
+		}
+		if other, _ := contracts.CompilePattern("^" + tc.prefix + "[0-9]{" + strconv.Itoa(tc.n) + "}$"); sp.fits(other, 0, -1) {
+			t.Errorf("%s: draws are taken as fitting a pattern of digits only", tc.reason)
+		}
 	}
+}
+
+// A field is written byte for byte as encoding/json writes its name and
+// value, whatever the characters.
+func FuzzEncodeField(f *testing.F) {
+	for _, s := range []string{"", "FriendlyName", "Bench service", "<a & b>", "quote\"d", `back\slash`, "tab\t", "é", "\x7f", "\xff", "\u2028"} {
+		f.Add(s, s, true)
+	}
+	f.Fuzz(func(t *testing.T, name, value string, b bool) {
+		k, _ := json.Marshal(name)
+		for _, v := range []any{value, b, nil, json.Number("12")} {
+			want, _ := json.Marshal(v)
+			got, err := encodeField(nil, name, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := string(k) + ":" + string(want); string(got) != w {
+				t.Fatalf("encodeField(%q, %#v) = %s, want %s", name, v, got, w)
+			}
+		}
+	})
 }

@@ -102,6 +102,11 @@ type Generator struct {
 	// would queue on it.
 	drawers sync.Pool
 	simple  simplePattern // the pattern, where it is a prefix and one repeated class
+	// simpleFits says that every string simple draws is one the compiled
+	// pattern and the length bounds admit, so a draw need not be matched:
+	// known when the pattern is compiled, from the draw's form and a check
+	// of a few draws against the compiled pattern.
+	simpleFits bool
 }
 
 // Generator returns a generator of identifiers of this shape.
@@ -155,21 +160,25 @@ func (g *Generator) remember(id string) {
 // byPattern draws a string of the id's pattern and length bounds, from
 // the pattern compiled once, else through the contract's synthesis.
 func (g *Generator) byPattern(seed uint64) (string, bool) {
+	ps := g.shape.schema
+	lo, hi := 0, -1
+	if ps.MinLength != nil {
+		lo = int(*ps.MinLength)
+	}
+	if ps.MaxLength != nil {
+		hi = int(*ps.MaxLength)
+	}
 	g.patOnce.Do(func() {
 		g.pat, _ = contracts.CompilePattern(g.shape.Pattern)
 		g.simple = simpleOf(g.shape.Pattern)
+		g.simpleFits = g.pat != nil && g.simple.fits(g.pat, lo, hi)
 	})
-	ps := g.shape.schema
 	if g.pat != nil && ps.Format == "" && len(ps.Enum) == 0 {
-		lo, hi := 0, -1
-		if ps.MinLength != nil {
-			lo = int(*ps.MinLength)
-		}
-		if ps.MaxLength != nil {
-			hi = int(*ps.MaxLength)
-		}
 		rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b9))
 		if str := g.shapeDraw(rng); str != "" {
+			if g.simpleFits {
+				return str, true
+			}
 			if n := utf8.RuneCountInString(str); n >= lo && (hi < 0 || n <= hi) && g.pat.Match(str) {
 				return str, true
 			}
@@ -212,6 +221,32 @@ func (g *Generator) shapeDraw(rng *rand.Rand) string {
 type simplePattern struct {
 	prefix, chars string
 	n             int
+}
+
+// fits says whether every string sp draws is one pat and the length
+// bounds lo and hi (-1 for none) admit. A draw is the ASCII prefix and n
+// characters of the class, so its length is fixed; what pat admits is
+// checked on a few draws, since pat is the pattern compiled with the
+// contract's regular expression rules, which simpleOf does not read.
+func (sp simplePattern) fits(pat *contracts.Pattern, lo, hi int) bool {
+	n := len(sp.prefix) + sp.n
+	if sp.n == 0 || n < lo || hi >= 0 && n > hi {
+		return false
+	}
+	g := &Generator{simple: sp}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 16 {
+		if !pat.Match(g.shapeDraw(rng)) {
+			return false
+		}
+	}
+	// Every character of the class, each in the first place drawn.
+	for i := range len(sp.chars) {
+		if !pat.Match(sp.prefix + strings.Repeat(sp.chars[i:i+1], sp.n)) {
+			return false
+		}
+	}
+	return true
 }
 
 // simpleOf reads pattern as a simplePattern; n is 0 for any other form.

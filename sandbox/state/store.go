@@ -419,10 +419,13 @@ func newObject(r *Resource, keys []string, id string, v map[string]any, like ...
 	if err != nil {
 		b = nil
 	}
-	// The decoded form takes several times its JSON; count it so, with
-	// the JSON kept beside it.
-	return &object{res: r, keys: keys, id: id, v: v, raw: b, size: int64(len(b))*4 + 128}
+	return &object{res: r, keys: keys, id: id, v: v, raw: b, size: objectSize(b)}
 }
+
+// objectSize is what the cap counts of an object written as raw: the
+// decoded form takes several times its JSON, and is counted so, with the
+// JSON kept beside it.
+func objectSize(raw []byte) int64 { return int64(len(raw))*4 + 128 }
 
 // idText is an identifier's value as a key.
 func idText(v any) (string, bool) {
