@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tetherkit/tether/contracts"
 	"github.com/tetherkit/tether/fixtures"
 	"github.com/tetherkit/tether/sandbox/state"
 )
@@ -356,5 +357,39 @@ func TestStateConcurrentCalls(t *testing.T) {
 	}
 	for _, e := range s.Journal(JournalFilter{Findings: true}).Entries {
 		t.Errorf("%s %s: %v", e.Method, e.Path, e.Findings)
+	}
+}
+
+// Twilio's contract takes form fields in one case (FriendlyName) and
+// answers them in another (friendly_name): the created service holds what
+// was sent, and reads and lists say so. A body's identifier (Sid) is never
+// taken, in any spelling.
+func TestStateTwilioFieldsEchoed(t *testing.T) {
+	c := corpusSpec(t, "twilio-messaging-v1.yaml", contracts.IgnoreSecurity())
+	s := startVendors(t, []Vendor{{Name: "twilio", Contract: c}})
+	auth := []string{"Authorization", basic("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "token")}
+	form := url.Values{"FriendlyName": {"Deal alerts"}, "StickySender": {"false"}, "ValidityPeriod": {"3600"}, "Sid": {"MG00000000000000000000000000000000"}}.Encode()
+	resp, v := fetch(t, s, c, "twilio", "POST", "/v1/Services", formType, form, auth...)
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("create: %d %v", resp.StatusCode, v)
+	}
+	created := v.(map[string]any)
+	id, _ := created["sid"].(string)
+	want := map[string]any{"friendly_name": "Deal alerts", "sticky_sender": false, "validity_period": json.Number("3600")}
+	for k, w := range want {
+		if created[k] != w {
+			t.Errorf("create: %s is %v, want %v", k, created[k], w)
+		}
+	}
+	if id == "" || id == "MG00000000000000000000000000000000" {
+		t.Errorf("create: sid %q, want one the sandbox made", id)
+	}
+	_, got := fetch(t, s, c, "twilio", "GET", "/v1/Services/"+id, "", "", auth...)
+	if got.(map[string]any)["friendly_name"] != "Deal alerts" {
+		t.Errorf("read: %v, want the friendly name sent", got)
+	}
+	_, page := fetch(t, s, c, "twilio", "GET", "/v1/Services", "", "", auth...)
+	if items := page.(map[string]any)["services"].([]any); len(items) == 0 || items[0].(map[string]any)["friendly_name"] != "Deal alerts" {
+		t.Errorf("list: %v, want the new service first", page)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/pb33f/libopenapi/datamodel/high/base"
@@ -289,17 +290,29 @@ type prepared struct {
 // prepareCreate makes a POST's new item with an identifier from g. Its
 // notes are kept in a; the caller commits it with [answering.commit].
 func (a *answering) prepareCreate(g *Generator) *prepared {
-	obj, _ := a.base()
+	// What the new item sets on the template's: the list's defaults, the
+	// request's fields and the identifier.
+	set := make(map[string]any, 4)
 	for _, f := range a.defaultFilters() {
-		obj[f.field] = f.value
+		set[f.field] = f.value
 	}
-	merged := a.merge(obj)
+	merged := a.merge(set)
 	id := g.Next()
 	if n, ok := id.(int64); ok {
 		id = json.Number(strconv.FormatInt(n, 10))
 	}
-	obj[a.r.IDField] = id
-	if a.plainCreate(obj, merged, g) {
+	set[a.r.IDField] = id
+	plain := a.plainCreate(set, merged, g)
+	if plain && !a.s.filterable[a.r] {
+		// Kept as JSON only (see lean): written from the template's
+		// fields and set, without a copy of the template.
+		if raw, ok := encodeSet(set, a.like); ok {
+			return &prepared{&object{res: a.r, keys: a.keys, id: a.idOf(set), raw: raw, size: objectSize(raw)}, true}
+		}
+	}
+	obj, _ := a.base()
+	maps.Copy(obj, set)
+	if plain {
 		return &prepared{a.lean(newObject(a.r, a.keys, a.idOf(obj), obj, a.like)), true}
 	}
 	// The item before the request's fields, for those that break the
@@ -529,16 +542,91 @@ func (a *answering) merge(obj map[string]any) []string {
 			fields = inner
 		}
 	}
-	var merged []string
-	for _, p := range objectProps(a.r.item) {
-		v, ok := fields[p.name]
-		if !ok || p.name == a.r.IDField {
+	props := objectProps(a.r.item)
+	idx := propIndexOf(a.r.item, props)
+	src := make(map[int]string, len(fields))
+	for name := range fields {
+		i, ok := idx.exact[name]
+		if !ok {
+			// Twilio takes FriendlyName and answers friendly_name: a
+			// field the item names only in another case or with
+			// underscores is the same field, where one property alone
+			// reads so and the request does not also send it by name.
+			if i, ok = idx.loose[looseName(name)]; !ok || i < 0 {
+				continue
+			}
+			if _, both := fields[props[i].name]; both {
+				continue
+			}
+			if prev, dup := src[i]; dup && prev != name {
+				// Two spellings of one field: neither is taken.
+				src[i] = ""
+				continue
+			}
+		}
+		if props[i].name != a.r.IDField {
+			src[i] = name
+		}
+	}
+	// In the item's order.
+	at := slices.Sorted(maps.Keys(src))
+	merged := make([]string, 0, len(at))
+	for _, i := range at {
+		if src[i] == "" {
 			continue
 		}
-		obj[p.name] = coerce(v, build(p.proxy), 0)
+		p := props[i]
+		obj[p.name] = coerce(fields[src[i]], build(p.proxy), 0)
 		merged = append(merged, p.name)
 	}
 	return merged
+}
+
+// propIndex finds an item's properties by name, and by their loose name
+// (see looseName); a loose name that two properties share is -1.
+type propIndex struct {
+	exact map[string]int
+	loose map[string]int
+}
+
+var propIndexes sync.Map // *base.Schema -> *propIndex
+
+func propIndexOf(s *base.Schema, props []prop) *propIndex {
+	if v, ok := propIndexes.Load(s); ok {
+		return v.(*propIndex)
+	}
+	idx := &propIndex{exact: make(map[string]int, len(props)), loose: make(map[string]int, len(props))}
+	for i, p := range props {
+		idx.exact[p.name] = i
+		l := looseName(p.name)
+		if _, dup := idx.loose[l]; dup {
+			idx.loose[l] = -1
+		} else {
+			idx.loose[l] = i
+		}
+	}
+	if s != nil && propsCached.Add(1) <= maxPropsCached {
+		propIndexes.Store(s, idx)
+	}
+	return idx
+}
+
+// looseName is a field's name in lower case without underscores and
+// dashes: FriendlyName, friendly_name and friendly-name read the same.
+func looseName(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_' || c == '-':
+		case 'A' <= c && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // requestFields decodes the request body: JSON, or a form with Stripe's
@@ -547,7 +635,10 @@ func (a *answering) requestFields() map[string]any {
 	if len(a.c.Body) == 0 {
 		return nil
 	}
-	ct, _, _ := mime.ParseMediaType(a.c.Header.Get("Content-Type"))
+	ct := a.c.Header.Get("Content-Type")
+	if ct != "application/x-www-form-urlencoded" && ct != "application/json" {
+		ct, _, _ = mime.ParseMediaType(ct)
+	}
 	if ct == "application/x-www-form-urlencoded" {
 		vals, err := url.ParseQuery(string(a.c.Body))
 		if err != nil {
@@ -567,6 +658,13 @@ func (a *answering) requestFields() map[string]any {
 func formFields(vals url.Values) map[string]any {
 	out := map[string]any{}
 	for _, name := range slices.Sorted(maps.Keys(vals)) {
+		if strings.IndexByte(name, '[') < 0 {
+			// A plain name takes its last value.
+			if v := vals[name]; len(v) > 0 {
+				out[name] = v[len(v)-1]
+			}
+			continue
+		}
 		path := splitBrackets(name)
 		if len(path) == 0 || len(path) > 16 {
 			continue

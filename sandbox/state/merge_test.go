@@ -1,0 +1,66 @@
+package state
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/pb33f/libopenapi"
+)
+
+// A request's field is merged under the item's property of the same name,
+// else of the same loose name (FriendlyName for friendly_name) where one
+// property alone reads so; a field sent under both spellings takes the
+// property's own, two loose spellings of one property take neither, and
+// the identifier is never taken.
+func TestMergeLooseNames(t *testing.T) {
+	spec := `openapi: 3.0.3
+info: {title: t, version: "1"}
+paths: {}
+components:
+  schemas:
+    item:
+      type: object
+      properties:
+        sid: {type: string}
+        friendly_name: {type: string}
+        status: {type: string}
+        sticky_sender: {type: boolean}
+        area_code: {type: string}
+        areaCode: {type: string}
+`
+	doc, err := libopenapi.NewDocument([]byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := doc.BuildV3Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := m.Model.Components.Schemas.GetOrZero("item").Schema()
+	for _, tc := range []struct {
+		reason string
+		form   string
+		want   map[string]any
+	}{
+		{"Twilio's spelling", "FriendlyName=a&StickySender=true", map[string]any{"friendly_name": "a", "sticky_sender": true}},
+		{"the property's own name wins", "friendly_name=own&FriendlyName=other", map[string]any{"friendly_name": "own"}},
+		{"two loose spellings take neither", "FriendlyName=a&friendly-name=b&Status=ok", map[string]any{"status": "ok"}},
+		{"a loose name two properties share is not taken", "AreaCode=1", map[string]any{}},
+		{"an exact name of one of them is", "areaCode=1", map[string]any{"areaCode": "1"}},
+		{"the identifier is never taken", "Sid=x&sid=y", map[string]any{}},
+	} {
+		a := &answering{r: &Resource{IDField: "sid", item: item}, c: Call{Body: []byte(tc.form), Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}}}
+		obj := map[string]any{}
+		merged := a.merge(obj)
+		if len(obj) != len(tc.want) || len(merged) != len(obj) {
+			t.Errorf("%s: %s merged %v (%v), want %v", tc.reason, tc.form, obj, merged, tc.want)
+			continue
+		}
+		for k, v := range tc.want {
+			if obj[k] != v || !slices.Contains(merged, k) {
+				t.Errorf("%s: %s merged %v, want %v", tc.reason, tc.form, obj, tc.want)
+			}
+		}
+	}
+}
