@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -92,7 +93,7 @@ func (s *Sandbox) stateAnswer(v *vendor, decl *opAnswers, op *contracts.Operatio
 	query, selfQuery := url.Values{}, ""
 	if r.URL.RawQuery != "" {
 		query = r.URL.Query()
-		selfQuery = withoutCredentials(r.URL.Query(), v.schemes).Encode()
+		selfQuery = withoutCredentials(maps.Clone(query), v.schemes).Encode()
 	}
 	self := &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: selfQuery}
 	call := state.Call{Tenant: tenant, Refuse: decl.refuse, Op: op, Params: m.Params, Query: query, Header: r.Header, Body: body, URL: self,

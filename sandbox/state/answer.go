@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -387,7 +388,7 @@ func (a *answering) plainCreate(obj map[string]any, merged []string, g *Generato
 	// An identifier of a pattern: the pattern and the length bounds are
 	// all its schema may say.
 	str, ok := id.(string)
-	if !ok || g == nil || g.pat == nil || ids.Format != "" || len(ids.Enum) > 0 || len(ids.AllOf)+len(ids.AnyOf)+len(ids.OneOf) > 0 || !g.pat.Match(str) {
+	if !ok || g == nil || g.pat == nil || ids.Format != "" || len(ids.Enum) > 0 || len(ids.AllOf)+len(ids.AnyOf)+len(ids.OneOf) > 0 || !g.matches(str) {
 		return false
 	}
 	n := utf8.RuneCountInString(str)
@@ -544,7 +545,12 @@ func (a *answering) merge(obj map[string]any) []string {
 	}
 	props := objectProps(a.r.item)
 	idx := propIndexOf(a.r.item, props)
-	src := make(map[int]string, len(fields))
+	// Each property taken, by its index, and the request's name for it.
+	type take struct {
+		i    int
+		name string
+	}
+	takes := make([]take, 0, len(fields))
 	for name := range fields {
 		i, ok := idx.exact[name]
 		if !ok {
@@ -558,25 +564,21 @@ func (a *answering) merge(obj map[string]any) []string {
 			if _, both := fields[props[i].name]; both {
 				continue
 			}
-			if prev, dup := src[i]; dup && prev != name {
-				// Two spellings of one field: neither is taken.
-				src[i] = ""
-				continue
-			}
 		}
 		if props[i].name != a.r.IDField {
-			src[i] = name
+			takes = append(takes, take{i, name})
 		}
 	}
-	// In the item's order.
-	at := slices.Sorted(maps.Keys(src))
-	merged := make([]string, 0, len(at))
-	for _, i := range at {
-		if src[i] == "" {
+	// In the item's order; two loose spellings of one property (and no
+	// exact one) take neither.
+	slices.SortFunc(takes, func(x, y take) int { return x.i - y.i })
+	merged := make([]string, 0, len(takes))
+	for j, t := range takes {
+		if j > 0 && takes[j-1].i == t.i || j+1 < len(takes) && takes[j+1].i == t.i {
 			continue
 		}
-		p := props[i]
-		obj[p.name] = coerce(fields[src[i]], build(p.proxy), 0)
+		p := props[t.i]
+		obj[p.name] = coerce(fields[t.name], build(p.proxy), 0)
 		merged = append(merged, p.name)
 	}
 	return merged
@@ -640,6 +642,9 @@ func (a *answering) requestFields() map[string]any {
 		ct, _, _ = mime.ParseMediaType(ct)
 	}
 	if ct == "application/x-www-form-urlencoded" {
+		if out, ok := plainForm(a.c.Body); ok {
+			return out
+		}
 		vals, err := url.ParseQuery(string(a.c.Body))
 		if err != nil {
 			return nil
@@ -651,6 +656,34 @@ func (a *answering) requestFields() map[string]any {
 		return nil
 	}
 	return m
+}
+
+// plainForm reads a form whose names are all plain (no brackets), as
+// formFields reads it: each name takes its last value. ok is false for
+// any other form, and for one url.ParseQuery refuses, which the caller
+// reads the general way.
+func plainForm(body []byte) (out map[string]any, ok bool) {
+	if bytes.IndexByte(body, '[') >= 0 || bytes.IndexByte(body, ';') >= 0 {
+		return nil, false
+	}
+	out = make(map[string]any, bytes.Count(body, []byte("&"))+1)
+	for rest := string(body); rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil || strings.IndexByte(k, '[') >= 0 {
+			return nil, false
+		}
+		if v, err = url.QueryUnescape(v); err != nil {
+			return nil, false
+		}
+		out[k] = v
+	}
+	return out, true
 }
 
 // formFields nests bracketed form names into maps; a map whose keys are

@@ -249,6 +249,27 @@ func (sp simplePattern) fits(pat *contracts.Pattern, lo, hi int) bool {
 	return true
 }
 
+// matches says whether str matches the generator's pattern: where its
+// draws fit the pattern (simpleFits), by their form alone.
+func (g *Generator) matches(str string) bool {
+	if g.pat == nil {
+		return false
+	}
+	if !g.simpleFits {
+		return g.pat.Match(str)
+	}
+	sp := g.simple
+	if len(str) != len(sp.prefix)+sp.n || str[:len(sp.prefix)] != sp.prefix {
+		return false
+	}
+	for i := len(sp.prefix); i < len(str); i++ {
+		if strings.IndexByte(sp.chars, str[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // simpleOf reads pattern as a simplePattern; n is 0 for any other form.
 func simpleOf(pattern string) simplePattern {
 	re, err := syntax.Parse(pattern, syntax.Perl)

@@ -2,6 +2,8 @@ package state
 
 import (
 	"net/http"
+	"net/url"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -63,4 +65,25 @@ components:
 			}
 		}
 	}
+}
+
+// A form of plain names is read as the general reading reads it, or left
+// to it.
+func FuzzPlainForm(f *testing.F) {
+	for _, s := range []string{"FriendlyName=Bench+service&StickySender=true", "a=1&a=2", "a", "=x", "a=%zz", "a%5B0%5D=x", "a[b]=c", "a=1;b=2", "&&a=&", "a=%E2%82%AC", "k=v=w"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		got, ok := plainForm([]byte(body))
+		if !ok {
+			return
+		}
+		vals, err := url.ParseQuery(body)
+		if err != nil {
+			t.Fatalf("%q: read as %v, but url.ParseQuery refuses it: %v", body, got, err)
+		}
+		if want := formFields(vals); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: read as %v, want %v", body, got, want)
+		}
+	})
 }

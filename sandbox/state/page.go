@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -59,16 +60,16 @@ func (a *answering) list() *Result {
 			backwards = true
 		}
 	case Link, Page:
-		if n, err := strconv.Atoi(cursor); err == nil && n > 1 {
+		if n, err := atoi(cursor); err == nil && n > 1 {
 			start = (n - 1) * size
 		}
 	case Offset:
-		if n, err := strconv.Atoi(cursor); err == nil && n > 0 {
+		if n, err := atoi(cursor); err == nil && n > 0 {
 			start = n
 		}
 	case NextCursor, PageToken, NextURL:
 		n, ok := fromToken(cursor)
-		if p, err := strconv.Atoi(cursor); err == nil && pageNumbered(pg.CursorParam) {
+		if p, err := atoi(cursor); err == nil && pageNumbered(pg.CursorParam) {
 			// A next-page URL numbers its pages where the parameter is a
 			// page's number: see pageURL.
 			n, ok = max(p-1, 0)*size, p > 0
@@ -226,6 +227,18 @@ func (a *answering) lastValue(path string) any {
 
 func (a *answering) listSchema() *base.Schema { return build(responseSchema(a.c.Op)) }
 
+// errNoNumber is atoi's error for an empty parameter.
+var errNoNumber = errors.New("no number")
+
+// atoi is strconv.Atoi without the error it allocates for a parameter
+// not given, as most lists' first pages are asked.
+func atoi(s string) (int, error) {
+	if s == "" {
+		return 0, errNoNumber
+	}
+	return strconv.Atoi(s)
+}
+
 // pageSize is the limit the request asks for, within the parameter's
 // bounds, else its default, else 10.
 func (a *answering) pageSize(pg *Pagination) int {
@@ -247,7 +260,7 @@ func (a *answering) pageSize(pg *Pagination) int {
 		}
 	}
 	if pg.LimitParam != "" {
-		if n, err := strconv.Atoi(a.c.Query.Get(pg.LimitParam)); err == nil {
+		if n, err := atoi(a.c.Query.Get(pg.LimitParam)); err == nil {
 			size = n
 		}
 	}
