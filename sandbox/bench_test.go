@@ -252,6 +252,11 @@ func (c *rawClient) do(req []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if n := resp.ContentLength; n >= 0 && resp.TransferEncoding == nil {
+		// Skipped where it lies, as wrk does, rather than copied out.
+		_, err = c.r.Discard(int(n))
+		return resp.StatusCode, err
+	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode, err
