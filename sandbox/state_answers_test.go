@@ -363,7 +363,8 @@ func TestStateConcurrentCalls(t *testing.T) {
 // Twilio's contract takes form fields in one case (FriendlyName) and
 // answers them in another (friendly_name): the created service holds what
 // was sent, and reads and lists say so. A body's identifier (Sid) is never
-// taken, in any spelling.
+// taken, in any spelling. Its url and links name its own sid, not the
+// example's.
 func TestStateTwilioFieldsEchoed(t *testing.T) {
 	c := corpusSpec(t, "twilio-messaging-v1.yaml", contracts.IgnoreSecurity())
 	s := startVendors(t, []Vendor{{Name: "twilio", Contract: c}})
@@ -384,12 +385,29 @@ func TestStateTwilioFieldsEchoed(t *testing.T) {
 	if id == "" || id == "MG00000000000000000000000000000000" {
 		t.Errorf("create: sid %q, want one the sandbox made", id)
 	}
+	// The example's url and links name the example's service; the new
+	// service's name it.
+	links, _ := created["links"].(map[string]any)
+	if u, _ := created["url"].(string); !strings.HasSuffix(u, "/Services/"+id) || len(links) == 0 {
+		t.Errorf("create: url %q and links %v, want them to name %s", u, links, id)
+	}
+	for k, l := range links {
+		if s, _ := l.(string); !strings.Contains(s, "/Services/"+id+"/") {
+			t.Errorf("create: links.%s is %q, want it to name %s", k, l, id)
+		}
+	}
 	_, got := fetch(t, s, c, "twilio", "GET", "/v1/Services/"+id, "", "", auth...)
-	if got.(map[string]any)["friendly_name"] != "Deal alerts" {
-		t.Errorf("read: %v, want the friendly name sent", got)
+	if got.(map[string]any)["friendly_name"] != "Deal alerts" || got.(map[string]any)["url"] != created["url"] {
+		t.Errorf("read: %v, want the friendly name sent and the service's url", got)
 	}
 	_, page := fetch(t, s, c, "twilio", "GET", "/v1/Services", "", "", auth...)
 	if items := page.(map[string]any)["services"].([]any); len(items) == 0 || items[0].(map[string]any)["friendly_name"] != "Deal alerts" {
 		t.Errorf("list: %v, want the new service first", page)
+	}
+	// A service read before it was ever created is synthesised with the
+	// id read, and refers to it too.
+	other := "MGbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	if _, got = fetch(t, s, c, "twilio", "GET", "/v1/Services/"+other, "", "", auth...); !strings.HasSuffix(got.(map[string]any)["url"].(string), other) {
+		t.Errorf("read of an unseen service: url %v, want it to name %s", got.(map[string]any)["url"], other)
 	}
 }

@@ -276,9 +276,55 @@ func (a *answering) create() *Result {
 	}
 	obj[a.r.IDField] = id
 	base[a.r.IDField] = id
+	for k, v := range a.refsFor(id) {
+		if !slices.Contains(merged, k) {
+			obj[k] = v
+		}
+		base[k] = v
+	}
 	o := a.store(obj, base, merged)
 	return a.renderObject(o)
 }
+
+// refsFor is each field of the template's item that refers to the
+// template's identifier (a url, links), rewritten to refer to id; nil when
+// none does or id cannot stand in a URL as it is.
+func (a *answering) refsFor(id any) map[string]any {
+	if a.like == nil {
+		return nil
+	}
+	return a.like.refs.refsOf(a.like.src, a.r.IDField).rewrite(a.like.src, id)
+}
+
+// refsFree says whether the rewritten fields need no validation: each is
+// a property whose schema admits any identifier in its strings.
+func (a *answering) refsFree(refs map[string]any) bool {
+	if len(refs) == 0 {
+		return true
+	}
+	_, wrap := itemIn(a.tmpl, a.r.IDField)
+	item := a.s.answerItem(a.c.Op, wrap)
+	for k := range refs {
+		ps := property(item, k)
+		if v, ok := freeSchemas.Load(ps); ok {
+			if !v.(bool) {
+				return false
+			}
+			continue
+		}
+		free := freeForID(ps, 0)
+		if ps != nil && propsCached.Add(1) <= maxPropsCached {
+			freeSchemas.Store(ps, free)
+		}
+		if !free {
+			return false
+		}
+	}
+	return true
+}
+
+// freeSchemas keeps freeForID's answer per property schema.
+var freeSchemas sync.Map // *base.Schema -> bool
 
 // prepared is a create's new item, made and checked against the contract
 // before the tenant's lock is taken, so that creates do their costliest
@@ -303,7 +349,13 @@ func (a *answering) prepareCreate(g *Generator) *prepared {
 		id = json.Number(strconv.FormatInt(n, 10))
 	}
 	set[a.r.IDField] = id
-	plain := a.plainCreate(set, merged, g)
+	refs := a.refsFor(id)
+	for k, v := range refs {
+		if _, sent := set[k]; !sent {
+			set[k] = v
+		}
+	}
+	plain := a.plainCreate(set, merged, g) && a.refsFree(refs)
 	if plain && !a.s.filterable[a.r] {
 		// Kept as JSON only (see lean): written from the template's
 		// fields and set, without a copy of the template.
@@ -323,6 +375,7 @@ func (a *answering) prepareCreate(g *Generator) *prepared {
 		base[f.field] = f.value
 	}
 	base[a.r.IDField] = id
+	maps.Copy(base, refs)
 	o, keep := a.settle(obj, base, merged)
 	return &prepared{o, keep}
 }
@@ -461,6 +514,7 @@ func (a *answering) existing() *object {
 	obj, _ := a.base()
 	base := maps.Clone(obj)
 	obj[a.r.IDField] = a.idValue(a.id, obj[a.r.IDField])
+	maps.Copy(obj, a.refsFor(obj[a.r.IDField]))
 	if bad := a.invalid(obj); len(bad) > 0 {
 		// The identifier does not fit the schema: the object cannot be
 		// kept under it, and is answered as synthesised.

@@ -18,6 +18,7 @@ type itemEncoding struct {
 	enc    map[string][]byte // `"name":value`, as encoding/json writes it
 	sorted []fieldEncoding   // src's fields in key order
 	size   int               // the bytes of sorted's encodings
+	refs   idRefs            // the fields of src that hold its identifier
 }
 
 type fieldEncoding struct {
@@ -62,12 +63,42 @@ func encodeField(dst []byte, name string, v any) ([]byte, error) {
 		return strconv.AppendBool(dst, t), nil
 	case nil:
 		return append(dst, "null"...), nil
+	case map[string]any:
+		if out, ok := appendPlainMap(dst, t); ok {
+			return out, nil
+		}
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
 	return append(dst, b...), nil
+}
+
+// appendPlainMap appends m as encoding/json writes it, where its keys and
+// values are all plain strings (Twilio's links); ok is false otherwise.
+func appendPlainMap(dst []byte, m map[string]any) ([]byte, bool) {
+	if len(m) > 64 {
+		return dst, false
+	}
+	keys := make([]string, 0, len(m))
+	for k, v := range m {
+		s, ok := v.(string)
+		if !ok || !plainString(k) || !plainString(s) {
+			return dst, false
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(append(append(dst, '"'), k...), '"', ':', '"')
+		dst = append(append(dst, m[k].(string)...), '"')
+	}
+	return append(dst, '}'), true
 }
 
 // plainString says whether encoding/json writes s as it is between

@@ -102,7 +102,7 @@ func FuzzEncodeField(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, name, value string, b bool) {
 		k, _ := json.Marshal(name)
-		for _, v := range []any{value, b, nil, json.Number("12")} {
+		for _, v := range []any{value, b, nil, json.Number("12"), map[string]any{name: value, "z": "v"}, map[string]any{}, map[string]any{"n": b}} {
 			want, _ := json.Marshal(v)
 			got, err := encodeField(nil, name, v)
 			if err != nil {
