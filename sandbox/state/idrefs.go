@@ -69,7 +69,9 @@ func urlSafe(s string) bool {
 	return s != ""
 }
 
-func isAlnum(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' }
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
 
 // idAt finds id in s where it stands alone: not inside a longer word.
 func idAt(s, id string) int {
