@@ -298,13 +298,13 @@ func (a *answering) refsFor(id any) map[string]any {
 
 // refsFree says whether the rewritten fields need no validation: each is
 // a property whose schema admits any identifier in its strings.
-func (a *answering) refsFree(refs map[string]any) bool {
-	if len(refs) == 0 {
+func (a *answering) refsFree(refs *idRefs) bool {
+	if refs == nil || refs.id == "" {
 		return true
 	}
 	_, wrap := itemIn(a.tmpl, a.r.IDField)
 	item := a.s.answerItem(a.c.Op, wrap)
-	for k := range refs {
+	for _, k := range refs.fields {
 		ps := property(item, k)
 		if v, ok := freeSchemas.Load(ps); ok {
 			if !v.(bool) {
@@ -349,18 +349,24 @@ func (a *answering) prepareCreate(g *Generator) *prepared {
 		id = json.Number(strconv.FormatInt(n, 10))
 	}
 	set[a.r.IDField] = id
-	refs := a.refsFor(id)
-	for k, v := range refs {
-		if _, sent := set[k]; !sent {
-			set[k] = v
-		}
+	var refs *idRefs
+	if a.like != nil {
+		refs = a.like.refs.refsOf(a.like.src, a.r.IDField)
 	}
 	plain := a.plainCreate(set, merged, g) && a.refsFree(refs)
 	if plain && !a.s.filterable[a.r] {
 		// Kept as JSON only (see lean): written from the template's
-		// fields and set, without a copy of the template.
-		if raw, ok := encodeSet(set, a.like); ok {
+		// fields and set, and its references to its identifier, without
+		// a copy of the template.
+		if raw, ok := encodeSet(set, a.like, a.idOf(set)); ok {
 			return &prepared{&object{res: a.r, keys: a.keys, id: a.idOf(set), raw: raw, size: objectSize(raw)}, true}
+		}
+	}
+	if refs != nil {
+		for k, v := range refs.rewrite(a.like.src, id) {
+			if _, sent := set[k]; !sent {
+				set[k] = v
+			}
 		}
 	}
 	obj, _ := a.base()
@@ -375,7 +381,7 @@ func (a *answering) prepareCreate(g *Generator) *prepared {
 		base[f.field] = f.value
 	}
 	base[a.r.IDField] = id
-	maps.Copy(base, refs)
+	maps.Copy(base, a.refsFor(id))
 	o, keep := a.settle(obj, base, merged)
 	return &prepared{o, keep}
 }

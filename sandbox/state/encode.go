@@ -154,11 +154,13 @@ func encodeObject(obj map[string]any, like *itemEncoding) ([]byte, error) {
 // encodeSet writes the template's item with the fields of set in place
 // of its own, as [encodeObject] writes that item; ok is false where set
 // holds a field the template lacks, or a value is not written so.
-func encodeSet(set map[string]any, like *itemEncoding) (out []byte, ok bool) {
+func encodeSet(set map[string]any, like *itemEncoding, id string) (out []byte, ok bool) {
 	if like == nil {
 		return nil, false
 	}
 	like.fields()
+	refs := like.refs.written(like)
+	follow := refs != nil && id != like.refs.id && urlSafe(id)
 	for k := range set {
 		if _, has := like.src[k]; !has {
 			return nil, false
@@ -171,6 +173,21 @@ func encodeSet(set map[string]any, like *itemEncoding) (out []byte, ok bool) {
 			out = append(out, ',')
 		}
 		v, has := set[f.name]
+		if !has && follow {
+			// A field that names the template's identifier names id.
+			if parts, split := refs[f.name]; split {
+				for j, p := range parts {
+					if j > 0 {
+						out = append(out, id...)
+					}
+					out = append(out, p...)
+				}
+				continue
+			}
+			if slices.Contains(like.refs.fields, f.name) {
+				return nil, false
+			}
+		}
 		if !has || f.enc != nil && sameValue(v, f.val) {
 			if f.enc == nil {
 				return nil, false

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 
@@ -18,6 +19,36 @@ type idRefs struct {
 	once   sync.Once
 	id     string   // the template's identifier as text; "" when none can be followed
 	fields []string // the item's fields whose values hold id
+
+	partsOnce sync.Once
+	parts     map[string][][]byte // each field's encoding, split where it holds id
+}
+
+// written is each field's `"name":value` encoding split where a new
+// identifier goes, for [encodeSet]; a field is left out where the split
+// would not write what [idRefs.rewrite] makes of it (an identifier next to
+// an escape), so that it is written the slow way. r must be refsOf'd.
+func (r *idRefs) written(like *itemEncoding) map[string][][]byte {
+	r.partsOnce.Do(func() {
+		if r.id == "" || !plainString(r.id) {
+			return
+		}
+		// A marker no template holds, to find where the identifier went.
+		const marker = "zq9Xtether0idXq9z"
+		r.parts = map[string][][]byte{}
+		for _, k := range r.fields {
+			probe, err := encodeField(nil, k, replaceID(like.src[k], r.id, marker, 0))
+			if err != nil || bytes.Count(probe, []byte(r.id)) > 0 {
+				continue
+			}
+			parts := bytes.Split(probe, []byte(marker))
+			if len(parts) < 2 {
+				continue
+			}
+			r.parts[k] = parts
+		}
+	})
+	return r.parts
 }
 
 // minRefID is the shortest identifier followed into other fields: a
@@ -150,17 +181,26 @@ func replaceID(v any, old, new string, depth int) any {
 	return v
 }
 
+// checkedFormats are the formats a validator checks whose strings an
+// identifier put in their place could break; a URI's takes any URL-safe
+// identifier, and a format no validator knows (Twilio's uri-map) is not
+// checked.
+var checkedFormats = map[string]bool{
+	"date": true, "date-time": true, "time": true, "duration": true, "email": true, "idn-email": true,
+	"hostname": true, "idn-hostname": true, "ipv4": true, "ipv6": true, "uuid": true, "regex": true,
+	"json-pointer": true, "relative-json-pointer": true, "uri-template": true, "byte": true,
+	"int32": true, "int64": true, "float": true, "double": true,
+}
+
 // freeForID says whether any string of an identifier's shape may stand in
 // s's strings without breaking it: no pattern, length, enum or const on a
-// string, and a format of none or a URI's; the same through an object's
-// properties and an array's items.
+// string, nor a format a validator checks (see checkedFormats); the same
+// through an object's properties and an array's items.
 func freeForID(s *base.Schema, depth int) bool {
 	if s == nil || depth > maxRefDepth || len(s.AllOf)+len(s.AnyOf)+len(s.OneOf) > 0 || s.Not != nil || len(s.Enum) > 0 || s.Const != nil {
 		return false
 	}
-	switch s.Format {
-	case "", "uri", "url", "uri-reference", "iri", "iri-reference":
-	default:
+	if checkedFormats[s.Format] {
 		return false
 	}
 	if s.Pattern != "" || s.MaxLength != nil || s.MinLength != nil {
