@@ -33,7 +33,8 @@
 // has its own objects, seeded from the cassettes' answers, the contract's
 // examples of top-level lists and [Vendor.State]. A create keeps the
 // request's fields merged into a synthesised object under a new identifier
-// of the vendor's shape; reads, updates and lists (filtered by parameters
+// of the vendor's shape (a field matched by name, else by its spelling in
+// another case, and the object's URLs naming the new identifier); reads, updates and lists (filtered by parameters
 // named like item fields, paged as the contract's parameters say) answer
 // from the store; a delete removes, and a later read is answered the
 // vendor's not-found. A read of an unknown identifier answers a
