@@ -18,7 +18,10 @@ type itemEncoding struct {
 	enc    map[string][]byte // `"name":value`, as encoding/json writes it
 	sorted []fieldEncoding   // src's fields in key order
 	size   int               // the bytes of sorted's encodings
-	refs   idRefs            // the fields of src that hold its identifier
+	// idField names src's identifier; refs are the fields of src that
+	// hold it elsewhere.
+	idField string
+	refs    idRefs
 }
 
 type fieldEncoding struct {
@@ -159,8 +162,13 @@ func encodeSet(set map[string]any, like *itemEncoding, id string) (out []byte, o
 		return nil, false
 	}
 	like.fields()
-	refs := like.refs.written(like)
-	follow := refs != nil && id != like.refs.id && urlSafe(id)
+	var refs map[string][][]byte
+	follow := false
+	if id != "" {
+		r := like.refs.refsOf(like.src, like.idField)
+		refs = r.written(like)
+		follow = r.id != "" && id != r.id && urlSafe(id)
+	}
 	for k := range set {
 		if _, has := like.src[k]; !has {
 			return nil, false
@@ -219,27 +227,9 @@ func sameValue(a, b any) bool {
 	return false
 }
 
-// encodeLike writes obj in the order of its template's fields; ok is false
-// where obj lacks one of them.
+// encodeLike writes obj in the order of its template's fields, obj having
+// as many fields as the template; ok is false where they are not the
+// same fields.
 func encodeLike(obj map[string]any, like *itemEncoding) (out []byte, ok bool) {
-	out = make([]byte, 1, like.size+256)
-	out[0] = '{'
-	for i, f := range like.sorted {
-		v, has := obj[f.name]
-		if !has {
-			return nil, false
-		}
-		if i > 0 {
-			out = append(out, ',')
-		}
-		if f.enc != nil && sameValue(v, f.val) {
-			out = append(out, f.enc...)
-			continue
-		}
-		var err error
-		if out, err = encodeField(out, f.name, v); err != nil {
-			return nil, false
-		}
-	}
-	return append(out, '}'), true
+	return encodeSet(obj, like, "")
 }

@@ -5,8 +5,6 @@ import (
 	"maps"
 	"reflect"
 	"testing"
-
-	"github.com/pb33f/libopenapi"
 )
 
 // The template's identifier is followed where it stands alone in a value,
@@ -63,16 +61,9 @@ components:
     deep: {type: object, properties: {self: {type: string, maxLength: 3}}}
     items: {type: array, items: {type: string, format: uuid}}
 `
-	doc, err := libopenapi.NewDocument([]byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := doc.BuildV3Model()
-	if err != nil {
-		t.Fatal(err)
-	}
+	schema := componentSchemas(t, spec)
 	for name, want := range map[string]bool{"url": true, "links": true, "nested": true, "pattern": false, "long": false, "date": false, "deep": false, "items": false} {
-		if got := freeForID(m.Model.Components.Schemas.GetOrZero(name).Schema(), 0); got != want {
+		if got := freeForID(schema(name), 0); got != want {
 			t.Errorf("%s: %v, want %v", name, got, want)
 		}
 	}
@@ -88,8 +79,7 @@ func TestEncodeSetFollowsID(t *testing.T) {
 		"odd":   "<MGaaaa>",
 		"name":  "My Service",
 	}
-	like := &itemEncoding{src: src}
-	like.refs.refsOf(src, "sid")
+	like := &itemEncoding{src: src, idField: "sid"}
 	for _, id := range []string{"MGbbbb", "MGaaaa", "a b"} {
 		set := map[string]any{"sid": id, "name": "new"}
 		got, ok := encodeSet(set, like, id)

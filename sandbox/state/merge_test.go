@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"slices"
 	"testing"
-
-	"github.com/pb33f/libopenapi"
 )
 
 // A request's field is merged under the item's property of the same name,
@@ -31,15 +29,8 @@ components:
         area_code: {type: string}
         areaCode: {type: string}
 `
-	doc, err := libopenapi.NewDocument([]byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := doc.BuildV3Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	item := m.Model.Components.Schemas.GetOrZero("item").Schema()
+	schema := componentSchemas(t, spec)
+	item := schema("item")
 	for _, tc := range []struct {
 		reason string
 		form   string

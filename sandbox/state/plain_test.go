@@ -8,6 +8,20 @@ import (
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 )
 
+// componentSchemas parses spec and returns its component schemas by name.
+func componentSchemas(t *testing.T, spec string) func(name string) *base.Schema {
+	t.Helper()
+	doc, err := libopenapi.NewDocument([]byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := doc.BuildV3Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(name string) *base.Schema { return m.Model.Components.Schemas.GetOrZero(name).Schema() }
+}
+
 // plainValue decides when a create may skip validation, so every schema
 // that constrains a value beyond its type must make it say no.
 func TestPlainValue(t *testing.T) {
@@ -30,15 +44,7 @@ components:
     props: {type: object, properties: {a: {type: string}}}
     either: {oneOf: [{type: string}, {type: integer}]}
 `
-	doc, err := libopenapi.NewDocument([]byte(spec))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := doc.BuildV3Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := func(name string) *base.Schema { return m.Model.Components.Schemas.GetOrZero(name).Schema() }
+	schema := componentSchemas(t, spec)
 	tests := []struct {
 		schema string
 		v      any

@@ -844,7 +844,7 @@ func (s *Store) template(c Call, idField string) (*decodedTemplate, error) {
 	}
 	t := &decodedTemplate{src: c.Template, v: v}
 	if obj, _ := itemIn(v, idField); obj != nil {
-		t.item = &itemEncoding{src: obj}
+		t.item = &itemEncoding{src: obj, idField: idField}
 	}
 	s.tmpls.Store(c.Op, t)
 	return t, nil
