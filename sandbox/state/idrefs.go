@@ -10,9 +10,10 @@ import (
 
 // The template's item refers to its own identifier beyond its id field:
 // Twilio's service has url and links (".../Services/MGaaa.../Messages"),
-// Stripe's customer the urls of its sub-lists, GitHub's issue its url,
-// comments_url and html_url. A new item made from the template refers to
-// its own identifier there instead.
+// GitHub's issue its url, comments_url and html_url (".../issues/1347"). A
+// new item made from the template refers to its own identifier there
+// instead. (The other path parameters in those URLs, GitHub's owner and
+// repository, stay the template's.)
 
 // idRefs are the fields of a template's item that hold its identifier.
 type idRefs struct {
