@@ -471,18 +471,26 @@ func printSummary(env *environ, r *report.Report) {
 
 // writeReports writes every rendering of r into dir, each atomically.
 func writeReports(r *report.Report, dir string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	files := []struct {
-		name   string
-		render func(w io.Writer) error
-	}{
+	return writeRenderings(dir, []rendering{
 		{"report.json", func(w io.Writer) error { return writeBytes(w, r.JSON) }},
 		{"timings.json", func(w io.Writer) error { return writeBytes(w, r.TimingsJSON) }},
 		{"junit.xml", r.JUnit},
 		{"summary.md", r.Markdown},
 		{"report.html", r.HTML},
+	})
+}
+
+// rendering is one file of a report's forms: its name and its writer.
+type rendering struct {
+	name   string
+	render func(w io.Writer) error
+}
+
+// writeRenderings writes each rendering into dir, whole or not at all
+// (atomically), and returns the paths written.
+func writeRenderings(dir string, files []rendering) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
 	}
 	var written []string
 	for _, f := range files {
@@ -491,7 +499,7 @@ func writeReports(r *report.Report, dir string) ([]string, error) {
 			return written, fmt.Errorf("render %s: %w", f.name, err)
 		}
 		p := filepath.Join(dir, f.name)
-		if err := atomicfile.Write(p, 0o644, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
+		if err := atomicfile.WriteBytes(p, 0o644, buf.Bytes()); err != nil {
 			return written, err
 		}
 		written = append(written, p)

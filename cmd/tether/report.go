@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/tetherkit/tether/harness/fleet"
 	"github.com/tetherkit/tether/harness/report"
-	"github.com/tetherkit/tether/internal/atomicfile"
 )
 
 const reportHelp = `Usage:
@@ -129,36 +127,15 @@ func readBounded(path string, limit int64) ([]byte, error) {
 // writeFleetReports writes a fleet report's forms into dir, each
 // atomically, and the timings when there are some.
 func writeFleetReports(r *fleet.GateReport, t fleet.Timings, dir string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	files := []struct {
-		name   string
-		render func(w io.Writer) error
-	}{
+	files := []rendering{
 		{"report.json", func(w io.Writer) error { return writeBytes(w, r.JSON) }},
 		{"summary.md", r.Markdown},
 		{"junit.xml", r.JUnit},
 	}
 	if t != nil {
-		files = append(files, struct {
-			name   string
-			render func(w io.Writer) error
-		}{"timings.json", func(w io.Writer) error { return writeBytes(w, t.JSON) }})
+		files = append(files, rendering{"timings.json", func(w io.Writer) error { return writeBytes(w, t.JSON) }})
 	}
-	var written []string
-	for _, f := range files {
-		var buf bytes.Buffer
-		if err := f.render(&buf); err != nil {
-			return written, fmt.Errorf("render %s: %w", f.name, err)
-		}
-		p := filepath.Join(dir, f.name)
-		if err := atomicfile.WriteBytes(p, 0o644, buf.Bytes()); err != nil {
-			return written, err
-		}
-		written = append(written, p)
-	}
-	return written, nil
+	return writeRenderings(dir, files)
 }
 
 // fleetExit is the exit code of a fleet report.
