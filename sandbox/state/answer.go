@@ -726,7 +726,8 @@ func plainForm(body []byte) (out map[string]any, ok bool) {
 	if bytes.IndexByte(body, '[') >= 0 || bytes.IndexByte(body, ';') >= 0 {
 		return nil, false
 	}
-	out = make(map[string]any, bytes.Count(body, []byte("&"))+1)
+	// The size hint is bounded: a hostile body may be all separators.
+	out = make(map[string]any, min(bytes.Count(body, []byte("&"))+1, 64))
 	for rest := string(body); rest != ""; {
 		var pair string
 		pair, rest, _ = strings.Cut(rest, "&")
